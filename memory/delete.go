@@ -1,0 +1,51 @@
+package memory
+
+import (
+	"context"
+
+	"github.com/ego-contrib/offsetstore"
+	"github.com/ego-contrib/offsetstore/egopb"
+)
+
+// DeleteOffset removes the offset stored for id, so that
+// [OffsetStore.GetCurrentOffset] returns nil for it and a later
+// [OffsetStore.ResetOffset] does not bring it back. Deleting an offset that
+// is not there is not an error.
+func (s *OffsetStore) DeleteOffset(ctx context.Context, id *egopb.ProjectionId) error {
+	if err := ctx.Err(); err != nil {
+		return opError("DeleteOffset", err)
+	}
+	if err := checkID(id); err != nil {
+		return opError("DeleteOffset", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.connected {
+		return opError("DeleteOffset", offsetstore.ErrNotConnected)
+	}
+	p := s.projections[id.ProjectionName]
+	delete(p, id.ShardNumber)
+	// A projection without offsets must vanish from Projections.
+	if len(p) == 0 {
+		delete(s.projections, id.ProjectionName)
+	}
+	return nil
+}
+
+// DeleteOffsets removes every offset of projectionName. Deleting a
+// projection that has no offsets is not an error.
+func (s *OffsetStore) DeleteOffsets(ctx context.Context, projectionName string) error {
+	if err := ctx.Err(); err != nil {
+		return opError("DeleteOffsets", err)
+	}
+	if err := checkName(projectionName); err != nil {
+		return opError("DeleteOffsets", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.connected {
+		return opError("DeleteOffsets", offsetstore.ErrNotConnected)
+	}
+	delete(s.projections, projectionName)
+	return nil
+}

@@ -1,0 +1,31 @@
+// Package memory is an in-memory [offsetstore.OffsetStore], for tests and
+// prototypes of eGo projections.
+//
+//	store := memory.NewOffsetStore()
+//	if err := store.Connect(ctx); err != nil { ... }
+//	defer store.Disconnect(ctx)
+//	err := store.WriteOffset(ctx, &egopb.Offset{ProjectionName: "accounts", ShardNumber: 0, Value: 15})
+//	current, err := store.GetCurrentOffset(ctx, &egopb.ProjectionId{ProjectionName: "accounts"})
+//
+// Beyond the contract, the store helps tests see and steer what a
+// projection commits: [OffsetStore.WaitForOffset] and
+// [OffsetStore.WaitForOffsets] block until offsets are reached, so a test
+// need not sleep; [OffsetStore.Offsets], [OffsetStore.Projections] and
+// [OffsetStore.Snapshot] show what is stored; [OffsetStore.DeleteOffset],
+// [OffsetStore.DeleteOffsets] and [OffsetStore.Restore] change it; and
+// [WithClock] and [WithMonotonicWrites] set how it stamps and checks.
+//
+// The store holds one record per (projection, shard) in maps behind one
+// [sync.RWMutex]: a write to a known key allocates nothing, a read
+// allocates only the message it returns, and a reset touches only the
+// projection's own shards.
+//
+// # Caveats
+//
+//   - Offsets live in this process's memory only: they are lost when it
+//     exits, and, unless KeepRecordsAfterDisconnect is set, on Disconnect.
+//     Production projections need a durable store.
+//   - The store does not coordinate across processes.
+//   - A waiter is woken by every change to the store, not only by changes
+//     to the offsets it waits for: many waiters on a busy store cost CPU.
+package memory

@@ -1,0 +1,73 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/ego-contrib/offsetstore"
+	"github.com/ego-contrib/offsetstore/egopb"
+)
+
+// Snapshot returns copies of every offset in the store, sorted by
+// projection name, then by shard number. Give them to
+// [OffsetStore.Restore] to bring the store back to this state.
+func (s *OffsetStore) Snapshot(ctx context.Context) ([]*egopb.Offset, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, opError("Snapshot", err)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if !s.connected {
+		return nil, opError("Snapshot", offsetstore.ErrNotConnected)
+	}
+	n := 0
+	for _, p := range s.projections {
+		n += len(p)
+	}
+	all := make([]*egopb.Offset, 0, n)
+	for _, name := range slices.Sorted(maps.Keys(s.projections)) {
+		all = s.projections[name].offsets(name, all)
+	}
+	return all, nil
+}
+
+// Restore replaces the whole content of the store with copies of offsets,
+// in one step: readers see either the old content or the new. A nil entry,
+// an invalid projection name or two entries for the same projection and
+// shard reject the whole call with an error wrapping
+// [offsetstore.ErrInvalidArgument], and the store stays as it was.
+// Restore is not bound by [WithMonotonicWrites].
+func (s *OffsetStore) Restore(ctx context.Context, offsets []*egopb.Offset) error {
+	if err := ctx.Err(); err != nil {
+		return opError("Restore", err)
+	}
+	// Build the new content before taking the lock: bad input must leave
+	// the store untouched, and readers need not wait for the copy.
+	restored := make(map[string]shards)
+	for i, offset := range offsets {
+		if err := checkOffset(offset); err != nil {
+			return opError("Restore", fmt.Errorf("offsets[%d]: %w", i, err))
+		}
+		p := restored[offset.ProjectionName]
+		if p == nil {
+			p = make(shards)
+			restored[strings.Clone(offset.ProjectionName)] = p
+		}
+		if _, dup := p[offset.ShardNumber]; dup {
+			return opError("Restore", fmt.Errorf("%w: offsets[%d]: projection %q shard %d appears twice",
+				offsetstore.ErrInvalidArgument, i, offset.ProjectionName, offset.ShardNumber))
+		}
+		p[offset.ShardNumber] = record{value: offset.Value, timestamp: offset.Timestamp}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.connected {
+		return opError("Restore", offsetstore.ErrNotConnected)
+	}
+	s.projections = restored
+	s.notify()
+	return nil
+}

@@ -1,0 +1,215 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ego-contrib/offsetstore"
+	"github.com/ego-contrib/offsetstore/egopb"
+)
+
+var _ offsetstore.OffsetStore = (*OffsetStore)(nil)
+
+// OffsetStore is an [offsetstore.OffsetStore] that keeps offsets in memory.
+//
+// It holds one record per (projection name, shard number), so memory grows
+// with the number of distinct keys, never with the number of writes. A
+// zero OffsetStore is valid, uses [time.Now] and is not connected.
+// All methods are safe for concurrent use.
+type OffsetStore struct {
+	// KeepRecordsAfterDisconnect, when true, keeps the offsets through
+	// Disconnect, so that a later Connect in the same process finds them.
+	// When false, Disconnect frees every offset. It is read by Disconnect:
+	// set it before the store is shared between goroutines.
+	KeepRecordsAfterDisconnect bool
+
+	now       func() time.Time
+	monotonic bool
+
+	mu        sync.RWMutex
+	connected bool
+	// sessions counts disconnections, so a waiter can tell that the
+	// store was disconnected while it slept even if it was connected again.
+	sessions    uint64
+	projections map[string]shards
+	// changed is closed, and cleared, when offsets change while somebody
+	// waits for them; it is nil when nobody waits, so writes stay cheap.
+	changed chan struct{}
+}
+
+// shards maps a shard number to its record, for one projection. Keeping
+// the shards of a projection together makes a reset touch only them.
+type shards map[uint64]record
+
+type record struct {
+	value     int64
+	timestamp int64
+}
+
+// NewOffsetStore returns a store, not yet connected, configured by opts.
+func NewOffsetStore(opts ...Option) *OffsetStore {
+	s := &OffsetStore{}
+	for _, opt := range opts {
+		opt.apply(s)
+	}
+	return s
+}
+
+// Connect makes the store usable. Connecting a connected store does nothing.
+func (s *OffsetStore) Connect(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return opError("Connect", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.connected = true
+	if s.projections == nil {
+		s.projections = make(map[string]shards)
+	}
+	return nil
+}
+
+// Disconnect makes the store unusable until the next Connect and, unless
+// KeepRecordsAfterDisconnect is true, frees every offset. Disconnecting a
+// store that is not connected does nothing. Calls blocked in
+// [OffsetStore.WaitForOffset] or [OffsetStore.WaitForOffsets] return an
+// error wrapping [offsetstore.ErrNotConnected].
+func (s *OffsetStore) Disconnect(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return opError("Disconnect", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.connected {
+		return nil
+	}
+	s.connected = false
+	s.sessions++
+	if !s.KeepRecordsAfterDisconnect {
+		s.projections = nil
+	}
+	s.notify()
+	return nil
+}
+
+// Ping connects the store if it is not connected, as eGo expects of a
+// store it pings before a projection starts, and returns nil.
+func (s *OffsetStore) Ping(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return opError("Ping", err)
+	}
+	return s.Connect(ctx)
+}
+
+// WriteOffset stores a copy of offset as the current offset of its
+// projection and shard. The last write wins, whatever its value, unless
+// the store was made [WithMonotonicWrites]. The timestamp is stored as
+// given.
+func (s *OffsetStore) WriteOffset(ctx context.Context, offset *egopb.Offset) error {
+	if err := ctx.Err(); err != nil {
+		return opError("WriteOffset", err)
+	}
+	if err := checkOffset(offset); err != nil {
+		return opError("WriteOffset", err)
+	}
+	name, shard := offset.ProjectionName, offset.ShardNumber
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.connected {
+		return opError("WriteOffset", offsetstore.ErrNotConnected)
+	}
+	p := s.projections[name]
+	if p == nil {
+		p = make(shards)
+		// The key outlives the call: clone it so the store never pins
+		// the caller's memory (a name sliced from a larger buffer).
+		s.projections[strings.Clone(name)] = p
+	}
+	if s.monotonic {
+		if old, ok := p[shard]; ok && offset.Value < old.value {
+			return opError("WriteOffset", fmt.Errorf("%w: projection %q shard %d: value %d is below the stored %d",
+				offsetstore.ErrOffsetRegression, name, shard, offset.Value, old.value))
+		}
+	}
+	p[shard] = record{value: offset.Value, timestamp: offset.Timestamp}
+	s.notify()
+	return nil
+}
+
+// GetCurrentOffset returns a copy of the offset stored for projectionID, or
+// nil, nil when none is, which eGo reads as "start from the beginning".
+func (s *OffsetStore) GetCurrentOffset(ctx context.Context, projectionID *egopb.ProjectionId) (*egopb.Offset, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, opError("GetCurrentOffset", err)
+	}
+	if err := checkID(projectionID); err != nil {
+		return nil, opError("GetCurrentOffset", err)
+	}
+	name, shard := projectionID.ProjectionName, projectionID.ShardNumber
+	s.mu.RLock()
+	connected := s.connected
+	r, ok := s.projections[name][shard]
+	s.mu.RUnlock()
+	if !connected {
+		return nil, opError("GetCurrentOffset", offsetstore.ErrNotConnected)
+	}
+	if !ok {
+		return nil, nil
+	}
+	return r.offset(name, shard), nil
+}
+
+// ResetOffset sets the value of every shard of projectionName that has an
+// offset to value, and its timestamp to the clock's now in Unix
+// milliseconds, in one step: no reader sees some shards reset and others
+// not. It costs time in proportion to the projection's shards. Resetting a
+// projection with no offsets does nothing.
+func (s *OffsetStore) ResetOffset(ctx context.Context, projectionName string, value int64) error {
+	if err := ctx.Err(); err != nil {
+		return opError("ResetOffset", err)
+	}
+	if err := checkName(projectionName); err != nil {
+		return opError("ResetOffset", err)
+	}
+	now := s.clock().UnixMilli()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.connected {
+		return opError("ResetOffset", offsetstore.ErrNotConnected)
+	}
+	p := s.projections[projectionName]
+	for shard := range p {
+		p[shard] = record{value: value, timestamp: now}
+	}
+	if len(p) > 0 {
+		s.notify()
+	}
+	return nil
+}
+
+func (s *OffsetStore) clock() time.Time {
+	if s.now == nil {
+		return time.Now()
+	}
+	return s.now()
+}
+
+// notify wakes every waiter. s.mu must be held for writing.
+func (s *OffsetStore) notify() {
+	if s.changed != nil {
+		close(s.changed)
+		s.changed = nil
+	}
+}
+
+func (r record) offset(name string, shard uint64) *egopb.Offset {
+	return &egopb.Offset{
+		ShardNumber:    shard,
+		ProjectionName: name,
+		Value:          r.value,
+		Timestamp:      r.timestamp,
+	}
+}

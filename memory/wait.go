@@ -1,0 +1,93 @@
+package memory
+
+import (
+	"context"
+
+	"github.com/ego-contrib/offsetstore"
+	"github.com/ego-contrib/offsetstore/egopb"
+)
+
+// WaitForOffset blocks until the offset stored for id has a value of at
+// least value, and returns a copy of it; it returns at once if the offset
+// is already there. It returns an error wrapping ctx.Err() if ctx ends
+// first, and one wrapping [offsetstore.ErrNotConnected] if the store is not
+// connected or is disconnected while it waits.
+//
+// Waiting costs no polling: writes, resets, restores and disconnects wake
+// the waiters, and no goroutine outlives the call. Use it in tests instead
+// of sleeping until a projection has caught up.
+func (s *OffsetStore) WaitForOffset(ctx context.Context, id *egopb.ProjectionId, value int64) (*egopb.Offset, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, opError("WaitForOffset", err)
+	}
+	if err := checkID(id); err != nil {
+		return nil, opError("WaitForOffset", err)
+	}
+	name, shard := id.ProjectionName, id.ShardNumber
+	var found record
+	err := s.wait(ctx, "WaitForOffset", func() bool {
+		r, ok := s.projections[name][shard]
+		found = r
+		return ok && r.value >= value
+	})
+	if err != nil {
+		return nil, err
+	}
+	return found.offset(name, shard), nil
+}
+
+// WaitForOffsets is [OffsetStore.WaitForOffset] for several shards of one
+// projection at once: it blocks until, for every shard in want, the stored
+// value is at least want[shard]. A shard with no offset yet is behind.
+func (s *OffsetStore) WaitForOffsets(ctx context.Context, projectionName string, want map[uint64]int64) error {
+	if err := ctx.Err(); err != nil {
+		return opError("WaitForOffsets", err)
+	}
+	if err := checkName(projectionName); err != nil {
+		return opError("WaitForOffsets", err)
+	}
+	// The caller may change want while this waits; copy it in.
+	targets := make(map[uint64]int64, len(want))
+	for shard, value := range want {
+		targets[shard] = value
+	}
+	return s.wait(ctx, "WaitForOffsets", func() bool {
+		p := s.projections[projectionName]
+		for shard, value := range targets {
+			if r, ok := p[shard]; !ok || r.value < value {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// wait blocks until reached, called with s.mu held, reports true.
+func (s *OffsetStore) wait(ctx context.Context, op string, reached func() bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.connected {
+		return opError(op, offsetstore.ErrNotConnected)
+	}
+	session := s.sessions
+	for {
+		if s.sessions != session {
+			return opError(op, offsetstore.ErrNotConnected)
+		}
+		if reached() {
+			return nil
+		}
+		if s.changed == nil {
+			s.changed = make(chan struct{})
+		}
+		changed := s.changed
+		s.mu.Unlock()
+		select {
+		case <-changed:
+			s.mu.Lock()
+		case <-ctx.Done():
+			s.mu.Lock()
+			return opError(op, ctx.Err())
+		}
+	}
+}
