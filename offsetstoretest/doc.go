@@ -1,5 +1,6 @@
 // Package offsetstoretest checks that an implementation of
-// [offsetstore.OffsetStore] keeps the rules written on that interface.
+// [offsetstore.OffsetStore] keeps the rules written on that interface, and
+// helps test code that uses a store when the store fails.
 //
 // [Run] is the conformance suite. Call it from a test beside the
 // implementation, with a function that makes a new, empty store that is not
@@ -15,6 +16,9 @@
 // while a store is being fixed:
 //
 //	go test -run 'TestMyStore/ResetAllShards'
+//
+// [FaultyStore] wraps any store and makes chosen calls fail, for testing that
+// code using a store (a projection, say) retries or gives up as it should.
 //
 // The suite uses the standard library only: running it adds no dependency
 // to a store's module.
