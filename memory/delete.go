@@ -24,9 +24,12 @@ func (s *OffsetStore) DeleteOffset(ctx context.Context, id *egopb.ProjectionId) 
 		return opError("DeleteOffset", offsetstore.ErrNotConnected)
 	}
 	p := s.projections[id.ProjectionName]
-	delete(p, id.ShardNumber)
+	if p == nil {
+		return nil
+	}
+	p.delete(id.ShardNumber)
 	// A projection without offsets must vanish from Projections.
-	if len(p) == 0 {
+	if p.len() == 0 {
 		delete(s.projections, id.ProjectionName)
 	}
 	return nil

@@ -25,7 +25,7 @@ func (s *OffsetStore) Offsets(ctx context.Context, projectionName string) ([]*eg
 		return nil, opError("Offsets", offsetstore.ErrNotConnected)
 	}
 	p := s.projections[projectionName]
-	return p.offsets(projectionName, make([]*egopb.Offset, 0, len(p))), nil
+	return p.offsets(projectionName, make([]*egopb.Offset, 0, p.len())), nil
 }
 
 // Projections returns the names of the projections that have at least one
@@ -44,9 +44,9 @@ func (s *OffsetStore) Projections(ctx context.Context) ([]string, error) {
 
 // offsets appends to dst copies of the offsets of p, named name, sorted by
 // shard number.
-func (p shards) offsets(name string, dst []*egopb.Offset) []*egopb.Offset {
+func (p *shards) offsets(name string, dst []*egopb.Offset) []*egopb.Offset {
 	start := len(dst)
-	for shard, r := range p {
+	for shard, r := range p.all() {
 		dst = append(dst, r.offset(name, shard))
 	}
 	slices.SortFunc(dst[start:], func(a, b *egopb.Offset) int {

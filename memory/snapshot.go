@@ -25,7 +25,7 @@ func (s *OffsetStore) Snapshot(ctx context.Context) ([]*egopb.Offset, error) {
 	}
 	n := 0
 	for _, p := range s.projections {
-		n += len(p)
+		n += p.len()
 	}
 	all := make([]*egopb.Offset, 0, n)
 	for _, name := range slices.Sorted(maps.Keys(s.projections)) {
@@ -46,21 +46,21 @@ func (s *OffsetStore) Restore(ctx context.Context, offsets []*egopb.Offset) erro
 	}
 	// Build the new content before taking the lock: bad input must leave
 	// the store untouched, and readers need not wait for the copy.
-	restored := make(map[string]shards)
+	restored := make(map[string]*shards)
 	for i, offset := range offsets {
 		if err := checkOffset(offset); err != nil {
 			return opError("Restore", fmt.Errorf("offsets[%d]: %w", i, err))
 		}
 		p := restored[offset.ProjectionName]
 		if p == nil {
-			p = make(shards)
+			p = new(shards)
 			restored[strings.Clone(offset.ProjectionName)] = p
 		}
-		if _, dup := p[offset.ShardNumber]; dup {
+		if _, dup := p.get(offset.ShardNumber); dup {
 			return opError("Restore", fmt.Errorf("%w: offsets[%d]: projection %q shard %d appears twice",
 				offsetstore.ErrInvalidArgument, i, offset.ProjectionName, offset.ShardNumber))
 		}
-		p[offset.ShardNumber] = record{value: offset.Value, timestamp: offset.Timestamp}
+		p.set(offset.ShardNumber, record{value: offset.Value, timestamp: offset.Timestamp})
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -34,19 +34,10 @@ type OffsetStore struct {
 	// sessions counts disconnections, so a waiter can tell that the
 	// store was disconnected while it slept even if it was connected again.
 	sessions    uint64
-	projections map[string]shards
+	projections map[string]*shards
 	// changed is closed, and cleared, when offsets change while somebody
 	// waits for them; it is nil when nobody waits, so writes stay cheap.
 	changed chan struct{}
-}
-
-// shards maps a shard number to its record, for one projection. Keeping
-// the shards of a projection together makes a reset touch only them.
-type shards map[uint64]record
-
-type record struct {
-	value     int64
-	timestamp int64
 }
 
 // NewOffsetStore returns a store, not yet connected, configured by opts.
@@ -67,7 +58,7 @@ func (s *OffsetStore) Connect(ctx context.Context) error {
 	defer s.mu.Unlock()
 	s.connected = true
 	if s.projections == nil {
-		s.projections = make(map[string]shards)
+		s.projections = make(map[string]*shards)
 	}
 	return nil
 }
@@ -123,18 +114,18 @@ func (s *OffsetStore) WriteOffset(ctx context.Context, offset *egopb.Offset) err
 	}
 	p := s.projections[name]
 	if p == nil {
-		p = make(shards)
+		p = new(shards)
 		// The key outlives the call: clone it so the store never pins
 		// the caller's memory (a name sliced from a larger buffer).
 		s.projections[strings.Clone(name)] = p
 	}
 	if s.monotonic {
-		if old, ok := p[shard]; ok && offset.Value < old.value {
+		if old, ok := p.get(shard); ok && offset.Value < old.value {
 			return opError("WriteOffset", fmt.Errorf("%w: projection %q shard %d: value %d is below the stored %d",
 				offsetstore.ErrOffsetRegression, name, shard, offset.Value, old.value))
 		}
 	}
-	p[shard] = record{value: offset.Value, timestamp: offset.Timestamp}
+	p.set(shard, record{value: offset.Value, timestamp: offset.Timestamp})
 	s.notify()
 	return nil
 }
@@ -151,7 +142,7 @@ func (s *OffsetStore) GetCurrentOffset(ctx context.Context, projectionID *egopb.
 	name, shard := projectionID.ProjectionName, projectionID.ShardNumber
 	s.mu.RLock()
 	connected := s.connected
-	r, ok := s.projections[name][shard]
+	r, ok := s.projections[name].get(shard)
 	s.mu.RUnlock()
 	if !connected {
 		return nil, opError("GetCurrentOffset", offsetstore.ErrNotConnected)
@@ -180,11 +171,8 @@ func (s *OffsetStore) ResetOffset(ctx context.Context, projectionName string, va
 	if !s.connected {
 		return opError("ResetOffset", offsetstore.ErrNotConnected)
 	}
-	p := s.projections[projectionName]
-	for shard := range p {
-		p[shard] = record{value: value, timestamp: now}
-	}
-	if len(p) > 0 {
+	if p := s.projections[projectionName]; p.len() > 0 {
+		p.setAll(record{value: value, timestamp: now})
 		s.notify()
 	}
 	return nil

@@ -26,7 +26,7 @@ func (s *OffsetStore) WaitForOffset(ctx context.Context, id *egopb.ProjectionId,
 	name, shard := id.ProjectionName, id.ShardNumber
 	var found record
 	err := s.wait(ctx, "WaitForOffset", func() bool {
-		r, ok := s.projections[name][shard]
+		r, ok := s.projections[name].get(shard)
 		found = r
 		return ok && r.value >= value
 	})
@@ -54,7 +54,7 @@ func (s *OffsetStore) WaitForOffsets(ctx context.Context, projectionName string,
 	return s.wait(ctx, "WaitForOffsets", func() bool {
 		p := s.projections[projectionName]
 		for shard, value := range targets {
-			if r, ok := p[shard]; !ok || r.value < value {
+			if r, ok := p.get(shard); !ok || r.value < value {
 				return false
 			}
 		}
