@@ -28,7 +28,9 @@ import (
 // is caught if it changed something.
 //
 // rapid runs 100 sequences of about 120 steps by default; for a longer run
-// use, for example, go test -run MatchesModel -rapid.checks=20000 ./memory.
+// use, for example, go test ./memory -run MatchesModel -rapid.checks=20000
+// (rapid's flags go after the package, or go test takes them for the
+// test binary and tests the current directory instead).
 func TestOffsetStore_MatchesModel(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
