@@ -2,6 +2,7 @@ package memory
 
 import (
 	"context"
+	"maps"
 
 	"github.com/ego-contrib/offsetstore"
 	"github.com/ego-contrib/offsetstore/egopb"
@@ -30,7 +31,7 @@ func (s *OffsetStore) DeleteOffset(ctx context.Context, id *egopb.ProjectionId) 
 	p.delete(id.ShardNumber)
 	// A projection without offsets must vanish from Projections.
 	if p.len() == 0 {
-		delete(s.projections, id.ProjectionName)
+		s.deleteProjection(id.ProjectionName)
 	}
 	return nil
 }
@@ -49,6 +50,18 @@ func (s *OffsetStore) DeleteOffsets(ctx context.Context, projectionName string) 
 	if !s.connected {
 		return opError("DeleteOffsets", offsetstore.ErrNotConnected)
 	}
-	delete(s.projections, projectionName)
+	s.deleteProjection(projectionName)
 	return nil
+}
+
+// deleteProjection removes name from the projections. s.mu must be held.
+func (s *OffsetStore) deleteProjection(name string) {
+	if _, ok := s.projections[name]; !ok {
+		return
+	}
+	// Lock-free readers may hold the current map: replace it.
+	projections := maps.Clone(s.projections)
+	delete(projections, name)
+	s.projections = projections
+	s.publish()
 }

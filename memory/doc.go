@@ -15,10 +15,12 @@
 // [OffsetStore.DeleteOffsets] and [OffsetStore.Restore] change it; and
 // [WithClock] and [WithMonotonicWrites] set how it stamps and checks.
 //
-// The store holds one record per (projection, shard) in maps behind one
-// [sync.RWMutex]: a write to a known key allocates nothing, a read
-// allocates only the message it returns, and a reset touches only the
-// projection's own shards.
+// The store holds one record per (projection, shard), in a table per
+// projection indexed by shard number. Changes take one [sync.Mutex];
+// [OffsetStore.GetCurrentOffset] takes no lock unless it meets a change in
+// progress, and still never sees a reset half done. A write to a known key
+// allocates nothing, a read allocates only the message it returns, and a
+// reset touches only the projection's own shards.
 //
 // # Caveats
 //

@@ -19,8 +19,8 @@ func (s *OffsetStore) Offsets(ctx context.Context, projectionName string) ([]*eg
 	if err := checkName(projectionName); err != nil {
 		return nil, opError("Offsets", err)
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if !s.connected {
 		return nil, opError("Offsets", offsetstore.ErrNotConnected)
 	}
@@ -34,8 +34,8 @@ func (s *OffsetStore) Projections(ctx context.Context) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, opError("Projections", err)
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if !s.connected {
 		return nil, opError("Projections", offsetstore.ErrNotConnected)
 	}

@@ -18,8 +18,8 @@ func (s *OffsetStore) Snapshot(ctx context.Context) ([]*egopb.Offset, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, opError("Snapshot", err)
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if !s.connected {
 		return nil, opError("Snapshot", offsetstore.ErrNotConnected)
 	}
@@ -53,7 +53,7 @@ func (s *OffsetStore) Restore(ctx context.Context, offsets []*egopb.Offset) erro
 		}
 		p := restored[offset.ProjectionName]
 		if p == nil {
-			p = new(shards)
+			p = newShards()
 			restored[strings.Clone(offset.ProjectionName)] = p
 		}
 		if _, dup := p.get(offset.ShardNumber); dup {
@@ -68,6 +68,7 @@ func (s *OffsetStore) Restore(ctx context.Context, offsets []*egopb.Offset) erro
 		return opError("Restore", offsetstore.ErrNotConnected)
 	}
 	s.projections = restored
+	s.publish()
 	s.notify()
 	return nil
 }

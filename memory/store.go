@@ -3,8 +3,10 @@ package memory
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ego-contrib/offsetstore"
@@ -29,15 +31,34 @@ type OffsetStore struct {
 	now       func() time.Time
 	monotonic bool
 
-	mu        sync.RWMutex
+	// mu is held by every change to the store, and by every read but
+	// GetCurrentOffset's: the method eGo calls most reads view, without
+	// waiting for writers, unless it meets a change in progress.
+	mu        sync.Mutex
 	connected bool
 	// sessions counts disconnections, so a waiter can tell that the
 	// store was disconnected while it slept even if it was connected again.
-	sessions    uint64
+	sessions uint64
+	// projections is shared with view, which readers use without the
+	// lock: it is replaced, never changed in place.
 	projections map[string]*shards
+	view        atomic.Pointer[view]
 	// changed is closed, and cleared, when offsets change while somebody
 	// waits for them; it is nil when nobody waits, so writes stay cheap.
 	changed chan struct{}
+}
+
+// A view is what lock-free readers see of the store: whether it is
+// connected and, in one load, which projections it then held.
+type view struct {
+	connected   bool
+	projections map[string]*shards
+}
+
+// publish shows lock-free readers the store as it now is. s.mu must be
+// held.
+func (s *OffsetStore) publish() {
+	s.view.Store(&view{connected: s.connected, projections: s.projections})
 }
 
 // NewOffsetStore returns a store, not yet connected, configured by opts.
@@ -56,10 +77,14 @@ func (s *OffsetStore) Connect(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.connected {
+		return nil
+	}
 	s.connected = true
 	if s.projections == nil {
 		s.projections = make(map[string]*shards)
 	}
+	s.publish()
 	return nil
 }
 
@@ -82,6 +107,7 @@ func (s *OffsetStore) Disconnect(ctx context.Context) error {
 	if !s.KeepRecordsAfterDisconnect {
 		s.projections = nil
 	}
+	s.publish()
 	s.notify()
 	return nil
 }
@@ -114,10 +140,13 @@ func (s *OffsetStore) WriteOffset(ctx context.Context, offset *egopb.Offset) err
 	}
 	p := s.projections[name]
 	if p == nil {
-		p = new(shards)
+		p = newShards()
+		projections := maps.Clone(s.projections)
 		// The key outlives the call: clone it so the store never pins
 		// the caller's memory (a name sliced from a larger buffer).
-		s.projections[strings.Clone(name)] = p
+		projections[strings.Clone(name)] = p
+		s.projections = projections
+		s.publish()
 	}
 	if s.monotonic {
 		if old, ok := p.get(shard); ok && offset.Value < old.value {
@@ -140,10 +169,18 @@ func (s *OffsetStore) GetCurrentOffset(ctx context.Context, projectionID *egopb.
 		return nil, opError("GetCurrentOffset", err)
 	}
 	name, shard := projectionID.ProjectionName, projectionID.ShardNumber
-	s.mu.RLock()
-	connected := s.connected
-	r, ok := s.projections[name].get(shard)
-	s.mu.RUnlock()
+	connected := false
+	r, ok, needLock := record{}, false, false
+	if v := s.view.Load(); v != nil {
+		connected = v.connected
+		r, ok, needLock = v.projections[name].read(shard)
+	}
+	if needLock {
+		s.mu.Lock()
+		connected = s.connected
+		r, ok = s.projections[name].get(shard)
+		s.mu.Unlock()
+	}
 	if !connected {
 		return nil, opError("GetCurrentOffset", offsetstore.ErrNotConnected)
 	}
@@ -185,7 +222,7 @@ func (s *OffsetStore) clock() time.Time {
 	return s.now()
 }
 
-// notify wakes every waiter. s.mu must be held for writing.
+// notify wakes every waiter. s.mu must be held.
 func (s *OffsetStore) notify() {
 	if s.changed != nil {
 		close(s.changed)
