@@ -250,45 +250,50 @@ func BenchmarkParallelMixed(b *testing.B) {
 	})
 }
 
-// BenchmarkLiveHeap reports, as B/key, the heap a store holds per key once
-// it has 1,000 projections of 100 shards. Its time per op is the time to
-// write those 100,000 new keys into an empty store.
+// BenchmarkLiveHeap reports the heap a store holds once it has taken the
+// writes, as B/key and as live-B in all. Its time per op is the time to
+// take them, into an empty store.
 func BenchmarkLiveHeap(b *testing.B) {
-	const (
-		projections = 1000
-		shards      = 100
-		keys        = projections * shards
-	)
 	ctx := context.Background()
-	b.Run(fmt.Sprintf("projections=%d/shards=%d", projections, shards), func(b *testing.B) {
-		forEachImpl(b, func(b *testing.B, newStore func() offsetstore.OffsetStore) {
-			names := projectionNames(projections)
-			offset := &egopb.Offset{Timestamp: 1}
-			var heap int64
-			b.ReportAllocs()
-			for b.Loop() {
-				b.StopTimer()
-				before := liveHeap()
-				b.StartTimer()
-				s := newStore()
-				for _, name := range names {
-					offset.ProjectionName = name
-					for shard := range uint64(shards) {
-						offset.ShardNumber = shard
-						offset.Value = int64(shard)
+	for _, bc := range []struct{ projections, shards, writes int }{
+		// Many keys, each written once: the memory a key costs.
+		{1000, 100, 100_000},
+		// Few keys, written many times: memory must not follow history.
+		{1, 16, 1_000_000},
+	} {
+		name := fmt.Sprintf("projections=%d/shards=%d/writes=%d", bc.projections, bc.shards, bc.writes)
+		b.Run(name, func(b *testing.B) {
+			forEachImpl(b, func(b *testing.B, newStore func() offsetstore.OffsetStore) {
+				keys := bc.projections * bc.shards
+				names := projectionNames(bc.projections)
+				offset := &egopb.Offset{Timestamp: 1}
+				var heap int64
+				b.ReportAllocs()
+				for b.Loop() {
+					b.StopTimer()
+					before := liveHeap()
+					b.StartTimer()
+					s := newStore()
+					for i := range bc.writes {
+						key := i % keys
+						offset.ProjectionName = names[key/bc.shards]
+						offset.ShardNumber = uint64(key % bc.shards)
+						offset.Value = int64(i)
 						if err := s.WriteOffset(ctx, offset); err != nil {
 							b.Fatal(err)
 						}
 					}
+					b.StopTimer()
+					heap += int64(liveHeap()) - int64(before)
+					runtime.KeepAlive(s)
+					b.StartTimer()
 				}
-				b.StopTimer()
-				heap += int64(liveHeap()) - int64(before)
-				runtime.KeepAlive(s)
-				b.StartTimer()
-			}
-			b.ReportMetric(float64(heap)/float64(b.N)/keys, "B/key")
+				perStore := float64(heap) / float64(b.N)
+				b.ReportMetric(perStore/float64(keys), "B/key")
+				b.ReportMetric(perStore, "live-B")
+			})
 		})
-	})
+	}
 }
 
 // liveHeap returns the bytes of heap still reachable: a collection first
