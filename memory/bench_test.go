@@ -135,6 +135,32 @@ func BenchmarkWriteOffset(b *testing.B) {
 			}
 		})
 	})
+	// Every write names a projection of its own, as a test suite that
+	// starts thousands of projections does: a store that copied its
+	// projections to add one would show here, slower with every write.
+	b.Run("key=newprojection", func(b *testing.B) {
+		forEachImpl(b, func(b *testing.B, newStore func() offsetstore.OffsetStore) {
+			const perStore = 1 << 14
+			names := projectionNames(perStore)
+			offset := &egopb.Offset{Timestamp: 1}
+			s := newStore()
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if i == perStore {
+					b.StopTimer()
+					s, i = newStore(), 0
+					b.StartTimer()
+				}
+				offset.ProjectionName = names[i]
+				offset.Value = int64(i)
+				if err := s.WriteOffset(ctx, offset); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	})
 }
 
 func BenchmarkGetCurrentOffset(b *testing.B) {
