@@ -2,7 +2,6 @@ package memory
 
 import (
 	"context"
-	"maps"
 
 	"github.com/ego-contrib/offsetstore"
 	"github.com/ego-contrib/offsetstore/egopb"
@@ -52,16 +51,4 @@ func (s *OffsetStore) DeleteOffsets(ctx context.Context, projectionName string) 
 	}
 	s.deleteProjection(projectionName)
 	return nil
-}
-
-// deleteProjection removes name from the projections. s.mu must be held.
-func (s *OffsetStore) deleteProjection(name string) {
-	if _, ok := s.projections[name]; !ok {
-		return
-	}
-	// Lock-free readers may hold the current map: replace it.
-	projections := maps.Clone(s.projections)
-	delete(projections, name)
-	s.projections = projections
-	s.publish()
 }

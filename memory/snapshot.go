@@ -62,13 +62,13 @@ func (s *OffsetStore) Restore(ctx context.Context, offsets []*egopb.Offset) erro
 		}
 		p.set(offset.ShardNumber, record{value: offset.Value, timestamp: offset.Timestamp})
 	}
+	index := newIndex(restored)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.connected {
 		return opError("Restore", offsetstore.ErrNotConnected)
 	}
-	s.projections = restored
-	s.publish()
+	s.setProjections(restored, index)
 	s.notify()
 	return nil
 }

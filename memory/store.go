@@ -3,7 +3,6 @@ package memory
 import (
 	"context"
 	"fmt"
-	"maps"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -39,9 +38,12 @@ type OffsetStore struct {
 	// sessions counts disconnections, so a waiter can tell that the
 	// store was disconnected while it slept even if it was connected again.
 	sessions uint64
-	// projections is shared with view, which readers use without the
-	// lock: it is replaced, never changed in place.
+	// projections and index hold the same projections: the map for
+	// holders of the lock, the sync.Map for lock-free readers, who find
+	// it through view. A sync.Map, so that adding a projection costs no
+	// copy of the others.
 	projections map[string]*shards
+	index       *sync.Map
 	view        atomic.Pointer[view]
 	// changed is closed, and cleared, when offsets change while somebody
 	// waits for them; it is nil when nobody waits, so writes stay cheap.
@@ -49,16 +51,63 @@ type OffsetStore struct {
 }
 
 // A view is what lock-free readers see of the store: whether it is
-// connected and, in one load, which projections it then held.
+// connected and, in one load, the index of its projections then.
 type view struct {
-	connected   bool
-	projections map[string]*shards
+	connected bool
+	index     *sync.Map
+}
+
+// shards returns the projection called name, or nil.
+func (v *view) shards(name string) *shards {
+	if v.index == nil {
+		return nil
+	}
+	p, _ := v.index.Load(name)
+	found, _ := p.(*shards)
+	return found
 }
 
 // publish shows lock-free readers the store as it now is. s.mu must be
 // held.
 func (s *OffsetStore) publish() {
-	s.view.Store(&view{connected: s.connected, projections: s.projections})
+	s.view.Store(&view{connected: s.connected, index: s.index})
+}
+
+// setProjections replaces every projection with those of projections, and
+// index, which must hold the same (see [newIndex]). s.mu must be held.
+func (s *OffsetStore) setProjections(projections map[string]*shards, index *sync.Map) {
+	s.projections, s.index = projections, index
+	s.publish()
+}
+
+// addProjection adds a projection, with no records, called name. s.mu
+// must be held.
+func (s *OffsetStore) addProjection(name string) *shards {
+	p := newShards()
+	// The key outlives the call: clone it so the store never pins the
+	// caller's memory (a name sliced from a larger buffer).
+	name = strings.Clone(name)
+	s.projections[name] = p
+	s.index.Store(name, p)
+	return p
+}
+
+// deleteProjection removes the projection called name, if there is one.
+// s.mu must be held.
+func (s *OffsetStore) deleteProjection(name string) {
+	delete(s.projections, name)
+	if s.index != nil {
+		s.index.Delete(name)
+	}
+}
+
+// newIndex returns a sync.Map holding the entries of projections.
+func newIndex(projections map[string]*shards) *sync.Map {
+	index := new(sync.Map)
+	for name, p := range projections {
+		index.Store(name, p)
+	}
+	return index
 }
 
 // NewOffsetStore returns a store, not yet connected, configured by opts.
@@ -82,9 +131,10 @@ func (s *OffsetStore) Connect(ctx context.Context) error {
 	}
 	s.connected = true
 	if s.projections == nil {
-		s.projections = make(map[string]*shards)
+		s.setProjections(make(map[string]*shards), new(sync.Map))
+	} else {
+		s.publish()
 	}
-	s.publish()
 	return nil
 }
 
@@ -104,10 +154,11 @@ func (s *OffsetStore) Disconnect(ctx context.Context) error {
 	}
 	s.connected = false
 	s.sessions++
-	if !s.KeepRecordsAfterDisconnect {
-		s.projections = nil
+	if s.KeepRecordsAfterDisconnect {
+		s.publish()
+	} else {
+		s.setProjections(nil, nil)
 	}
-	s.publish()
 	s.notify()
 	return nil
 }
@@ -140,13 +191,7 @@ func (s *OffsetStore) WriteOffset(ctx context.Context, offset *egopb.Offset) err
 	}
 	p := s.projections[name]
 	if p == nil {
-		p = newShards()
-		projections := maps.Clone(s.projections)
-		// The key outlives the call: clone it so the store never pins
-		// the caller's memory (a name sliced from a larger buffer).
-		projections[strings.Clone(name)] = p
-		s.projections = projections
-		s.publish()
+		p = s.addProjection(name)
 	}
 	if s.monotonic {
 		if old, ok := p.get(shard); ok && offset.Value < old.value {
@@ -173,7 +218,7 @@ func (s *OffsetStore) GetCurrentOffset(ctx context.Context, projectionID *egopb.
 	r, ok, needLock := record{}, false, false
 	if v := s.view.Load(); v != nil {
 		connected = v.connected
-		r, ok, needLock = v.projections[name].read(shard)
+		r, ok, needLock = v.shards(name).read(shard)
 	}
 	if needLock {
 		s.mu.Lock()
