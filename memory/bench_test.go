@@ -110,29 +110,11 @@ func BenchmarkWriteOffset(b *testing.B) {
 	})
 	b.Run("key=new", func(b *testing.B) {
 		forEachImpl(b, func(b *testing.B, newStore func() offsetstore.OffsetStore) {
-			// A store that grew for the whole run would measure the
-			// machine's memory rather than the store: start a fresh one
-			// every perStore keys.
-			const perStore = 1 << 16
 			names := projectionNames(fixtureProjections)
-			offset := &egopb.Offset{Timestamp: 1}
-			s := newStore()
-			b.ReportAllocs()
-			i := 0
-			for b.Loop() {
-				if i == perStore {
-					b.StopTimer()
-					s, i = newStore(), 0
-					b.StartTimer()
-				}
+			benchNewKeys(b, newStore, 1<<16, func(offset *egopb.Offset, i int) {
 				offset.ProjectionName = names[i%fixtureProjections]
 				offset.ShardNumber = uint64(i / fixtureProjections)
-				offset.Value = int64(i)
-				if err := s.WriteOffset(ctx, offset); err != nil {
-					b.Fatal(err)
-				}
-				i++
-			}
+			})
 		})
 	})
 	// Every write names a projection of its own, as a test suite that
@@ -140,27 +122,37 @@ func BenchmarkWriteOffset(b *testing.B) {
 	// projections to add one would show here, slower with every write.
 	b.Run("key=newprojection", func(b *testing.B) {
 		forEachImpl(b, func(b *testing.B, newStore func() offsetstore.OffsetStore) {
-			const perStore = 1 << 14
-			names := projectionNames(perStore)
-			offset := &egopb.Offset{Timestamp: 1}
-			s := newStore()
-			b.ReportAllocs()
-			i := 0
-			for b.Loop() {
-				if i == perStore {
-					b.StopTimer()
-					s, i = newStore(), 0
-					b.StartTimer()
-				}
+			names := projectionNames(1 << 14)
+			benchNewKeys(b, newStore, len(names), func(offset *egopb.Offset, i int) {
 				offset.ProjectionName = names[i]
-				offset.Value = int64(i)
-				if err := s.WriteOffset(ctx, offset); err != nil {
-					b.Fatal(err)
-				}
-				i++
-			}
+			})
 		})
 	})
+}
+
+// benchNewKeys measures writes that each add a key to the store, setKey
+// giving the i-th write its key. A store that grew for the whole run would
+// measure the machine's memory rather than the store: a fresh one starts
+// every perStore writes.
+func benchNewKeys(b *testing.B, newStore func() offsetstore.OffsetStore, perStore int, setKey func(offset *egopb.Offset, i int)) {
+	ctx := context.Background()
+	offset := &egopb.Offset{Timestamp: 1}
+	s := newStore()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if i == perStore {
+			b.StopTimer()
+			s, i = newStore(), 0
+			b.StartTimer()
+		}
+		setKey(offset, i)
+		offset.Value = int64(i)
+		if err := s.WriteOffset(ctx, offset); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
 }
 
 func BenchmarkGetCurrentOffset(b *testing.B) {
