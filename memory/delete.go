@@ -3,7 +3,6 @@ package memory
 import (
 	"context"
 
-	"github.com/ego-contrib/offsetstore"
 	"github.com/ego-contrib/offsetstore/egopb"
 )
 
@@ -12,17 +11,10 @@ import (
 // [OffsetStore.ResetOffset] does not bring it back. Deleting an offset that
 // is not there is not an error.
 func (s *OffsetStore) DeleteOffset(ctx context.Context, id *egopb.ProjectionId) error {
-	if err := ctx.Err(); err != nil {
-		return opError("DeleteOffset", err)
+	if err := s.lock(ctx, "DeleteOffset", checkID(id)); err != nil {
+		return err
 	}
-	if err := checkID(id); err != nil {
-		return opError("DeleteOffset", err)
-	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.connected {
-		return opError("DeleteOffset", offsetstore.ErrNotConnected)
-	}
 	p := s.projections[id.ProjectionName]
 	if p == nil {
 		return nil
@@ -38,17 +30,10 @@ func (s *OffsetStore) DeleteOffset(ctx context.Context, id *egopb.ProjectionId) 
 // DeleteOffsets removes every offset of projectionName. Deleting a
 // projection that has no offsets is not an error.
 func (s *OffsetStore) DeleteOffsets(ctx context.Context, projectionName string) error {
-	if err := ctx.Err(); err != nil {
-		return opError("DeleteOffsets", err)
+	if err := s.lock(ctx, "DeleteOffsets", checkName(projectionName)); err != nil {
+		return err
 	}
-	if err := checkName(projectionName); err != nil {
-		return opError("DeleteOffsets", err)
-	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.connected {
-		return opError("DeleteOffsets", offsetstore.ErrNotConnected)
-	}
 	s.deleteProjection(projectionName)
 	return nil
 }

@@ -6,24 +6,16 @@ import (
 	"maps"
 	"slices"
 
-	"github.com/ego-contrib/offsetstore"
 	"github.com/ego-contrib/offsetstore/egopb"
 )
 
 // Offsets returns copies of the offsets of projectionName, sorted by shard
 // number. A projection with no offsets gives an empty slice, not an error.
 func (s *OffsetStore) Offsets(ctx context.Context, projectionName string) ([]*egopb.Offset, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, opError("Offsets", err)
+	if err := s.lock(ctx, "Offsets", checkName(projectionName)); err != nil {
+		return nil, err
 	}
-	if err := checkName(projectionName); err != nil {
-		return nil, opError("Offsets", err)
-	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.connected {
-		return nil, opError("Offsets", offsetstore.ErrNotConnected)
-	}
 	p := s.projections[projectionName]
 	return p.offsets(projectionName, make([]*egopb.Offset, 0, p.len())), nil
 }
@@ -31,14 +23,10 @@ func (s *OffsetStore) Offsets(ctx context.Context, projectionName string) ([]*eg
 // Projections returns the names of the projections that have at least one
 // offset, sorted.
 func (s *OffsetStore) Projections(ctx context.Context) ([]string, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, opError("Projections", err)
+	if err := s.lock(ctx, "Projections", nil); err != nil {
+		return nil, err
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.connected {
-		return nil, opError("Projections", offsetstore.ErrNotConnected)
-	}
 	return slices.Sorted(maps.Keys(s.projections)), nil
 }
 

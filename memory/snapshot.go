@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/ego-contrib/offsetstore"
 	"github.com/ego-contrib/offsetstore/egopb"
@@ -15,14 +16,10 @@ import (
 // projection name, then by shard number. Give them to
 // [OffsetStore.Restore] to bring the store back to this state.
 func (s *OffsetStore) Snapshot(ctx context.Context) ([]*egopb.Offset, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, opError("Snapshot", err)
+	if err := s.lock(ctx, "Snapshot", nil); err != nil {
+		return nil, err
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.connected {
-		return nil, opError("Snapshot", offsetstore.ErrNotConnected)
-	}
 	n := 0
 	for _, p := range s.projections {
 		n += p.len()
@@ -41,15 +38,29 @@ func (s *OffsetStore) Snapshot(ctx context.Context) ([]*egopb.Offset, error) {
 // [offsetstore.ErrInvalidArgument], and the store stays as it was.
 // Restore is not bound by [WithMonotonicWrites].
 func (s *OffsetStore) Restore(ctx context.Context, offsets []*egopb.Offset) error {
-	if err := ctx.Err(); err != nil {
-		return opError("Restore", err)
-	}
 	// Build the new content before taking the lock: bad input must leave
 	// the store untouched, and readers need not wait for the copy.
+	restored, err := restoredProjections(offsets)
+	var index *sync.Map
+	if err == nil {
+		index = newIndex(restored)
+	}
+	if err := s.lock(ctx, "Restore", err); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	s.setProjections(restored, index)
+	s.notify()
+	return nil
+}
+
+// restoredProjections returns the projections holding offsets, or an
+// error if an offset is invalid or two share a projection and shard.
+func restoredProjections(offsets []*egopb.Offset) (map[string]*shards, error) {
 	restored := make(map[string]*shards)
 	for i, offset := range offsets {
 		if err := checkOffset(offset); err != nil {
-			return opError("Restore", fmt.Errorf("offsets[%d]: %w", i, err))
+			return nil, fmt.Errorf("offsets[%d]: %w", i, err)
 		}
 		p := restored[offset.ProjectionName]
 		if p == nil {
@@ -57,18 +68,10 @@ func (s *OffsetStore) Restore(ctx context.Context, offsets []*egopb.Offset) erro
 			restored[strings.Clone(offset.ProjectionName)] = p
 		}
 		if _, dup := p.get(offset.ShardNumber); dup {
-			return opError("Restore", fmt.Errorf("%w: offsets[%d]: projection %q shard %d appears twice",
-				offsetstore.ErrInvalidArgument, i, offset.ProjectionName, offset.ShardNumber))
+			return nil, fmt.Errorf("%w: offsets[%d]: projection %q shard %d appears twice",
+				offsetstore.ErrInvalidArgument, i, offset.ProjectionName, offset.ShardNumber)
 		}
 		p.set(offset.ShardNumber, record{value: offset.Value, timestamp: offset.Timestamp})
 	}
-	index := newIndex(restored)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.connected {
-		return opError("Restore", offsetstore.ErrNotConnected)
-	}
-	s.setProjections(restored, index)
-	s.notify()
-	return nil
+	return restored, nil
 }

@@ -177,18 +177,11 @@ func (s *OffsetStore) Ping(ctx context.Context) error {
 // the store was made [WithMonotonicWrites]. The timestamp is stored as
 // given.
 func (s *OffsetStore) WriteOffset(ctx context.Context, offset *egopb.Offset) error {
-	if err := ctx.Err(); err != nil {
-		return opError("WriteOffset", err)
+	if err := s.lock(ctx, "WriteOffset", checkOffset(offset)); err != nil {
+		return err
 	}
-	if err := checkOffset(offset); err != nil {
-		return opError("WriteOffset", err)
-	}
-	name, shard := offset.ProjectionName, offset.ShardNumber
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.connected {
-		return opError("WriteOffset", offsetstore.ErrNotConnected)
-	}
+	name, shard := offset.ProjectionName, offset.ShardNumber
 	p := s.projections[name]
 	if p == nil {
 		p = s.addProjection(name)
@@ -207,11 +200,8 @@ func (s *OffsetStore) WriteOffset(ctx context.Context, offset *egopb.Offset) err
 // GetCurrentOffset returns a copy of the offset stored for projectionID, or
 // nil, nil when none is, which eGo reads as "start from the beginning".
 func (s *OffsetStore) GetCurrentOffset(ctx context.Context, projectionID *egopb.ProjectionId) (*egopb.Offset, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, opError("GetCurrentOffset", err)
-	}
-	if err := checkID(projectionID); err != nil {
-		return nil, opError("GetCurrentOffset", err)
+	if err := check(ctx, "GetCurrentOffset", checkID(projectionID)); err != nil {
+		return nil, err
 	}
 	name, shard := projectionID.ProjectionName, projectionID.ShardNumber
 	connected := false
@@ -241,18 +231,12 @@ func (s *OffsetStore) GetCurrentOffset(ctx context.Context, projectionID *egopb.
 // not. It costs time in proportion to the projection's shards. Resetting a
 // projection with no offsets does nothing.
 func (s *OffsetStore) ResetOffset(ctx context.Context, projectionName string, value int64) error {
-	if err := ctx.Err(); err != nil {
-		return opError("ResetOffset", err)
-	}
-	if err := checkName(projectionName); err != nil {
-		return opError("ResetOffset", err)
-	}
+	// Read the clock before taking the lock, to keep readers' wait short.
 	now := s.clock().UnixMilli()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.connected {
-		return opError("ResetOffset", offsetstore.ErrNotConnected)
+	if err := s.lock(ctx, "ResetOffset", checkName(projectionName)); err != nil {
+		return err
 	}
+	defer s.mu.Unlock()
 	if p := s.projections[projectionName]; p.len() > 0 {
 		p.setAll(record{value: value, timestamp: now})
 		s.notify()

@@ -17,11 +17,8 @@ import (
 // the waiters, and no goroutine outlives the call. Use it in tests instead
 // of sleeping until a projection has caught up.
 func (s *OffsetStore) WaitForOffset(ctx context.Context, id *egopb.ProjectionId, value int64) (*egopb.Offset, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, opError("WaitForOffset", err)
-	}
-	if err := checkID(id); err != nil {
-		return nil, opError("WaitForOffset", err)
+	if err := check(ctx, "WaitForOffset", checkID(id)); err != nil {
+		return nil, err
 	}
 	name, shard := id.ProjectionName, id.ShardNumber
 	var found record
@@ -40,11 +37,8 @@ func (s *OffsetStore) WaitForOffset(ctx context.Context, id *egopb.ProjectionId,
 // projection at once: it blocks until, for every shard in want, the stored
 // value is at least want[shard]. A shard with no offset yet is behind.
 func (s *OffsetStore) WaitForOffsets(ctx context.Context, projectionName string, want map[uint64]int64) error {
-	if err := ctx.Err(); err != nil {
-		return opError("WaitForOffsets", err)
-	}
-	if err := checkName(projectionName); err != nil {
-		return opError("WaitForOffsets", err)
+	if err := check(ctx, "WaitForOffsets", checkName(projectionName)); err != nil {
+		return err
 	}
 	// The caller may change want while this waits; copy it in.
 	targets := make(map[uint64]int64, len(want))
@@ -64,11 +58,10 @@ func (s *OffsetStore) WaitForOffsets(ctx context.Context, projectionName string,
 
 // wait blocks until reached, called with s.mu held, reports true.
 func (s *OffsetStore) wait(ctx context.Context, op string, reached func() bool) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.connected {
-		return opError(op, offsetstore.ErrNotConnected)
+	if err := s.lock(ctx, op, nil); err != nil {
+		return err
 	}
+	defer s.mu.Unlock()
 	session := s.sessions
 	for {
 		if s.sessions != session {
