@@ -93,12 +93,10 @@ func (s *OffsetStore) addProjection(name string) *shards {
 }
 
 // deleteProjection removes the projection called name, if there is one.
-// s.mu must be held.
+// s.mu must be held, and the store connected.
 func (s *OffsetStore) deleteProjection(name string) {
 	delete(s.projections, name)
-	if s.index != nil {
-		s.index.Delete(name)
-	}
+	s.index.Delete(name)
 }
 
 // newIndex returns a sync.Map holding the entries of projections.
