@@ -1,6 +1,7 @@
 package memory_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -16,19 +17,16 @@ import (
 func connectedStore(t *testing.T, opts ...memory.Option) *memory.OffsetStore {
 	t.Helper()
 	store := memory.NewOffsetStore(opts...)
-	if err := store.Connect(t.Context()); err != nil {
-		t.Fatalf("Connect(ctx) = %v; want <nil>", err)
-	}
-	t.Cleanup(func() { _ = store.Disconnect(t.Context()) })
+	connected(t, store)
+	// t.Context is already cancelled when cleanups run.
+	t.Cleanup(func() { _ = store.Disconnect(context.Background()) })
 	return store
 }
 
+// writeValue writes value, which doubles as the timestamp, to (name, shard).
 func writeValue(t *testing.T, store *memory.OffsetStore, name string, shard uint64, value int64) {
 	t.Helper()
-	offset := &egopb.Offset{ProjectionName: name, ShardNumber: shard, Value: value, Timestamp: value}
-	if err := store.WriteOffset(t.Context(), offset); err != nil {
-		t.Fatalf("WriteOffset(ctx, {%s %d %d}) = %v; want <nil>", name, shard, value, err)
-	}
+	write(t, store, &egopb.Offset{ProjectionName: name, ShardNumber: shard, Value: value, Timestamp: value})
 }
 
 // readValue returns the stored value of (name, shard), and false if there is
