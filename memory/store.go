@@ -119,8 +119,8 @@ func NewOffsetStore(opts ...Option) *OffsetStore {
 
 // Connect makes the store usable. Connecting a connected store does nothing.
 func (s *OffsetStore) Connect(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return opError("Connect", err)
+	if err := check(ctx, "Connect", nil); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -142,8 +142,8 @@ func (s *OffsetStore) Connect(ctx context.Context) error {
 // [OffsetStore.WaitForOffset] or [OffsetStore.WaitForOffsets] return an
 // error wrapping [offsetstore.ErrNotConnected].
 func (s *OffsetStore) Disconnect(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return opError("Disconnect", err)
+	if err := check(ctx, "Disconnect", nil); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -164,8 +164,8 @@ func (s *OffsetStore) Disconnect(ctx context.Context) error {
 // Ping connects the store if it is not connected, as eGo expects of a
 // store it pings before a projection starts, and returns nil.
 func (s *OffsetStore) Ping(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return opError("Ping", err)
+	if err := check(ctx, "Ping", nil); err != nil {
+		return err
 	}
 	return s.Connect(ctx)
 }
