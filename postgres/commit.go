@@ -106,6 +106,10 @@ type committer struct {
 	queue  []*request
 	closed bool // no more requests are taken: the committer has stopped
 
+	// batches and rows count what was sent, for tests to see that
+	// writes did share round trips.
+	batches, rows atomic.Int64
+
 	wake   chan struct{} // has a token when the queue may hold requests
 	stop   chan struct{} // closed by session.close
 	exited chan struct{} // closed when run returns
@@ -204,6 +208,8 @@ func (c *committer) commit(batch []*request) {
 		})
 		defer stop()
 	}
+	c.batches.Add(1)
+	c.rows.Add(int64(len(live)))
 	for i, err := range c.store.writeRows(ctx, c.sess, live) {
 		live[i].done <- err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/ego-contrib/offsetstore/egopb"
 	"github.com/ego-contrib/offsetstore/postgres"
 )
 
@@ -100,4 +101,14 @@ func newPool(tb testing.TB, url string) *pgxpool.Pool {
 // table returns the quoted name of the offsets table in schema.
 func table(schema string) string {
 	return pgx.Identifier{schema, postgres.DefaultTable}.Sanitize()
+}
+
+// mustWrite writes o, ending the test unless that succeeds.
+func mustWrite(tb testing.TB, store interface {
+	WriteOffset(context.Context, *egopb.Offset) error
+}, o *egopb.Offset) {
+	tb.Helper()
+	if err := store.WriteOffset(context.Background(), o); err != nil {
+		tb.Fatalf("WriteOffset(ctx, %v) = %v; want <nil>", o, err)
+	}
 }

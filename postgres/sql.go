@@ -145,9 +145,8 @@ func newStatements(table string) statements {
 	}
 }
 
-// bind replaces the table name in sql with table. Every statement names the
-// table once, and its column names never contain the name, which
-// TestStatements_NameTheTableOnce checks.
+// bind replaces the table name in sql with table. No column name contains
+// the table's, which TestStatements_NameOnlyTheTable checks.
 func bind(sql, table string) string {
-	return strings.Replace(sql, tableToken, table, 1)
+	return strings.ReplaceAll(sql, tableToken, table)
 }
