@@ -61,8 +61,12 @@
 //     caller gets the context's error either way. A nil error always means
 //     committed.
 //   - While the server is away, calls fail; the pool reconnects by itself
-//     once it is back. [OffsetStore.Disconnect] waits for calls already
-//     using the store's own pool to return.
+//     once it is back. A connection abandoned because the server stopped
+//     answering on it still counts against the pool's size for up to 15
+//     seconds while pgx tries to cancel its query: after a silent network
+//     (rather than a refused or reset one), the store may need that long to
+//     recover. [OffsetStore.Disconnect] waits for calls already using the
+//     store's own pool to return.
 //   - Distributed SQL engines that speak PostgreSQL's protocol may lack
 //     some of what the store uses (LOCK TABLE, unnest over arrays, ON
 //     CONFLICT): the store is tested on PostgreSQL only.

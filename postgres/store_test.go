@@ -417,3 +417,72 @@ func TestOffsetStore_WriteOffsets_MonotonicAllOrNothing(t *testing.T) {
 	wantOffset(t, store, "p", 2, nil)
 	wantOffset(t, store, "p", 1, offset("p", 1, 10, 1))
 }
+
+// TestOffsetStore_ServerRefusesName checks the mapping at the edge, for
+// names the store cannot check before sending: on a table whose column is
+// narrower than eGo's, a name too long for it fails with
+// ErrInvalidArgument, not a raw driver error, and fails only its own
+// write, though it went out in one batch with others.
+func TestOffsetStore_ServerRefusesName(t *testing.T) {
+	schema := newSchema(t)
+	pool := newPool(t, serverURL(t))
+	ctx := t.Context()
+	narrow := pgx.Identifier{schema, "narrow"}.Sanitize()
+	if _, err := pool.Exec(ctx, `CREATE SCHEMA `+pgx.Identifier{schema}.Sanitize()+`;
+CREATE TABLE `+narrow+` (projection_name VARCHAR(10) NOT NULL, shard_number BIGINT NOT NULL,
+current_offset BIGINT NOT NULL, timestamp BIGINT NOT NULL, PRIMARY KEY (projection_name, shard_number))`); err != nil {
+		t.Fatal(err)
+	}
+	store := postgres.NewOffsetStore(serverURL(t), postgres.WithSchema(schema), postgres.WithTable("narrow"))
+	if err := store.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer store.Disconnect(context.Background())
+	mustWrite(t, store, offset("block", 0, 0, 0))
+
+	// Hold the row of the first write, so that the writes after it queue
+	// up and go out together when it is let go.
+	blocker, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer blocker.Rollback(context.Background())
+	if _, err := blocker.Exec(ctx, `SELECT 1 FROM `+narrow+` WHERE projection_name = 'block' FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	first := make(chan error, 1)
+	go func() { first <- store.WriteOffset(ctx, offset("block", 0, 1, 1)) }()
+	waitForLockWaiters(t, pool, 1)
+
+	long := strings.Repeat("x", 11)
+	names := []string{"a", long, "b", "c"}
+	errs := make([]chan error, len(names))
+	for i, name := range names {
+		errs[i] = make(chan error, 1)
+		go func() { errs[i] <- store.WriteOffset(ctx, offset(name, 1, 1, 1)) }()
+	}
+	time.Sleep(200 * time.Millisecond) // let them all queue
+	batchesBefore, _ := postgres.BatchCounts(store)
+	if err := blocker.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	for i, name := range names {
+		err := <-errs[i]
+		if name == long {
+			if !errors.Is(err, offsetstore.ErrInvalidArgument) || !strings.Contains(err.Error(), "longer than") {
+				t.Errorf("WriteOffset(ctx, {%q 1}) on a VARCHAR(10) column = %v; want an error wrapping offsetstore.ErrInvalidArgument that says the name is too long", name, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("WriteOffset(ctx, {%q 1}), sent with a name the column cannot hold = %v; want <nil>: one bad name fails only its own write", name, err)
+		}
+		wantOffset(t, store, name, 1, offset(name, 1, 1, 1))
+	}
+	if batches, _ := postgres.BatchCounts(store); batches-batchesBefore != 1 {
+		t.Logf("the queued writes went out in %d batches, not 1: the test may not have covered a mixed batch", batches-batchesBefore)
+	}
+}
