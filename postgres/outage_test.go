@@ -26,7 +26,7 @@ type proxy struct {
 	conns map[net.Conn]*atomic.Bool // each connection's stall flag
 	// stallNew stalls new connections too.
 	stallNew bool
-	wg    sync.WaitGroup
+	wg       sync.WaitGroup
 }
 
 // startProxy starts a proxy to the host and port of serverURL and returns
