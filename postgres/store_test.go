@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ego-contrib/offsetstore"
 	"github.com/ego-contrib/offsetstore/egopb"
@@ -286,16 +287,22 @@ current_offset BIGINT NOT NULL, timestamp BIGINT NOT NULL, PRIMARY KEY (projecti
 	}
 	defer store.Disconnect(context.Background())
 
-	// "B" < "a" < "b" < "é" in byte order; ICU puts "a" before "B".
-	names := []string{"é", "b", "a", "B"}
+	// In byte order capitals come first and accents last; ICU sorts
+	// "a" < "A" < "ä" < "b" < "B", and a hash of them in no order at all.
+	names := []string{"é", "b", "a", "B", "Z", "z", "A", "_x", "ä", "0", "aa", "Ab"}
 	shards := []uint64{math.MaxUint64, 1 << 63, 7, 0}
 	var all []*egopb.Offset
+	var wantSums []postgres.Summary
 	for i, name := range names {
+		sum := postgres.Summary{ProjectionName: name, Shards: len(shards), MinValue: math.MaxInt64, MaxValue: math.MinInt64}
 		for j, shard := range shards {
 			o := offset(name, shard, int64(10*i+j), int64(100*i+j))
 			mustWrite(t, store, o)
 			all = append(all, o)
+			sum.MinValue, sum.MaxValue = min(sum.MinValue, o.Value), max(sum.MaxValue, o.Value)
+			sum.LastUpdate = max(sum.LastUpdate, o.Timestamp)
 		}
+		wantSums = append(wantSums, sum)
 	}
 	slices.SortFunc(all, func(a, b *egopb.Offset) int {
 		if c := strings.Compare(a.ProjectionName, b.ProjectionName); c != 0 {
@@ -303,14 +310,17 @@ current_offset BIGINT NOT NULL, timestamp BIGINT NOT NULL, PRIMARY KEY (projecti
 		}
 		return cmpUint(a.ShardNumber, b.ShardNumber)
 	})
+	slices.SortFunc(wantSums, func(a, b postgres.Summary) int { return strings.Compare(a.ProjectionName, b.ProjectionName) })
+	wantNames := slices.Sorted(slices.Values(names))
 
 	got, err := store.Projections(ctx)
-	if want := []string{"B", "a", "b", "é"}; err != nil || !slices.Equal(got, want) {
-		t.Errorf("Projections(ctx) = %q, %v; want %q: byte order", got, err, want)
+	if err != nil || !slices.Equal(got, wantNames) {
+		t.Errorf("Projections(ctx) = %q, %v; want %q: byte order", got, err, wantNames)
 	}
+	wantA := slices.DeleteFunc(slices.Clone(all), func(o *egopb.Offset) bool { return o.ProjectionName != "a" })
 	offsets, err := store.Offsets(ctx, "a")
-	if err != nil || !sameOffsets(offsets, all[4:8]) {
-		t.Errorf("Offsets(ctx, a) = %v, %v; want %v: sorted by shard as a uint64", offsets, err, all[4:8])
+	if err != nil || !sameOffsets(offsets, wantA) {
+		t.Errorf("Offsets(ctx, a) = %v, %v; want %v: sorted by shard as a uint64", offsets, err, wantA)
 	}
 	if offsets, err := store.Offsets(ctx, "none"); err != nil || offsets == nil || len(offsets) != 0 {
 		t.Errorf("Offsets(ctx, none) = %#v, %v; want an empty slice, <nil>", offsets, err)
@@ -320,9 +330,8 @@ current_offset BIGINT NOT NULL, timestamp BIGINT NOT NULL, PRIMARY KEY (projecti
 		t.Errorf("Snapshot(ctx) = %v, %v; want %v", snapshot, err, all)
 	}
 	sums, err := store.Summaries(ctx)
-	wantSum := postgres.Summary{ProjectionName: "a", Shards: 4, MinValue: 20, MaxValue: 23, LastUpdate: 203}
-	if err != nil || len(sums) != 4 || sums[0].ProjectionName != "B" || sums[1] != wantSum {
-		t.Errorf("Summaries(ctx) = %+v, %v; want 4, B first, then %+v", sums, err, wantSum)
+	if err != nil || !slices.Equal(sums, wantSums) {
+		t.Errorf("Summaries(ctx) = %+v, %v; want %+v", sums, err, wantSums)
 	}
 }
 
@@ -438,21 +447,7 @@ current_offset BIGINT NOT NULL, timestamp BIGINT NOT NULL, PRIMARY KEY (projecti
 		t.Fatal(err)
 	}
 	defer store.Disconnect(context.Background())
-	mustWrite(t, store, offset("block", 0, 0, 0))
-
-	// Hold the row of the first write, so that the writes after it queue
-	// up and go out together when it is let go.
-	blocker, err := pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer blocker.Rollback(context.Background())
-	if _, err := blocker.Exec(ctx, `SELECT 1 FROM `+narrow+` WHERE projection_name = 'block' FOR UPDATE`); err != nil {
-		t.Fatal(err)
-	}
-	first := make(chan error, 1)
-	go func() { first <- store.WriteOffset(ctx, offset("block", 0, 1, 1)) }()
-	waitForLockWaiters(t, pool, 1)
+	release := holdCommitter(t, store, pool, narrow)
 
 	long := strings.Repeat("x", 11)
 	names := []string{"a", long, "b", "c"}
@@ -463,12 +458,7 @@ current_offset BIGINT NOT NULL, timestamp BIGINT NOT NULL, PRIMARY KEY (projecti
 	}
 	time.Sleep(200 * time.Millisecond) // let them all queue
 	batchesBefore, _ := postgres.BatchCounts(store)
-	if err := blocker.Rollback(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-first; err != nil {
-		t.Fatal(err)
-	}
+	release()
 	for i, name := range names {
 		err := <-errs[i]
 		if name == long {
@@ -484,5 +474,67 @@ current_offset BIGINT NOT NULL, timestamp BIGINT NOT NULL, PRIMARY KEY (projecti
 	}
 	if batches, _ := postgres.BatchCounts(store); batches-batchesBefore != 1 {
 		t.Logf("the queued writes went out in %d batches, not 1: the test may not have covered a mixed batch", batches-batchesBefore)
+	}
+}
+
+// holdCommitter makes the store's committer wait, with a batch in flight,
+// until release is called: another transaction locks a row that the batch
+// writes. Writes made meanwhile queue up, and go out together once
+// released. table is the quoted name of the store's table.
+func holdCommitter(t *testing.T, store *postgres.OffsetStore, pool *pgxpool.Pool, table string) (release func()) {
+	t.Helper()
+	ctx := t.Context()
+	mustWrite(t, store, offset("block", 0, 0, 0))
+	blocker, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { blocker.Rollback(context.Background()) })
+	if _, err := blocker.Exec(ctx, `SELECT 1 FROM `+table+` WHERE projection_name = 'block' FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	first := make(chan error, 1)
+	go func() { first <- store.WriteOffset(ctx, offset("block", 0, 1, 1)) }()
+	waitForLockWaiters(t, pool, 1)
+	return func() {
+		t.Helper()
+		if err := blocker.Rollback(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-first; err != nil {
+			t.Fatalf("WriteOffset(ctx, {block 0}) held by another transaction = %v; want <nil>", err)
+		}
+	}
+}
+
+// TestOffsetStore_GroupCommit_LastArrivalWins checks that writes to one
+// key queued in one batch leave the value of the last to arrive, and that
+// each of them returns nil only once that batch has committed.
+func TestOffsetStore_GroupCommit_LastArrivalWins(t *testing.T) {
+	store, schema := connectedStore(t)
+	pool := newPool(t, serverURL(t))
+	release := holdCommitter(t, store, pool, table(schema))
+	const writes = 5
+	done := make(chan error, writes)
+	for v := range int64(writes) {
+		go func() { done <- store.WriteOffset(t.Context(), offset("p", 1, v, v)) }()
+		// Arrive one after another, in order of v.
+		time.Sleep(20 * time.Millisecond)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("WriteOffset returned %v while its batch could not commit; want it to wait for the commit", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	batchesBefore, _ := postgres.BatchCounts(store)
+	release()
+	for range writes {
+		if err := <-done; err != nil {
+			t.Errorf("WriteOffset = %v; want <nil>", err)
+		}
+	}
+	wantOffset(t, store, "p", 1, offset("p", 1, writes-1, writes-1))
+	if batches, _ := postgres.BatchCounts(store); batches-batchesBefore != 1 {
+		t.Errorf("the %d queued writes went out in %d batches; want 1", writes, batches-batchesBefore)
 	}
 }
