@@ -563,6 +563,98 @@ func (x *OffsetOptionalShard) GetTimestamp() int64 {
 	return 0
 }
 
+// OffsetOneofValue has value inside a oneof: the same number and kind as
+// eGo's, in another Go layout.
+type OffsetOneofValue struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	ShardNumber    uint64                 `protobuf:"varint,1,opt,name=shard_number,json=shardNumber,proto3" json:"shard_number,omitempty"`
+	ProjectionName string                 `protobuf:"bytes,2,opt,name=projection_name,json=projectionName,proto3" json:"projection_name,omitempty"`
+	// Types that are valid to be assigned to Position:
+	//
+	//	*OffsetOneofValue_Value
+	Position      isOffsetOneofValue_Position `protobuf_oneof:"position"`
+	Timestamp     int64                       `protobuf:"varint,5,opt,name=timestamp,proto3" json:"timestamp,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OffsetOneofValue) Reset() {
+	*x = OffsetOneofValue{}
+	mi := &file_ego_offsetstore_adaptertest_v1_ego_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OffsetOneofValue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OffsetOneofValue) ProtoMessage() {}
+
+func (x *OffsetOneofValue) ProtoReflect() protoreflect.Message {
+	mi := &file_ego_offsetstore_adaptertest_v1_ego_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OffsetOneofValue.ProtoReflect.Descriptor instead.
+func (*OffsetOneofValue) Descriptor() ([]byte, []int) {
+	return file_ego_offsetstore_adaptertest_v1_ego_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *OffsetOneofValue) GetShardNumber() uint64 {
+	if x != nil {
+		return x.ShardNumber
+	}
+	return 0
+}
+
+func (x *OffsetOneofValue) GetProjectionName() string {
+	if x != nil {
+		return x.ProjectionName
+	}
+	return ""
+}
+
+func (x *OffsetOneofValue) GetPosition() isOffsetOneofValue_Position {
+	if x != nil {
+		return x.Position
+	}
+	return nil
+}
+
+func (x *OffsetOneofValue) GetValue() int64 {
+	if x != nil {
+		if x, ok := x.Position.(*OffsetOneofValue_Value); ok {
+			return x.Value
+		}
+	}
+	return 0
+}
+
+func (x *OffsetOneofValue) GetTimestamp() int64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+type isOffsetOneofValue_Position interface {
+	isOffsetOneofValue_Position()
+}
+
+type OffsetOneofValue_Value struct {
+	Value int64 `protobuf:"varint,3,opt,name=value,proto3,oneof"`
+}
+
+func (*OffsetOneofValue_Value) isOffsetOneofValue_Position() {}
+
 // ProjectionIdShardFixed64 has shard_number as fixed64, where eGo has
 // uint64: the same Go type, another wire encoding.
 type ProjectionIdShardFixed64 struct {
@@ -575,7 +667,7 @@ type ProjectionIdShardFixed64 struct {
 
 func (x *ProjectionIdShardFixed64) Reset() {
 	*x = ProjectionIdShardFixed64{}
-	mi := &file_ego_offsetstore_adaptertest_v1_ego_proto_msgTypes[8]
+	mi := &file_ego_offsetstore_adaptertest_v1_ego_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -587,7 +679,7 @@ func (x *ProjectionIdShardFixed64) String() string {
 func (*ProjectionIdShardFixed64) ProtoMessage() {}
 
 func (x *ProjectionIdShardFixed64) ProtoReflect() protoreflect.Message {
-	mi := &file_ego_offsetstore_adaptertest_v1_ego_proto_msgTypes[8]
+	mi := &file_ego_offsetstore_adaptertest_v1_ego_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -600,7 +692,7 @@ func (x *ProjectionIdShardFixed64) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProjectionIdShardFixed64.ProtoReflect.Descriptor instead.
 func (*ProjectionIdShardFixed64) Descriptor() ([]byte, []int) {
-	return file_ego_offsetstore_adaptertest_v1_ego_proto_rawDescGZIP(), []int{8}
+	return file_ego_offsetstore_adaptertest_v1_ego_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ProjectionIdShardFixed64) GetProjectionName() string {
@@ -661,7 +753,14 @@ const file_ego_offsetstore_adaptertest_v1_ego_proto_rawDesc = "" +
 	"\x0fprojection_name\x18\x02 \x01(\tR\x0eprojectionName\x12\x14\n" +
 	"\x05value\x18\x03 \x01(\x03R\x05value\x12\x1c\n" +
 	"\ttimestamp\x18\x05 \x01(\x03R\ttimestampB\x0f\n" +
-	"\r_shard_number\"f\n" +
+	"\r_shard_number\"\xa0\x01\n" +
+	"\x10OffsetOneofValue\x12!\n" +
+	"\fshard_number\x18\x01 \x01(\x04R\vshardNumber\x12'\n" +
+	"\x0fprojection_name\x18\x02 \x01(\tR\x0eprojectionName\x12\x16\n" +
+	"\x05value\x18\x03 \x01(\x03H\x00R\x05value\x12\x1c\n" +
+	"\ttimestamp\x18\x05 \x01(\x03R\ttimestampB\n" +
+	"\n" +
+	"\bposition\"f\n" +
 	"\x18ProjectionIdShardFixed64\x12'\n" +
 	"\x0fprojection_name\x18\x01 \x01(\tR\x0eprojectionName\x12!\n" +
 	"\fshard_number\x18\x02 \x01(\x06R\vshardNumberBLZJgithub.com/ego-contrib/offsetstore/egoadapter/internal/egotestpb;egotestpbb\x06proto3"
@@ -678,7 +777,7 @@ func file_ego_offsetstore_adaptertest_v1_ego_proto_rawDescGZIP() []byte {
 	return file_ego_offsetstore_adaptertest_v1_ego_proto_rawDescData
 }
 
-var file_ego_offsetstore_adaptertest_v1_ego_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_ego_offsetstore_adaptertest_v1_ego_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_ego_offsetstore_adaptertest_v1_ego_proto_goTypes = []any{
 	(*Offset)(nil),                   // 0: ego.offsetstore.adaptertest.v1.Offset
 	(*ProjectionId)(nil),             // 1: ego.offsetstore.adaptertest.v1.ProjectionId
@@ -688,7 +787,8 @@ var file_ego_offsetstore_adaptertest_v1_ego_proto_goTypes = []any{
 	(*OffsetNameBytes)(nil),          // 5: ego.offsetstore.adaptertest.v1.OffsetNameBytes
 	(*OffsetRepeatedValue)(nil),      // 6: ego.offsetstore.adaptertest.v1.OffsetRepeatedValue
 	(*OffsetOptionalShard)(nil),      // 7: ego.offsetstore.adaptertest.v1.OffsetOptionalShard
-	(*ProjectionIdShardFixed64)(nil), // 8: ego.offsetstore.adaptertest.v1.ProjectionIdShardFixed64
+	(*OffsetOneofValue)(nil),         // 8: ego.offsetstore.adaptertest.v1.OffsetOneofValue
+	(*ProjectionIdShardFixed64)(nil), // 9: ego.offsetstore.adaptertest.v1.ProjectionIdShardFixed64
 }
 var file_ego_offsetstore_adaptertest_v1_ego_proto_depIdxs = []int32{
 	0, // [0:0] is the sub-list for method output_type
@@ -704,13 +804,16 @@ func file_ego_offsetstore_adaptertest_v1_ego_proto_init() {
 		return
 	}
 	file_ego_offsetstore_adaptertest_v1_ego_proto_msgTypes[7].OneofWrappers = []any{}
+	file_ego_offsetstore_adaptertest_v1_ego_proto_msgTypes[8].OneofWrappers = []any{
+		(*OffsetOneofValue_Value)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ego_offsetstore_adaptertest_v1_ego_proto_rawDesc), len(file_ego_offsetstore_adaptertest_v1_ego_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
