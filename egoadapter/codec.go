@@ -38,11 +38,12 @@ func (c *codec[O, P, PO, PP]) offsetToOurs(offset *O) *egopb.Offset {
 	if offset == nil {
 		return nil
 	}
+	m := c.offset.of(offset)
 	return &egopb.Offset{
-		ShardNumber:    c.offset.uint(offset, offsetShard),
-		ProjectionName: c.offset.string(offset, offsetName),
-		Value:          c.offset.int(offset, offsetValue),
-		Timestamp:      c.offset.int(offset, offsetTimestamp),
+		ShardNumber:    m.uint(offsetShard),
+		ProjectionName: m.string(offsetName),
+		Value:          m.int(offsetValue),
+		Timestamp:      m.int(offsetTimestamp),
 	}
 }
 
@@ -51,10 +52,11 @@ func (c *codec[O, P, PO, PP]) offsetFromOurs(offset *egopb.Offset) *O {
 		return nil
 	}
 	out := new(O)
-	c.offset.setUint(out, offsetShard, offset.GetShardNumber())
-	c.offset.setString(out, offsetName, offset.GetProjectionName())
-	c.offset.setInt(out, offsetValue, offset.GetValue())
-	c.offset.setInt(out, offsetTimestamp, offset.GetTimestamp())
+	m := c.offset.of(out)
+	m.setUint(offsetShard, offset.GetShardNumber())
+	m.setString(offsetName, offset.GetProjectionName())
+	m.setInt(offsetValue, offset.GetValue())
+	m.setInt(offsetTimestamp, offset.GetTimestamp())
 	return out
 }
 
@@ -62,9 +64,10 @@ func (c *codec[O, P, PO, PP]) idToOurs(id *P) *egopb.ProjectionId {
 	if id == nil {
 		return nil
 	}
+	m := c.id.of(id)
 	return &egopb.ProjectionId{
-		ProjectionName: c.id.string(id, idName),
-		ShardNumber:    c.id.uint(id, idShard),
+		ProjectionName: m.string(idName),
+		ShardNumber:    m.uint(idShard),
 	}
 }
 
@@ -73,7 +76,8 @@ func (c *codec[O, P, PO, PP]) idFromOurs(id *egopb.ProjectionId) *P {
 		return nil
 	}
 	out := new(P)
-	c.id.setString(out, idName, id.GetProjectionName())
-	c.id.setUint(out, idShard, id.GetShardNumber())
+	m := c.id.of(out)
+	m.setString(idName, id.GetProjectionName())
+	m.setUint(idShard, id.GetShardNumber())
 	return out
 }

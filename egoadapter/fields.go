@@ -123,49 +123,65 @@ func goType(k protoreflect.Kind) reflect.Type {
 	return nil
 }
 
-func (f *fields[M, PM]) uint(m *M, i int) uint64 {
+// of returns the fields of m, a message of type M.
+func (f *fields[M, PM]) of(m *M) message[M, PM] {
 	if f.index != nil {
-		return reflect.ValueOf(m).Elem().Field(f.index[i]).Uint()
+		return message[M, PM]{fields: f, plain: reflect.ValueOf(m).Elem()}
 	}
-	return PM(m).ProtoReflect().Get(f.fds[i]).Uint()
+	return message[M, PM]{fields: f, reflected: PM(m).ProtoReflect()}
 }
 
-func (f *fields[M, PM]) int(m *M, i int) int64 {
-	if f.index != nil {
-		return reflect.ValueOf(m).Elem().Field(f.index[i]).Int()
-	}
-	return PM(m).ProtoReflect().Get(f.fds[i]).Int()
+// A message reaches the fields of one message, by their position in the
+// shape, through its Go struct or, when that is nil, protobuf reflection.
+type message[M any, PM Message[M]] struct {
+	fields    *fields[M, PM]
+	plain     reflect.Value
+	reflected protoreflect.Message
 }
 
-func (f *fields[M, PM]) string(m *M, i int) string {
-	if f.index != nil {
-		return reflect.ValueOf(m).Elem().Field(f.index[i]).String()
+func (m message[M, PM]) uint(i int) uint64 {
+	if m.reflected == nil {
+		return m.plain.Field(m.fields.index[i]).Uint()
 	}
-	return PM(m).ProtoReflect().Get(f.fds[i]).String()
+	return m.reflected.Get(m.fields.fds[i]).Uint()
 }
 
-func (f *fields[M, PM]) setUint(m *M, i int, v uint64) {
-	if f.index != nil {
-		reflect.ValueOf(m).Elem().Field(f.index[i]).SetUint(v)
+func (m message[M, PM]) int(i int) int64 {
+	if m.reflected == nil {
+		return m.plain.Field(m.fields.index[i]).Int()
+	}
+	return m.reflected.Get(m.fields.fds[i]).Int()
+}
+
+func (m message[M, PM]) string(i int) string {
+	if m.reflected == nil {
+		return m.plain.Field(m.fields.index[i]).String()
+	}
+	return m.reflected.Get(m.fields.fds[i]).String()
+}
+
+func (m message[M, PM]) setUint(i int, v uint64) {
+	if m.reflected == nil {
+		m.plain.Field(m.fields.index[i]).SetUint(v)
 		return
 	}
-	PM(m).ProtoReflect().Set(f.fds[i], protoreflect.ValueOfUint64(v))
+	m.reflected.Set(m.fields.fds[i], protoreflect.ValueOfUint64(v))
 }
 
-func (f *fields[M, PM]) setInt(m *M, i int, v int64) {
-	if f.index != nil {
-		reflect.ValueOf(m).Elem().Field(f.index[i]).SetInt(v)
+func (m message[M, PM]) setInt(i int, v int64) {
+	if m.reflected == nil {
+		m.plain.Field(m.fields.index[i]).SetInt(v)
 		return
 	}
-	PM(m).ProtoReflect().Set(f.fds[i], protoreflect.ValueOfInt64(v))
+	m.reflected.Set(m.fields.fds[i], protoreflect.ValueOfInt64(v))
 }
 
-func (f *fields[M, PM]) setString(m *M, i int, v string) {
-	if f.index != nil {
-		reflect.ValueOf(m).Elem().Field(f.index[i]).SetString(v)
+func (m message[M, PM]) setString(i int, v string) {
+	if m.reflected == nil {
+		m.plain.Field(m.fields.index[i]).SetString(v)
 		return
 	}
-	PM(m).ProtoReflect().Set(f.fds[i], protoreflect.ValueOfString(v))
+	m.reflected.Set(m.fields.fds[i], protoreflect.ValueOfString(v))
 }
 
 func shapeString(shape []field) string {
