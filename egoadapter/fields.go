@@ -88,9 +88,6 @@ func structFields(t reflect.Type, fds []protoreflect.FieldDescriptor) []int {
 	index := make([]int, len(fds))
 	for i, fd := range fds {
 		index[i] = -1
-		if fd.HasPresence() {
-			return nil
-		}
 		for j := range t.NumField() {
 			sf := t.Field(j)
 			_, rest, _ := strings.Cut(sf.Tag.Get("protobuf"), ",")
