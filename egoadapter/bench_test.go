@@ -60,9 +60,14 @@ const (
 	benchTimestamp = 1_764_150_000_000
 )
 
-// forEachImpl runs bench once over the hand-written copy and once over the
-// adapter, each wrapping a new connected memory store, as sub-benchmarks
-// impl=copy and impl=adapter, so that benchstat -col /impl reads as a ratio.
+// forEachImpl runs bench over the hand-written copy (impl=copy), the adapter
+// (impl=adapter) and the adapter forced onto protobuf reflection, its path
+// for messages without plain struct fields (impl=protoreflect), each
+// wrapping a new connected memory store, so that each figure reads as a
+// ratio to the copy:
+//
+//	go test -run '^$' -bench . -benchmem -count 20 -benchtime 0.25s ./egoadapter > bench.txt
+//	go tool -modfile=tools/go.mod benchstat -col /impl bench.txt
 func forEachImpl(b *testing.B, bench func(b *testing.B, store egoadapter.EgoOffsetStore[egotestpb.Offset, egotestpb.ProjectionId])) {
 	impls := []struct {
 		name string
