@@ -31,10 +31,11 @@
 //     projection_name (1) and shard_number (2). Any other field of O or P,
 //     and unknown fields, are neither read nor written.
 //   - Fields are copied through their Go struct fields when protoc-gen-go
-//     generated them as plain fields, as it does for eGo's messages. For
-//     other layouts (optional fields, oneofs, the opaque API) they go
-//     through protobuf reflection, which allocates for each string or large
-//     integer a read returns.
+//     generated them as plain fields, as it does for eGo's messages. In any
+//     other layout, such as optional fields or a oneof, they go through
+//     protobuf reflection, which allocates for each string or large integer
+//     it sets: in BenchmarkGetCurrentOffset, a read through [ToEgo] makes
+//     10 allocations that way, against 3 for a hand-written copy.
 //   - Because the adapter copies every message, [FromEgo] hides whether the
 //     store it wraps keeps the messages it is given or hands out its own:
 //     the suite's CopyIn and CopyOut cases cannot see it.

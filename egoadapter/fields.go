@@ -43,7 +43,7 @@ var (
 // plain exported field of M's Go struct, as protoc-gen-go generates for a
 // proto3 field without presence, fields reaches them through package
 // reflect instead, which does not allocate. Other layouts (optional fields,
-// oneofs, the opaque API) go through protobuf reflection.
+// oneofs) go through protobuf reflection.
 type fields[M any, PM Message[M]] struct {
 	fds   []protoreflect.FieldDescriptor
 	index []int // the Go struct field of each, or nil for protobuf reflection
