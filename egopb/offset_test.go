@@ -5,6 +5,10 @@ import (
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/descriptorpb"
 
 	"github.com/ego-contrib/offsetstore/egopb"
 )
@@ -51,13 +55,43 @@ func TestProjectionId_WireCompatibleWithEGo(t *testing.T) {
 	}
 }
 
-// eGo registers egopb.Offset; ours must have another full name, or a binary
-// holding both panics at init.
-func TestMessages_DoNotClashWithEGo(t *testing.T) {
-	for _, m := range []proto.Message{&egopb.Offset{}, &egopb.ProjectionId{}} {
-		name := m.ProtoReflect().Descriptor().FullName()
-		if name.Parent() != "ego.offsetstore.v1" {
-			t.Errorf("%s is in proto package %q; want ego.offsetstore.v1, apart from eGo's egopb", name, name.Parent())
+// eGo registers its own egopb.Offset; ours must have other full names, or a
+// binary holding both panics at init.
+func TestMessages_FullNamesAreNamespaced(t *testing.T) {
+	for m, want := range map[proto.Message]protoreflect.FullName{
+		&egopb.Offset{}:       "ego.offsetstore.v1.Offset",
+		&egopb.ProjectionId{}: "ego.offsetstore.v1.ProjectionId",
+	} {
+		if got := m.ProtoReflect().Descriptor().FullName(); got != want {
+			t.Errorf("full name of %T = %q; want %q, apart from eGo's ego.v1", m, got, want)
 		}
+	}
+}
+
+// The proto runtime also panics at init when two files register under one
+// path, and short paths such as "offset.proto" are common.
+func TestFile_PathIsNamespaced(t *testing.T) {
+	const want = "ego/offsetstore/v1/offset.proto"
+	if got := egopb.File_ego_offsetstore_v1_offset_proto.Path(); got != want {
+		t.Errorf("File_ego_offsetstore_v1_offset_proto.Path() = %q; want %q", got, want)
+	}
+	if d, err := protoregistry.GlobalFiles.FindDescriptorByName("ego.offsetstore.v1.Offset"); err != nil || d.ParentFile().Path() != want {
+		t.Errorf("GlobalFiles.FindDescriptorByName(ego.offsetstore.v1.Offset) = %v, %v; want a descriptor from %q", d, err, want)
+	}
+}
+
+// Another package of the program registering a file called offset.proto, as
+// this package once did, must not clash with ours.
+func TestFile_OtherOffsetProtoRegisters(t *testing.T) {
+	other, err := protodesc.NewFile(&descriptorpb.FileDescriptorProto{
+		Name:    proto.String("offset.proto"),
+		Package: proto.String("someone.else"),
+		Syntax:  proto.String("proto3"),
+	}, nil)
+	if err != nil {
+		t.Fatalf("protodesc.NewFile(offset.proto) = %v; want <nil>", err)
+	}
+	if err := protoregistry.GlobalFiles.RegisterFile(other); err != nil {
+		t.Errorf("GlobalFiles.RegisterFile(offset.proto of package someone.else) = %v; want <nil>: egopb must not hold the path", err)
 	}
 }

@@ -12,7 +12,7 @@ out=${1:-bench.txt}
 # that such bursts barely move, and the whole run stays within about three
 # minutes.
 go test -run '^$' -bench . -benchmem -count 20 -benchtime 0.25s ./memory | tee "$out"
-# benchstat is pinned so that every run formats and tests alike; go run
-# pkg@version leaves go.mod alone.
-go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da \
+# benchstat is pinned in tools/go.mod, apart from the library's dependencies,
+# so that every run formats and tests alike.
+go tool -modfile=tools/go.mod benchstat \
 	-col '/impl@(floor store)' "$out"
