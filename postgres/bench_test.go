@@ -144,6 +144,10 @@ func BenchmarkWriteOffset(b *testing.B) {
 						})
 					}
 					b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "writes/s")
+					if store, ok := impl.store.(*postgres.OffsetStore); ok {
+						batches, writes := postgres.BatchCounts(store)
+						b.ReportMetric(float64(writes)/float64(batches), "writes/batch")
+					}
 				})
 			}
 		})

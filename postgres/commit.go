@@ -91,10 +91,12 @@ const (
 	abandoned
 )
 
-// A committer is a session's group commit: one goroutine that sends the
-// writes queued while the previous batch was in flight as one statement.
-// A lone write is sent as soon as the goroutine wakes, with no timer; under
-// load, a batch holds the writes that arrived during one round trip.
+// A committer is a session's group commit. One write or batch is in flight
+// at a time: a write that finds none goes out at once from its caller's
+// goroutine, and the writes that arrive while one is in flight queue up and
+// go out together, as one statement, from the committer's goroutine. There
+// is no timer: under load, a batch holds the writes that arrived during one
+// round trip.
 type committer struct {
 	store *OffsetStore
 	sess  *session
@@ -102,33 +104,53 @@ type committer struct {
 	// derives from it.
 	ctx context.Context
 
-	mu     sync.Mutex
-	queue  []*request
+	mu    sync.Mutex
+	queue []*request
+	// busy is set while a write or a batch is in flight; the queue is
+	// empty whenever it is not.
+	busy   bool
 	closed bool // no more requests are taken: the committer has stopped
 
 	// batches and rows count what was sent, for tests to see that
 	// writes did share round trips.
 	batches, rows atomic.Int64
 
-	wake   chan struct{} // has a token when the queue may hold requests
+	wake   chan struct{} // hands the queue over to the committer
 	stop   chan struct{} // closed by session.close
 	exited chan struct{} // closed when run returns
 }
 
-// write queues r and waits for its batch to commit, or ctx to end.
+// write writes r: at once, on the caller's goroutine, when no batch is in
+// flight, so that a lone writer pays nothing for group commit; otherwise
+// it queues r for the next batch and waits for that batch to commit, or
+// ctx to end.
 func (c *committer) write(ctx context.Context, r row) error {
-	req := &request{ctx: ctx, row: r, done: make(chan error, 1)}
+	req := &request{ctx: ctx, row: r}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return opError("WriteOffset", offsetstore.ErrNotConnected)
 	}
+	if !c.busy {
+		c.busy = true
+		c.mu.Unlock()
+		c.batches.Add(1)
+		c.rows.Add(1)
+		err := c.store.writeRows(ctx, c.sess, []*request{req})[0]
+		// Writes that arrived meanwhile go out together, from the
+		// committer's goroutine.
+		c.mu.Lock()
+		handOver := len(c.queue) > 0
+		c.busy = handOver
+		c.mu.Unlock()
+		if handOver {
+			c.wake <- struct{}{}
+		}
+		return err
+	}
+	req.done = make(chan error, 1)
 	c.queue = append(c.queue, req)
 	c.mu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default: // a token is already there: the committer will see r
-	}
 	select {
 	case err := <-req.done:
 		return err
@@ -145,6 +167,8 @@ func (c *committer) write(ctx context.Context, r row) error {
 	}
 }
 
+// run sends the queued writes, a batch at a time, from when a write hands
+// them over until the queue is empty.
 func (c *committer) run() {
 	defer close(c.exited)
 	var batch []*request
@@ -155,14 +179,25 @@ func (c *committer) run() {
 			return
 		case <-c.wake:
 		}
-		c.mu.Lock()
-		batch, c.queue = c.queue, batch
-		c.mu.Unlock()
-		if len(batch) > 0 {
+		for {
+			c.mu.Lock()
+			if len(c.queue) == 0 {
+				c.busy = false
+				c.mu.Unlock()
+				break
+			}
+			batch, c.queue = c.queue, batch
+			c.mu.Unlock()
 			c.commit(batch)
+			clear(batch) // let the requests go
+			batch = batch[:0]
+			select {
+			case <-c.stop:
+				c.drain()
+				return
+			default:
+			}
 		}
-		clear(batch) // let the requests go
-		batch = batch[:0]
 	}
 }
 
@@ -306,6 +341,13 @@ func (s *OffsetStore) upsertRows(ctx context.Context, q querier, rows []row) ([]
 		names[i], shards[i], values[i], stamps[i] = r.name, int64(r.shard), r.value, r.timestamp
 	}
 	written := make([]bool, len(rows))
+	if len(rows) == 1 && !s.monotonic {
+		if _, err := q.Exec(ctx, s.stmts.upsert, names[0], shards[0], values[0], stamps[0]); err != nil {
+			return written, err
+		}
+		written[0] = true
+		return written, nil
+	}
 	if !s.monotonic {
 		if _, err := q.Exec(ctx, s.stmts.upsertMany, names, shards, values, stamps); err != nil {
 			return written, err
