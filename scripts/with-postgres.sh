@@ -105,6 +105,7 @@ cleanup() {
 	exit "$status"
 }
 trap cleanup EXIT
+# Until CMD runs, a signal just ends the script (and cleanup runs).
 trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -151,8 +152,21 @@ OFFSETSTORE_POSTGRES_REQUIRED=1
 export OFFSETSTORE_POSTGRES_URL OFFSETSTORE_POSTGRES_REQUIRED
 echo "with-postgres.sh: $("$bin/postgres" --version) on 127.0.0.1:$port, data in $dir" >&2
 
+# CMD runs in the background so that a signal to the script is handled at
+# once (sh runs traps only between commands) and passed on. A background
+# command ignores SIGINT, so CMD gets SIGTERM whatever the signal was. Its
+# standard input would be /dev/null: give it the script's, through fd 3.
 set +e
-"$@"
-status=$?
-set -e
-exit "$status"
+exec 3<&0
+"$@" <&3 3<&- &
+child=$!
+stop() {
+	kill -s TERM "$child" 2>/dev/null
+	wait "$child"
+	exit "$1"
+}
+trap 'stop 129' HUP
+trap 'stop 130' INT
+trap 'stop 143' TERM
+wait "$child"
+exit $?
