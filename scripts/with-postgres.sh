@@ -64,7 +64,7 @@ OFFSETSTORE_POSTGRES_URL is not set. Either install the server:
   Debian, Ubuntu:  apt-get install postgresql
   Fedora:          dnf install postgresql-server
   Alpine:          apk add postgresql
-  macOS:           brew install postgresql
+  macOS:           brew install postgresql@17
 or point the tests at a server you run, for example:
   OFFSETSTORE_POSTGRES_URL='postgres://user:password@localhost:5432/db?sslmode=disable'
 EOF
