@@ -538,3 +538,39 @@ func TestOffsetStore_GroupCommit_LastArrivalWins(t *testing.T) {
 		t.Errorf("the %d queued writes went out in %d batches; want 1", writes, batches-batchesBefore)
 	}
 }
+
+// TestOffsetStore_Disconnect_RefusesQueuedWrites checks that writes still
+// queued when the store disconnects fail with ErrNotConnected and are not
+// written, while the write already sent completes.
+func TestOffsetStore_Disconnect_RefusesQueuedWrites(t *testing.T) {
+	schema := newSchema(t)
+	pool := newPool(t, serverURL(t))
+	store := postgres.NewOffsetStore("", postgres.WithPool(pool), postgres.WithSchema(schema), postgres.WithCreateTable())
+	if err := store.Connect(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	release := holdCommitter(t, store, pool, table(schema))
+	const queued = 3
+	errs := make(chan error, queued)
+	for shard := range uint64(queued) {
+		go func() { errs <- store.WriteOffset(t.Context(), offset("q", shard, 1, 1)) }()
+	}
+	time.Sleep(100 * time.Millisecond) // let them queue
+	if err := store.Disconnect(t.Context()); err != nil {
+		t.Fatalf("Disconnect(ctx) = %v; want <nil>", err)
+	}
+	for range queued {
+		if err := <-errs; !errors.Is(err, offsetstore.ErrNotConnected) {
+			t.Errorf("WriteOffset queued when the store disconnected = %v; want an error wrapping offsetstore.ErrNotConnected", err)
+		}
+	}
+	release() // the write in flight commits
+	if err := store.Connect(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer store.Disconnect(context.Background())
+	wantOffset(t, store, "block", 0, offset("block", 0, 1, 1))
+	for shard := range uint64(queued) {
+		wantOffset(t, store, "q", shard, nil)
+	}
+}
