@@ -5,7 +5,9 @@
 // The contract is eGo's (github.com/tochemey/ego/v3/offsetstore), carried
 // here because eGo's modules are not always at hand; the messages it passes
 // are in package [github.com/ego-contrib/offsetstore/egopb], wire-compatible
-// with eGo's.
+// with eGo's but other Go types:
+// [github.com/ego-contrib/offsetstore/egoadapter.ToEgo] hands a store to
+// eGo.
 //
 // Implementations:
 //   - [github.com/ego-contrib/offsetstore/memory]: in memory, for tests and

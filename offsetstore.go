@@ -7,8 +7,10 @@ import (
 )
 
 // OffsetStore keeps, for each projection and shard, the offset the
-// projection has committed. It has exactly the method set of eGo's
-// offsetstore.OffsetStore.
+// projection has committed. It has the methods of eGo's
+// offsetstore.OffsetStore over this module's [egopb] messages, not eGo's, so
+// an implementation is not one of eGo's stores as it is:
+// [github.com/ego-contrib/offsetstore/egoadapter.ToEgo] hands it to eGo.
 //
 // Every implementation keeps these rules, and
 // [github.com/ego-contrib/offsetstore/offsetstoretest.Run] checks them.

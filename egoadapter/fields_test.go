@@ -55,6 +55,15 @@ func TestToEgo_FromEgo_PanicOnWrongShape(t *testing.T) {
 			want: "egoadapter.ToEgo: message ego.offsetstore.adaptertest.v1.ProjectionIdShardFixed64 has fixed64 field shard_number = 2; want uint64 shard_number = 2, " + idShape,
 		},
 		{
+			// Each field has eGo's number and kind, but setting one clears
+			// the other: a write through the adapter would lose the value.
+			name: "ToEgo/SharedOneof",
+			build: func() {
+				egoadapter.ToEgo[egotestpb.OffsetValueOrTimestamp, egotestpb.ProjectionId](memory.NewOffsetStore())
+			},
+			want: "egoadapter.ToEgo: message ego.offsetstore.adaptertest.v1.OffsetValueOrTimestamp has int64 field timestamp = 5 in oneof position with field value = 3; want int64 timestamp = 5 settable apart from value = 3, " + offsetShape,
+		},
+		{
 			// A ProjectionId where an Offset belongs: its field 1 is a string.
 			name:  "ToEgo/Swapped",
 			build: func() { egoadapter.ToEgo[egotestpb.ProjectionId, egotestpb.Offset](memory.NewOffsetStore()) },
@@ -74,6 +83,11 @@ func TestToEgo_FromEgo_PanicOnWrongShape(t *testing.T) {
 			name:  "FromEgo/Fixed64ForUint64",
 			build: func() { egoadapter.FromEgo[egotestpb.Offset, egotestpb.ProjectionIdShardFixed64](nil) },
 			want:  "egoadapter.FromEgo: message ego.offsetstore.adaptertest.v1.ProjectionIdShardFixed64 has fixed64 field shard_number = 2; want uint64 shard_number = 2, " + idShape,
+		},
+		{
+			name:  "FromEgo/SharedOneof",
+			build: func() { egoadapter.FromEgo[egotestpb.OffsetValueOrTimestamp, egotestpb.ProjectionId](nil) },
+			want:  "egoadapter.FromEgo: message ego.offsetstore.adaptertest.v1.OffsetValueOrTimestamp has int64 field timestamp = 5 in oneof position with field value = 3; want int64 timestamp = 5 settable apart from value = 3, " + offsetShape,
 		},
 		{
 			name:  "FromEgo/NilStore",
