@@ -79,8 +79,8 @@ func fieldsOf[M any, PM Message[M]](fn, role string, shape []field) fields[M, PM
 			}
 		}
 		if problem != "" {
-			panic(fmt.Sprintf("%s: message %s %s; want %s, as in eGo's %s {%s}",
-				fn, md.FullName(), problem, wanted, role, shapeString(shape)))
+			panic(fmt.Sprintf("%s: message %s (Go type %v) %s; want %s, as in eGo's %s {%s}",
+				fn, md.FullName(), reflect.TypeFor[M](), problem, wanted, role, shapeString(shape)))
 		}
 		f.fds[i] = fd
 	}
