@@ -42,29 +42,6 @@ func forEachImpl(b *testing.B, bench func(b *testing.B, newStore func() offsetst
 	}
 }
 
-func connected(tb testing.TB, s offsetstore.OffsetStore) offsetstore.OffsetStore {
-	tb.Helper()
-	if err := s.Connect(context.Background()); err != nil {
-		tb.Fatalf("Connect(ctx) = %v; want <nil>", err)
-	}
-	return s
-}
-
-func write(tb testing.TB, s offsetstore.OffsetStore, offset *egopb.Offset) {
-	tb.Helper()
-	if err := s.WriteOffset(context.Background(), offset); err != nil {
-		tb.Fatalf("WriteOffset(ctx, %v) = %v; want <nil>", offset, err)
-	}
-}
-
-func projectionNames(n int) []string {
-	names := make([]string, n)
-	for i := range names {
-		names[i] = fmt.Sprintf("projection-%04d", i)
-	}
-	return names
-}
-
 // The fixture is the set of keys most benchmarks cycle through: several
 // projections, so that the store is measured holding more than one, and a
 // power of two of keys, so that picking the next one is cheap.

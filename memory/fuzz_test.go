@@ -135,8 +135,6 @@ func checkAllRefuse(t *testing.T, store *memory.OffsetStore, in *egopb.Offset) {
 	}
 }
 
-func second[T any](_ T, err error) error { return err }
-
 // checkOnly checks that want is the only offset in the store, through
 // every read.
 func checkOnly(t *testing.T, store *memory.OffsetStore, want row, when string) {

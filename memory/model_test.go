@@ -236,53 +236,6 @@ func (o outcome) check(t *rapid.T, call string, err error) {
 	t.Fatalf("%s = %v; want an error wrapping %q: %s", call, err, o.errs, o.rule)
 }
 
-// row is an offset as a comparable value, for comparing and printing.
-type row struct {
-	Name      string
-	Shard     uint64
-	Value     int64
-	Timestamp int64
-}
-
-func (r row) String() string {
-	return fmt.Sprintf("{%q %d %d %d}", r.Name, r.Shard, r.Value, r.Timestamp)
-}
-
-func rowOf(o *egopb.Offset) *row {
-	if o == nil {
-		return nil
-	}
-	return &row{o.ProjectionName, o.ShardNumber, o.Value, o.Timestamp}
-}
-
-func rowsOf(offsets []*egopb.Offset) []row {
-	rows := make([]row, 0, len(offsets))
-	for _, o := range offsets {
-		if o == nil {
-			// A nil entry never equals a model row; show it as one that
-			// cannot be stored.
-			rows = append(rows, row{Name: "<nil>"})
-			continue
-		}
-		rows = append(rows, *rowOf(o))
-	}
-	return rows
-}
-
-func fmtOffset(o *egopb.Offset) string {
-	if o == nil {
-		return "<nil>"
-	}
-	return rowOf(o).String()
-}
-
-func fmtID(id *egopb.ProjectionId) string {
-	if id == nil {
-		return "<nil>"
-	}
-	return fmt.Sprintf("{%q %d}", id.ProjectionName, id.ShardNumber)
-}
-
 // rows returns the model's offsets whose name passes keep, sorted as
 // Snapshot sorts them.
 func (m *modelMachine) rows(keep func(name string) bool) []row {

@@ -1,7 +1,6 @@
 package memory_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -11,34 +10,6 @@ import (
 	"github.com/ego-contrib/offsetstore/egopb"
 	"github.com/ego-contrib/offsetstore/memory"
 )
-
-// connectedStore returns a connected store made with opts, disconnected when
-// the test ends.
-func connectedStore(t *testing.T, opts ...memory.Option) *memory.OffsetStore {
-	t.Helper()
-	store := memory.NewOffsetStore(opts...)
-	connected(t, store)
-	// t.Context is already cancelled when cleanups run.
-	t.Cleanup(func() { _ = store.Disconnect(context.Background()) })
-	return store
-}
-
-// writeValue writes value, which doubles as the timestamp, to (name, shard).
-func writeValue(t *testing.T, store *memory.OffsetStore, name string, shard uint64, value int64) {
-	t.Helper()
-	write(t, store, &egopb.Offset{ProjectionName: name, ShardNumber: shard, Value: value, Timestamp: value})
-}
-
-// readValue returns the stored value of (name, shard), and false if there is
-// none.
-func readValue(t *testing.T, store *memory.OffsetStore, name string, shard uint64) (int64, bool) {
-	t.Helper()
-	got, err := store.GetCurrentOffset(t.Context(), &egopb.ProjectionId{ProjectionName: name, ShardNumber: shard})
-	if err != nil {
-		t.Fatalf("GetCurrentOffset(ctx, {%s %d}) = _, %v; want <nil> error", name, shard, err)
-	}
-	return got.GetValue(), got != nil
-}
 
 func TestOffsetStore_ZeroValueIsUsable(t *testing.T) {
 	var store memory.OffsetStore
