@@ -29,6 +29,7 @@ type OffsetStore struct {
 
 	now       func() time.Time
 	monotonic bool
+	keep      bool
 
 	// mu is held by every change to the store, and by every read but
 	// GetCurrentOffset's: the method eGo calls most reads view, without
@@ -152,7 +153,7 @@ func (s *OffsetStore) Disconnect(ctx context.Context) error {
 	}
 	s.connected = false
 	s.sessions++
-	if s.KeepRecordsAfterDisconnect {
+	if s.keep || s.KeepRecordsAfterDisconnect {
 		s.publish()
 	} else {
 		s.setProjections(nil, nil)
