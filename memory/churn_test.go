@@ -143,7 +143,7 @@ func TestOffsetStore_Churn(t *testing.T) {
 				case 11:
 					call, waiting = "WaitForOffsets", true
 					wctx, cancel := context.WithTimeout(ctx, churnWaitTimeout)
-					err = store.WaitForOffsets(wctx, name, map[uint64]int64{shard: int64(rng.IntN(2 * churnIterations))})
+					_, err = store.WaitForOffsets(wctx, name, map[uint64]int64{shard: int64(rng.IntN(2 * churnIterations))})
 					cancel()
 				}
 				switch {

@@ -1,7 +1,10 @@
 package memory
 
 import (
+	"cmp"
 	"context"
+	"maps"
+	"slices"
 
 	"github.com/ego-contrib/offsetstore"
 	"github.com/ego-contrib/offsetstore/egopb"
@@ -35,25 +38,34 @@ func (s *OffsetStore) WaitForOffset(ctx context.Context, id *egopb.ProjectionId,
 
 // WaitForOffsets is [OffsetStore.WaitForOffset] for several shards of one
 // projection at once: it blocks until, for every shard in want, the stored
-// value is at least want[shard]. A shard with no offset yet is behind.
-func (s *OffsetStore) WaitForOffsets(ctx context.Context, projectionName string, want map[uint64]int64) error {
+// value is at least want[shard], and returns copies of those shards'
+// offsets, sorted by shard number. A shard with no offset yet is behind.
+func (s *OffsetStore) WaitForOffsets(ctx context.Context, projectionName string, want map[uint64]int64) ([]*egopb.Offset, error) {
 	if err := check(ctx, "WaitForOffsets", checkName(projectionName)); err != nil {
-		return err
+		return nil, err
 	}
 	// The caller may change want while this waits; copy it in.
-	targets := make(map[uint64]int64, len(want))
-	for shard, value := range want {
-		targets[shard] = value
-	}
-	return s.wait(ctx, "WaitForOffsets", func() bool {
+	targets := maps.Clone(want)
+	var found []*egopb.Offset
+	err := s.wait(ctx, "WaitForOffsets", func() bool {
 		p := s.projections[projectionName]
 		for shard, value := range targets {
 			if r, ok := p.get(shard); !ok || r.value < value {
 				return false
 			}
 		}
+		found = make([]*egopb.Offset, 0, len(targets))
+		for shard := range targets {
+			r, _ := p.get(shard)
+			found = append(found, r.offset(projectionName, shard))
+		}
 		return true
 	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(found, func(a, b *egopb.Offset) int { return cmp.Compare(a.ShardNumber, b.ShardNumber) })
+	return found, nil
 }
 
 // wait blocks until reached, called with s.mu held, reports true.
