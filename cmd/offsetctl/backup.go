@@ -239,10 +239,10 @@ func runImport(ctx context.Context, inv *invocation) error {
 	}
 	summary := fmt.Sprintf("%s of %s (%d new, %d changed, %d as they are)",
 		plural(len(offsets), "offset"), plural(countProjections(offsets), "projection"), added, changed, len(offsets)-added-changed)
-	if err := inv.printChanges(changes, true); err != nil {
-		return err
-	}
 	if !inv.opts.execute {
+		if err := inv.printChanges(changes, true); err != nil {
+			return err
+		}
 		fmt.Fprintf(inv.stderr, "dry run: would write %s; nothing changed: add --execute to import\n", summary)
 		if tableMissing {
 			fmt.Fprintf(inv.stderr, "table %s does not exist in %s: --execute --create-table creates it\n", db.table, db.where)
@@ -251,6 +251,9 @@ func runImport(ctx context.Context, inv *invocation) error {
 	}
 	if err := db.store.WriteOffsets(ctx, offsets); err != nil {
 		return db.explain(ctx, inv, err)
+	}
+	if err := inv.printChanges(changes, true); err != nil {
+		return err
 	}
 	fmt.Fprintf(inv.stderr, "imported %s\n", summary)
 	return nil
