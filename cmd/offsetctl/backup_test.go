@@ -69,6 +69,9 @@ func TestExportImport_RoundTripIntoAnEmptySchema(t *testing.T) {
 	if !strings.Contains(r.stderr, "dry run") || !strings.Contains(r.stderr, "--create-table creates it") {
 		t.Errorf("stderr = %q; want a dry run that says the table would be created", r.stderr)
 	}
+	if err := target.Connect(t.Context()); !missingTable(err) {
+		t.Errorf("after a dry run of import --create-table, Connect(ctx) = %v; want the table missing still", err)
+	}
 	args = append(args, "--execute")
 	r = offsetctl(t, "", args...)
 	wantCode(t, r, exitOK, args...)

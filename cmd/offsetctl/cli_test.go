@@ -34,6 +34,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"delete", "accounts", "--to", "0"}, []string{"delete: unknown flag --to"}},
 		{[]string{"export", "--output", "json"}, []string{"export: unknown flag --output"}},
 		{[]string{"import"}, []string{"import: wrong number of arguments"}},
+		{[]string{"projections", "--table", ""}, []string{"table name is empty"}},
 		{[]string{"help", "nosuch"}, []string{`unknown command "nosuch"`}},
 		{[]string{"projections", "--url", "postgres://user:secret@host:notaport/db"}, []string{"--url", "is not a PostgreSQL URL"}},
 	} {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -115,6 +116,10 @@ func describe(config *pgconn.Config) string {
 			hosts = append(hosts, a)
 		}
 	}
+	if config.Database == "" {
+		// The server will take the user's name for the database's.
+		return "PostgreSQL on " + strings.Join(hosts, " or ")
+	}
 	return fmt.Sprintf("database %s on %s", config.Database, strings.Join(hosts, " or "))
 }
 
@@ -150,7 +155,9 @@ func (db *database) explain(ctx context.Context, inv *invocation, err error) err
 	case errors.As(err, &connectErr):
 		msg = fmt.Sprintf("cannot connect to %s: %s", db.where, rootCause(err))
 	case errors.Is(err, offsetstore.ErrInvalidArgument):
-		return &usageError{msg: err.Error()}
+		// Connect refuses a --schema or --table PostgreSQL cannot hold;
+		// the store's own prefix would only make the line longer.
+		return &usageError{msg: storePrefix.ReplaceAllString(err.Error(), "")}
 	default:
 		msg = fmt.Sprintf("%s: %s", db.where, err)
 	}
@@ -173,6 +180,9 @@ func missingTable(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && (pgErr.Code == codeUndefinedTable || pgErr.Code == codeInvalidSchemaName)
 }
+
+// storePrefix is what package postgres puts in front of its errors.
+var storePrefix = regexp.MustCompile(`^postgres: [A-Za-z]+: `)
 
 // rootCause returns the innermost error of err's chain, such as
 // "connection refused" under "dial tcp 127.0.0.1:5432: connect:".
