@@ -71,7 +71,6 @@ func applyPlan(t *testing.T, before []*egopb.Offset, plan []changeJSON) []*egopb
 
 func TestReset_DryRunChangesNothing(t *testing.T) {
 	schema, store := fixtureSchema(t, fixture())
-	before := snapshot(t, store)
 	for _, args := range [][]string{
 		{"reset", "accounts", "--to", "0"},
 		{"reset", "accounts", "--to", "-62135596800000", "--shard", "17", "--shard", "270"},
@@ -80,6 +79,7 @@ func TestReset_DryRunChangesNothing(t *testing.T) {
 		{"delete", "orders", "--shard", "3"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			before := snapshot(t, store)
 			args = append(args, "--schema", schema)
 			r := offsetctl(t, "", args...)
 			wantCode(t, r, exitOK, args...)
