@@ -14,7 +14,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protojson"
 
@@ -285,11 +284,9 @@ func parseOffsets(data []byte) ([]*egopb.Offset, []problem) {
 		if len(line) == 0 {
 			continue
 		}
-		if !utf8.Valid(line) {
-			problems = append(problems, problem{n, "not valid UTF-8"})
-			continue
-		}
 		var o egopb.Offset
+		// protojson refuses what the protobuf JSON mapping does: unknown
+		// and repeated fields, numbers out of range, invalid UTF-8.
 		if err := protojson.Unmarshal(line, &o); err != nil {
 			problems = append(problems, problem{n, "not an offset: " + protojsonMessage(err)})
 			continue

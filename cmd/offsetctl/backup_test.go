@@ -201,9 +201,11 @@ func TestImport_BadFileChangesNothingAndNamesTheLine(t *testing.T) {
 }
 
 func TestImport_ReportsEveryBadLine(t *testing.T) {
-	var lines []string
-	for range 25 {
-		lines = append(lines, `{"projectionName":""}`)
+	// After a good line, 25 bad ones of every kind.
+	good := `{"projectionName":"a"}`
+	lines := []string{good}
+	for i := range 25 {
+		lines = append(lines, []string{`{"projectionName":`, `{"projectionName":""}`, good}[i%3])
 	}
 	file := filepath.Join(t.TempDir(), "bad.jsonl")
 	writeFile(t, file, strings.Join(lines, "\n"))
@@ -216,7 +218,7 @@ func TestImport_ReportsEveryBadLine(t *testing.T) {
 		t.Fatalf("stderr has %d lines; want %d bad lines, a count of the others, and the verdict:\n%s", len(got), maxProblems, r.stderr)
 	}
 	for i := range maxProblems {
-		if want := file + ":" + strconv.Itoa(i+1) + ": "; !strings.Contains(got[i], want) {
+		if want := file + ":" + strconv.Itoa(i+2) + ": "; !strings.Contains(got[i], want) {
 			t.Errorf("stderr line %d = %q; want it to name %q", i+1, got[i], want)
 		}
 	}
