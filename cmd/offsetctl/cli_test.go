@@ -151,6 +151,7 @@ func silentServer(t *testing.T) string {
 
 func TestUnreachableServer(t *testing.T) {
 	refused := "127.0.0.1:" + closedPort(t)
+	refused2 := "127.0.0.1:" + closedPort(t)
 	silent := silentServer(t)
 	for _, tc := range []struct {
 		name string
@@ -158,9 +159,11 @@ func TestUnreachableServer(t *testing.T) {
 		want []string
 	}{
 		{"refused", []string{"projections", "--url", "postgres://postgres@" + refused + "/app"},
-			[]string{"cannot connect to database app on " + refused, "connection refused"}},
+			[]string{"cannot connect to database app on " + refused + ": connection refused"}},
 		{"refused, every command", []string{"reset", "accounts", "--to", "0", "--execute", "--url", "postgres://postgres@" + refused + "/app"},
 			[]string{"reset: cannot connect to database app on " + refused}},
+		{"refused, two addresses", []string{"projections", "--url", "postgres://postgres@" + refused + "," + refused2 + "/app"},
+			[]string{"cannot connect to database app on " + refused + " or " + refused2 + ": " + refused + ": connection refused; " + refused2 + ": connection refused"}},
 		{"no such host", []string{"offsets", "accounts", "--url", "postgres://postgres@nosuchhost.invalid:5432/app"},
 			[]string{"nosuchhost.invalid:5432", "cannot resolve host nosuchhost.invalid"}},
 		{"silent", []string{"projections", "--timeout", "1s", "--url", "postgres://postgres@" + silent + "/app"},

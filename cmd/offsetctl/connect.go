@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -136,7 +137,6 @@ func address(host string, port uint16) string {
 func (db *database) explain(ctx context.Context, inv *invocation, err error) error {
 	var pgErr *pgconn.PgError
 	var dnsErr *net.DNSError
-	var opErr *net.OpError
 	var connectErr *pgconn.ConnectError
 	var msg string
 	switch {
@@ -150,10 +150,8 @@ func (db *database) explain(ctx context.Context, inv *invocation, err error) err
 		msg = fmt.Sprintf("%s: server says: %s (SQLSTATE %s)", db.where, pgErr.Message, pgErr.Code)
 	case errors.As(err, &dnsErr):
 		msg = fmt.Sprintf("cannot connect to %s: cannot resolve host %s: %s", db.where, dnsErr.Name, dnsErr.Err)
-	case errors.As(err, &opErr):
-		msg = fmt.Sprintf("cannot connect to %s: %s", db.where, rootCause(opErr))
 	case errors.As(err, &connectErr):
-		msg = fmt.Sprintf("cannot connect to %s: %s", db.where, rootCause(err))
+		msg = fmt.Sprintf("cannot connect to %s: %s", db.where, dialFailures(connectErr))
 	case errors.Is(err, offsetstore.ErrInvalidArgument):
 		// Connect refuses a --schema or --table PostgreSQL cannot hold;
 		// the store's own prefix would only make the line longer.
@@ -183,6 +181,44 @@ func missingTable(err error) bool {
 
 // storePrefix is what package postgres puts in front of its errors.
 var storePrefix = regexp.MustCompile(`^postgres: [A-Za-z]+: `)
+
+// dialFailures says why each address the driver tried failed: "connection
+// refused" for one address, "ADDR: why; ADDR: why" for several. The driver
+// joins one error per attempt, and may try each address twice, with TLS
+// and without, for the same reason.
+func dialFailures(err error) string {
+	var attempts []error
+	for e := error(err); e != nil; e = errors.Unwrap(e) {
+		if joined, ok := e.(interface{ Unwrap() []error }); ok {
+			attempts = joined.Unwrap()
+			break
+		}
+	}
+	if len(attempts) == 0 {
+		return rootCause(err).Error()
+	}
+	var reasons, addrs []string
+	for _, attempt := range attempts {
+		addr := ""
+		var opErr *net.OpError
+		if errors.As(attempt, &opErr) && opErr.Addr != nil {
+			addr = opErr.Addr.String()
+		}
+		reason := addr + ": " + rootCause(attempt).Error()
+		if !slices.Contains(reasons, reason) {
+			reasons = append(reasons, reason)
+		}
+		if !slices.Contains(addrs, addr) {
+			addrs = append(addrs, addr)
+		}
+	}
+	if len(addrs) == 1 {
+		for i, r := range reasons {
+			reasons[i] = strings.TrimPrefix(r, addrs[0]+": ")
+		}
+	}
+	return strings.Join(reasons, "; ")
+}
 
 // rootCause returns the innermost error of err's chain, such as
 // "connection refused" under "dial tcp 127.0.0.1:5432: connect:".
