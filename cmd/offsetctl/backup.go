@@ -114,7 +114,7 @@ func runExport(ctx context.Context, inv *invocation) error {
 			return fmt.Errorf("write stdout: %w", err)
 		}
 	} else {
-		dest = inv.opts.file
+		dest = displayName(inv.opts.file)
 		if err := writeFileAtomically(inv.opts.file, buf.Bytes()); err != nil {
 			return err
 		}
@@ -125,10 +125,15 @@ func runExport(ctx context.Context, inv *invocation) error {
 
 // writeFileAtomically replaces name with data, whole or not at all: a
 // failed export must not leave a truncated file that looks like a backup.
-func writeFileAtomically(name string, data []byte) error {
+func writeFileAtomically(name string, data []byte) (err error) {
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("cannot write %s: %w", displayName(name), withoutPath(err))
+		}
+	}()
 	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*.tmp")
 	if err != nil {
-		return fmt.Errorf("cannot write %s: %w", name, err)
+		return err
 	}
 	defer os.Remove(tmp.Name()) // fails harmlessly once renamed
 	// CreateTemp makes the file readable by its owner only; an export is
@@ -143,13 +148,25 @@ func writeFileAtomically(name string, data []byte) error {
 	if closeErr := tmp.Close(); err == nil {
 		err = closeErr
 	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), name)
-	}
 	if err != nil {
-		return fmt.Errorf("cannot write %s: %w", name, err)
+		return err
 	}
-	return nil
+	return os.Rename(tmp.Name(), name)
+}
+
+// withoutPath returns the reason of a file system error without the path,
+// which the message around it names already (or which is a temporary
+// file's, gone since).
+func withoutPath(err error) error {
+	var pathErr *fs.PathError
+	if errors.As(err, &pathErr) {
+		return pathErr.Err
+	}
+	var linkErr *os.LinkError
+	if errors.As(err, &linkErr) {
+		return linkErr.Err
+	}
+	return err
 }
 
 func countProjections(offsets []*egopb.Offset) int {
@@ -167,22 +184,18 @@ func countProjections(offsets []*egopb.Offset) int {
 const maxProblems = 20
 
 func runImport(ctx context.Context, inv *invocation) error {
-	file := inv.args[0]
 	var data []byte
 	var err error
-	if file == "-" {
+	// file names the input in messages, which must stay one line each.
+	file := displayName(inv.args[0])
+	if inv.args[0] == "-" {
 		file = "stdin"
 		data, err = io.ReadAll(inv.stdin)
 	} else {
-		data, err = os.ReadFile(file)
+		data, err = os.ReadFile(inv.args[0])
 	}
 	if err != nil {
-		// The path is in the message already.
-		var pathErr *fs.PathError
-		if errors.As(err, &pathErr) {
-			err = pathErr.Err
-		}
-		return fmt.Errorf("cannot read %s: %w", file, err)
+		return fmt.Errorf("cannot read %s: %w", file, withoutPath(err))
 	}
 	offsets, problems := parseOffsets(data)
 	if len(problems) > 0 {

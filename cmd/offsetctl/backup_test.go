@@ -108,6 +108,15 @@ func TestExport_NamedProjections(t *testing.T) {
 	}
 }
 
+func TestExport_UnwritableFile(t *testing.T) {
+	schema, _ := fixtureSchema(t, fixture())
+	file := filepath.Join(t.TempDir(), "nosuchdir", "offsets.jsonl")
+	args := []string{"export", "--schema", schema, "--file", file}
+	r := offsetctl(t, "", args...)
+	wantCode(t, r, exitFailure, args...)
+	wantOneLineError(t, r, "cannot write "+file+": no such file or directory")
+}
+
 func TestImport_PlanGolden(t *testing.T) {
 	schema, _ := fixtureSchema(t, fixture())
 	file := filepath.Join(t.TempDir(), "offsets.jsonl")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"net"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -197,6 +198,24 @@ func TestTimeout_ReturnsAtTheDeadline(t *testing.T) {
 		t.Errorf("offsetctl %s took %v; want it to give up after about 1s", strings.Join(args, " "), elapsed)
 	}
 	wantCode(t, r, exitFailure, args...)
+}
+
+func TestFileErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		// A file name is the user's, and may hold a newline: the error
+		// still takes one line.
+		{[]string{"import", filepath.Join(dir, "no\nsuch.jsonl")}, []string{`cannot read "` + dir + `/no\nsuch.jsonl": no such file or directory`}},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			r := offsetctl(t, "", tc.args...)
+			wantCode(t, r, exitFailure, tc.args...)
+			wantOneLineError(t, r, tc.want...)
+		})
+	}
 }
 
 func TestMissingTable(t *testing.T) {
