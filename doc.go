@@ -2,10 +2,12 @@
 // store that remembers, per projection and shard, the offset a projection has
 // reached: [OffsetStore], and the sentinel errors its implementations wrap.
 //
-// The contract is eGo's (github.com/tochemey/ego/v3/offsetstore), carried
+// The contract is eGo's (github.com/tochemey/ego/v4/offsetstore), carried
 // here because eGo's modules are not always at hand; the messages it passes
 // are in package [github.com/ego-contrib/offsetstore/egopb], wire-compatible
-// with eGo's.
+// with eGo's but other Go types:
+// [github.com/ego-contrib/offsetstore/egoadapter.ToEgo] hands a store to
+// eGo.
 //
 // Implementations:
 //   - [github.com/ego-contrib/offsetstore/memory]: in memory, for tests and

@@ -9,11 +9,13 @@ var (
 	ErrNotConnected = errors.New("offset store is not connected")
 
 	// ErrInvalidArgument is returned when a caller passes input the store
-	// cannot accept: a nil offset or projection id, or a projection name
-	// that is empty or not valid UTF-8. The error wrapping it says which.
+	// cannot accept: a nil offset or projection id, a projection name
+	// that is empty or not valid UTF-8, or a name the store cannot hold
+	// exactly. The error wrapping it says which.
 	ErrInvalidArgument = errors.New("invalid argument")
 
 	// ErrOffsetRegression is returned by a store that enforces monotonic
-	// offsets when a write carries a value lower than the one stored.
+	// offsets (rule 12 of [OffsetStore]) when a write carries a value
+	// lower than the one stored.
 	ErrOffsetRegression = errors.New("offset regression")
 )

@@ -3,6 +3,7 @@ package egoadapter
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -50,15 +51,17 @@ type fields[M any, PM Message[M]] struct {
 }
 
 // fieldsOf returns the fields of M that shape lists. It panics, naming fn, M,
-// the field and what was expected, when M lacks one of them or has it with
-// another kind or repeated: a message of the wrong shape is a
-// programming error, found once, when the adapter is built.
+// the field and what was expected, when M lacks one of them, has it with
+// another kind or repeated, or holds two of them in one oneof: a message of
+// the wrong shape is a programming error, found once, when the adapter is
+// built.
 func fieldsOf[M any, PM Message[M]](fn, role string, shape []field) fields[M, PM] {
 	md := PM(nil).ProtoReflect().Descriptor()
 	f := fields[M, PM]{fds: make([]protoreflect.FieldDescriptor, len(shape))}
 	for i, want := range shape {
 		fd := md.Fields().ByNumber(want.number)
 		var problem string
+		wanted := want.String()
 		switch {
 		case fd == nil:
 			problem = fmt.Sprintf("has no field number %d", want.number)
@@ -66,15 +69,36 @@ func fieldsOf[M any, PM Message[M]](fn, role string, shape []field) fields[M, PM
 			problem = fmt.Sprintf("has repeated %v field %s = %d", fd.Kind(), fd.Name(), fd.Number())
 		case fd.Kind() != want.kind:
 			problem = fmt.Sprintf("has %v field %s = %d", fd.Kind(), fd.Name(), fd.Number())
+		default:
+			// Setting one field of a oneof clears the others, so a copy
+			// into such a message would keep only the last of them.
+			if j := sameOneof(fd, f.fds[:i]); j >= 0 {
+				problem = fmt.Sprintf("has %v field %s = %d in oneof %s with field %s = %d",
+					fd.Kind(), fd.Name(), fd.Number(), fd.ContainingOneof().Name(), f.fds[j].Name(), f.fds[j].Number())
+				wanted = fmt.Sprintf("%s settable apart from %s = %d", want, shape[j].name, shape[j].number)
+			}
 		}
 		if problem != "" {
-			panic(fmt.Sprintf("%s: message %s %s; want %s, as in eGo's %s {%s}",
-				fn, md.FullName(), problem, want, role, shapeString(shape)))
+			panic(fmt.Sprintf("%s: message %s (Go type %v) %s; want %s, as in eGo's %s {%s}",
+				fn, md.FullName(), reflect.TypeFor[M](), problem, wanted, role, shapeString(shape)))
 		}
 		f.fds[i] = fd
 	}
 	f.index = structFields(reflect.TypeFor[M](), f.fds)
 	return f
+}
+
+// sameOneof returns the index of the first of others that fd shares a oneof
+// with, or -1. The oneof protoc gives a proto3 optional field holds that
+// field alone, so it never matches.
+func sameOneof(fd protoreflect.FieldDescriptor, others []protoreflect.FieldDescriptor) int {
+	oneof := fd.ContainingOneof()
+	if oneof == nil {
+		return -1
+	}
+	return slices.IndexFunc(others, func(other protoreflect.FieldDescriptor) bool {
+		return other.ContainingOneof() == oneof
+	})
 }
 
 // structFields returns the index in struct type t of the Go field that holds

@@ -25,26 +25,26 @@ func TestToEgo_FromEgo_PanicOnWrongShape(t *testing.T) {
 			build: func() {
 				egoadapter.ToEgo[egotestpb.OffsetTimestampUint64, egotestpb.ProjectionId](memory.NewOffsetStore())
 			},
-			want: "egoadapter.ToEgo: message ego.offsetstore.adaptertest.v1.OffsetTimestampUint64 has uint64 field timestamp = 5; want int64 timestamp = 5, " + offsetShape,
+			want: "egoadapter.ToEgo: message ego.offsetstore.adaptertest.v1.OffsetTimestampUint64 (Go type egotestpb.OffsetTimestampUint64) has uint64 field timestamp = 5; want int64 timestamp = 5, " + offsetShape,
 		},
 		{
 			name: "ToEgo/FieldMissing",
 			build: func() {
 				egoadapter.ToEgo[egotestpb.OffsetWithoutValue, egotestpb.ProjectionId](memory.NewOffsetStore())
 			},
-			want: "egoadapter.ToEgo: message ego.offsetstore.adaptertest.v1.OffsetWithoutValue has no field number 3; want int64 value = 3, " + offsetShape,
+			want: "egoadapter.ToEgo: message ego.offsetstore.adaptertest.v1.OffsetWithoutValue (Go type egotestpb.OffsetWithoutValue) has no field number 3; want int64 value = 3, " + offsetShape,
 		},
 		{
 			name:  "ToEgo/BytesForString",
 			build: func() { egoadapter.ToEgo[egotestpb.OffsetNameBytes, egotestpb.ProjectionId](memory.NewOffsetStore()) },
-			want:  "egoadapter.ToEgo: message ego.offsetstore.adaptertest.v1.OffsetNameBytes has bytes field projection_name = 2; want string projection_name = 2, " + offsetShape,
+			want:  "egoadapter.ToEgo: message ego.offsetstore.adaptertest.v1.OffsetNameBytes (Go type egotestpb.OffsetNameBytes) has bytes field projection_name = 2; want string projection_name = 2, " + offsetShape,
 		},
 		{
 			name: "ToEgo/Repeated",
 			build: func() {
 				egoadapter.ToEgo[egotestpb.OffsetRepeatedValue, egotestpb.ProjectionId](memory.NewOffsetStore())
 			},
-			want: "egoadapter.ToEgo: message ego.offsetstore.adaptertest.v1.OffsetRepeatedValue has repeated int64 field value = 3; want int64 value = 3, " + offsetShape,
+			want: "egoadapter.ToEgo: message ego.offsetstore.adaptertest.v1.OffsetRepeatedValue (Go type egotestpb.OffsetRepeatedValue) has repeated int64 field value = 3; want int64 value = 3, " + offsetShape,
 		},
 		{
 			// The same Go type, uint64, but another wire encoding.
@@ -52,13 +52,22 @@ func TestToEgo_FromEgo_PanicOnWrongShape(t *testing.T) {
 			build: func() {
 				egoadapter.ToEgo[egotestpb.Offset, egotestpb.ProjectionIdShardFixed64](memory.NewOffsetStore())
 			},
-			want: "egoadapter.ToEgo: message ego.offsetstore.adaptertest.v1.ProjectionIdShardFixed64 has fixed64 field shard_number = 2; want uint64 shard_number = 2, " + idShape,
+			want: "egoadapter.ToEgo: message ego.offsetstore.adaptertest.v1.ProjectionIdShardFixed64 (Go type egotestpb.ProjectionIdShardFixed64) has fixed64 field shard_number = 2; want uint64 shard_number = 2, " + idShape,
+		},
+		{
+			// Each field has eGo's number and kind, but setting one clears
+			// the other: a write through the adapter would lose the value.
+			name: "ToEgo/SharedOneof",
+			build: func() {
+				egoadapter.ToEgo[egotestpb.OffsetValueOrTimestamp, egotestpb.ProjectionId](memory.NewOffsetStore())
+			},
+			want: "egoadapter.ToEgo: message ego.offsetstore.adaptertest.v1.OffsetValueOrTimestamp (Go type egotestpb.OffsetValueOrTimestamp) has int64 field timestamp = 5 in oneof position with field value = 3; want int64 timestamp = 5 settable apart from value = 3, " + offsetShape,
 		},
 		{
 			// A ProjectionId where an Offset belongs: its field 1 is a string.
 			name:  "ToEgo/Swapped",
 			build: func() { egoadapter.ToEgo[egotestpb.ProjectionId, egotestpb.Offset](memory.NewOffsetStore()) },
-			want:  "egoadapter.ToEgo: message ego.offsetstore.adaptertest.v1.ProjectionId has string field projection_name = 1; want uint64 shard_number = 1, " + offsetShape,
+			want:  "egoadapter.ToEgo: message ego.offsetstore.adaptertest.v1.ProjectionId (Go type egotestpb.ProjectionId) has string field projection_name = 1; want uint64 shard_number = 1, " + offsetShape,
 		},
 		{
 			name:  "ToEgo/NilStore",
@@ -68,12 +77,17 @@ func TestToEgo_FromEgo_PanicOnWrongShape(t *testing.T) {
 		{
 			name:  "FromEgo/KindDiffers",
 			build: func() { egoadapter.FromEgo[egotestpb.OffsetTimestampUint64, egotestpb.ProjectionId](nil) },
-			want:  "egoadapter.FromEgo: message ego.offsetstore.adaptertest.v1.OffsetTimestampUint64 has uint64 field timestamp = 5; want int64 timestamp = 5, " + offsetShape,
+			want:  "egoadapter.FromEgo: message ego.offsetstore.adaptertest.v1.OffsetTimestampUint64 (Go type egotestpb.OffsetTimestampUint64) has uint64 field timestamp = 5; want int64 timestamp = 5, " + offsetShape,
 		},
 		{
 			name:  "FromEgo/Fixed64ForUint64",
 			build: func() { egoadapter.FromEgo[egotestpb.Offset, egotestpb.ProjectionIdShardFixed64](nil) },
-			want:  "egoadapter.FromEgo: message ego.offsetstore.adaptertest.v1.ProjectionIdShardFixed64 has fixed64 field shard_number = 2; want uint64 shard_number = 2, " + idShape,
+			want:  "egoadapter.FromEgo: message ego.offsetstore.adaptertest.v1.ProjectionIdShardFixed64 (Go type egotestpb.ProjectionIdShardFixed64) has fixed64 field shard_number = 2; want uint64 shard_number = 2, " + idShape,
+		},
+		{
+			name:  "FromEgo/SharedOneof",
+			build: func() { egoadapter.FromEgo[egotestpb.OffsetValueOrTimestamp, egotestpb.ProjectionId](nil) },
+			want:  "egoadapter.FromEgo: message ego.offsetstore.adaptertest.v1.OffsetValueOrTimestamp (Go type egotestpb.OffsetValueOrTimestamp) has int64 field timestamp = 5 in oneof position with field value = 3; want int64 timestamp = 5 settable apart from value = 3, " + offsetShape,
 		},
 		{
 			name:  "FromEgo/NilStore",

@@ -16,9 +16,9 @@ import (
 //
 // ToEgo checks once, here, that O and P have eGo's fields: for O, uint64 = 1,
 // string = 2, int64 = 3 and int64 = 5; for P, string = 1 and uint64 = 2, by
-// field number and kind (names may differ, other fields are ignored). It
-// panics, naming the message, the field and what it expected, when they do
-// not, and when s is nil.
+// field number and kind (names may differ, other fields are ignored), no two
+// of them in one oneof. It panics when they do not, naming the message (by
+// proto name and Go type), the field and what it expected, and when s is nil.
 //
 // Every method of the result calls the same method of s. Offsets and ids are
 // copied into new egopb messages on the way in and into new O messages on the

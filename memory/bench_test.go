@@ -2,16 +2,13 @@ package memory_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
 	"runtime"
-	"strings"
-	"sync"
+	"slices"
 	"sync/atomic"
 	"testing"
-	"time"
-	"unicode/utf8"
 
 	"github.com/ego-contrib/offsetstore"
 	"github.com/ego-contrib/offsetstore/egopb"
@@ -42,27 +39,57 @@ func forEachImpl(b *testing.B, bench func(b *testing.B, newStore func() offsetst
 	}
 }
 
-func connected(tb testing.TB, s offsetstore.OffsetStore) offsetstore.OffsetStore {
-	tb.Helper()
-	if err := s.Connect(context.Background()); err != nil {
-		tb.Fatalf("Connect(ctx) = %v; want <nil>", err)
-	}
-	return s
+// A layout numbers the shards of a projection: shards(n) returns n
+// distinct shard numbers in the order their first offsets arrive.
+type layout struct {
+	name   string
+	shards func(n int) []uint64
 }
 
-func write(tb testing.TB, s offsetstore.OffsetStore, offset *egopb.Offset) {
-	tb.Helper()
-	if err := s.WriteOffset(context.Background(), offset); err != nil {
-		tb.Fatalf("WriteOffset(ctx, %v) = %v; want <nil>", offset, err)
+// layouts are the two ways the benchmarks number shards. "dense" is 0 to
+// n-1, in order, as a store that numbered its own shards would see them.
+// "ego" is what eGo sends: a projection's shard is the partition, out of
+// the actor system's 271, of the entity whose events it reads, so shards
+// are sparse and arrive in any order.
+var layouts = []layout{
+	{"dense", denseShards},
+	{"ego", egoShards},
+}
+
+// forEachLayout runs bench as a sub-benchmark layout=<name> for every
+// layout.
+func forEachLayout(b *testing.B, bench func(b *testing.B, l layout)) {
+	b.Helper()
+	for _, l := range layouts {
+		b.Run("layout="+l.name, func(b *testing.B) { bench(b, l) })
 	}
 }
 
-func projectionNames(n int) []string {
-	names := make([]string, n)
-	for i := range names {
-		names[i] = fmt.Sprintf("projection-%04d", i)
+func denseShards(n int) []uint64 {
+	shards := make([]uint64, n)
+	for i := range shards {
+		shards[i] = uint64(i)
 	}
-	return names
+	return shards
+}
+
+// egoPartitions is the number of partitions of eGo's actor system, by
+// default.
+const egoPartitions = 271
+
+// egoShards returns the partitions of entities account-0, account-1, ...
+// in the order each is first hit, until n distinct ones are; n must not
+// exceed egoPartitions.
+func egoShards(n int) []uint64 {
+	shards := make([]uint64, 0, n)
+	for entity := 0; len(shards) < n; entity++ {
+		h := fnv.New32a()
+		fmt.Fprintf(h, "account-%d", entity)
+		if shard := uint64(h.Sum32() % egoPartitions); !slices.Contains(shards, shard) {
+			shards = append(shards, shard)
+		}
+	}
+	return shards
 }
 
 // The fixture is the set of keys most benchmarks cycle through: several
@@ -74,13 +101,14 @@ const (
 	fixtureKeys        = fixtureProjections * fixtureShards
 )
 
-// fill writes every fixture key once and returns the messages it wrote, in
-// an order that visits every projection before the next shard.
-func fill(tb testing.TB, s offsetstore.OffsetStore) []*egopb.Offset {
+// fill writes every fixture key, with shards laid out by l, once, and
+// returns the messages it wrote, in an order that visits every projection
+// before the next shard.
+func fill(tb testing.TB, s offsetstore.OffsetStore, l layout) []*egopb.Offset {
 	tb.Helper()
 	names := projectionNames(fixtureProjections)
 	offsets := make([]*egopb.Offset, 0, fixtureKeys)
-	for shard := range uint64(fixtureShards) {
+	for _, shard := range l.shards(fixtureShards) {
 		for _, name := range names {
 			offset := &egopb.Offset{ProjectionName: name, ShardNumber: shard, Value: 1, Timestamp: 1}
 			write(tb, s, offset)
@@ -93,27 +121,38 @@ func fill(tb testing.TB, s offsetstore.OffsetStore) []*egopb.Offset {
 func BenchmarkWriteOffset(b *testing.B) {
 	ctx := context.Background()
 	b.Run("key=existing", func(b *testing.B) {
-		forEachImpl(b, func(b *testing.B, newStore func() offsetstore.OffsetStore) {
-			s := newStore()
-			offsets := fill(b, s)
-			b.ReportAllocs()
-			i := 0
-			for b.Loop() {
-				offset := offsets[i%fixtureKeys]
-				offset.Value = int64(i)
-				if err := s.WriteOffset(ctx, offset); err != nil {
-					b.Fatal(err)
+		forEachLayout(b, func(b *testing.B, l layout) {
+			forEachImpl(b, func(b *testing.B, newStore func() offsetstore.OffsetStore) {
+				s := newStore()
+				offsets := fill(b, s, l)
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					offset := offsets[i%fixtureKeys]
+					offset.Value = int64(i)
+					if err := s.WriteOffset(ctx, offset); err != nil {
+						b.Fatal(err)
+					}
+					i++
 				}
-				i++
-			}
+			})
 		})
 	})
+	// Every write adds a shard to one of the fixture's projections, until
+	// each has as many as the layout allows.
 	b.Run("key=new", func(b *testing.B) {
-		forEachImpl(b, func(b *testing.B, newStore func() offsetstore.OffsetStore) {
-			names := projectionNames(fixtureProjections)
-			benchNewKeys(b, newStore, 1<<16, func(offset *egopb.Offset, i int) {
-				offset.ProjectionName = names[i%fixtureProjections]
-				offset.ShardNumber = uint64(i / fixtureProjections)
+		forEachLayout(b, func(b *testing.B, l layout) {
+			perProjection := 1024
+			if l.name == "ego" {
+				perProjection = egoPartitions
+			}
+			shards := l.shards(perProjection)
+			forEachImpl(b, func(b *testing.B, newStore func() offsetstore.OffsetStore) {
+				names := projectionNames(fixtureProjections)
+				benchNewKeys(b, newStore, fixtureProjections*perProjection, func(offset *egopb.Offset, i int) {
+					offset.ProjectionName = names[i%fixtureProjections]
+					offset.ShardNumber = shards[i/fixtureProjections]
+				})
 			})
 		})
 	})
@@ -157,33 +196,31 @@ func benchNewKeys(b *testing.B, newStore func() offsetstore.OffsetStore, perStor
 
 func BenchmarkGetCurrentOffset(b *testing.B) {
 	ctx := context.Background()
-	for _, bc := range []struct {
-		name string
-		// shard moves a fixture shard to the shard read: onto itself for
-		// a hit, past every written shard for a miss.
-		shard func(uint64) uint64
-	}{
-		{"key=hit", func(shard uint64) uint64 { return shard }},
-		{"key=miss", func(shard uint64) uint64 { return shard + fixtureShards }},
-	} {
-		b.Run(bc.name, func(b *testing.B) {
-			forEachImpl(b, func(b *testing.B, newStore func() offsetstore.OffsetStore) {
-				s := newStore()
-				ids := make([]*egopb.ProjectionId, 0, fixtureKeys)
-				for _, offset := range fill(b, s) {
-					ids = append(ids, &egopb.ProjectionId{
-						ProjectionName: offset.ProjectionName,
-						ShardNumber:    bc.shard(offset.ShardNumber),
-					})
-				}
-				b.ReportAllocs()
-				i := 0
-				for b.Loop() {
-					if _, err := s.GetCurrentOffset(ctx, ids[i%fixtureKeys]); err != nil {
-						b.Fatal(err)
+	for _, key := range []string{"hit", "miss"} {
+		b.Run("key="+key, func(b *testing.B) {
+			forEachLayout(b, func(b *testing.B, l layout) {
+				// A miss reads, in each fixture projection, a shard
+				// the layout would number next, which nobody wrote.
+				unwritten := l.shards(2 * fixtureShards)[fixtureShards:]
+				forEachImpl(b, func(b *testing.B, newStore func() offsetstore.OffsetStore) {
+					s := newStore()
+					ids := make([]*egopb.ProjectionId, 0, fixtureKeys)
+					for i, offset := range fill(b, s, l) {
+						id := &egopb.ProjectionId{ProjectionName: offset.ProjectionName, ShardNumber: offset.ShardNumber}
+						if key == "miss" {
+							id.ShardNumber = unwritten[i/fixtureProjections]
+						}
+						ids = append(ids, id)
 					}
-					i++
-				}
+					b.ReportAllocs()
+					i := 0
+					for b.Loop() {
+						if _, err := s.GetCurrentOffset(ctx, ids[i%fixtureKeys]); err != nil {
+							b.Fatal(err)
+						}
+						i++
+					}
+				})
 			})
 		})
 	}
@@ -191,23 +228,32 @@ func BenchmarkGetCurrentOffset(b *testing.B) {
 
 func BenchmarkResetOffset(b *testing.B) {
 	ctx := context.Background()
-	for _, bc := range []struct{ shards, writes int }{
-		{16, 16},
+	for _, bc := range []struct {
+		layout         layout
+		shards, writes int
+	}{
+		{layouts[0], 16, 16},
 		// The same projection after a long history: a reset must cost the
 		// same, since the store keeps one record per key, not per write.
-		{16, 100_000},
-		{1024, 1024},
+		{layouts[0], 16, 100_000},
+		{layouts[0], 1024, 1024},
+		{layouts[1], 16, 16},
+		{layouts[1], 16, 100_000},
+		// Every partition in use.
+		{layouts[1], egoPartitions, egoPartitions},
 	} {
-		b.Run(fmt.Sprintf("shards=%d/writes=%d", bc.shards, bc.writes), func(b *testing.B) {
+		name := fmt.Sprintf("shards=%d/writes=%d/layout=%s", bc.shards, bc.writes, bc.layout.name)
+		b.Run(name, func(b *testing.B) {
+			shards := bc.layout.shards(bc.shards)
 			forEachImpl(b, func(b *testing.B, newStore func() offsetstore.OffsetStore) {
 				s := newStore()
 				// Other projections, so that a reset that touched more
 				// than its own would show.
-				fill(b, s)
+				fill(b, s, bc.layout)
 				const name = "reset"
 				offset := &egopb.Offset{ProjectionName: name}
 				for i := range bc.writes {
-					offset.ShardNumber = uint64(i % bc.shards)
+					offset.ShardNumber = shards[i%bc.shards]
 					offset.Value = int64(i)
 					offset.Timestamp = int64(i)
 					write(b, s, offset)
@@ -230,40 +276,43 @@ func BenchmarkResetOffset(b *testing.B) {
 // the 64 shards of one projection.
 func BenchmarkParallelMixed(b *testing.B) {
 	const (
-		name   = "mixed"
-		shards = 64
+		name      = "mixed"
+		numShards = 64
 	)
 	ctx := context.Background()
-	forEachImpl(b, func(b *testing.B, newStore func() offsetstore.OffsetStore) {
-		s := newStore()
-		for shard := range uint64(shards) {
-			write(b, s, &egopb.Offset{ProjectionName: name, ShardNumber: shard, Value: 1, Timestamp: 1})
-		}
-		var seed atomic.Uint64
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			// The messages are this goroutine's own: the store copies
-			// them in and out, so no other goroutine may see them change.
-			offset := &egopb.Offset{ProjectionName: name, Timestamp: 1}
-			id := &egopb.ProjectionId{ProjectionName: name}
-			r := rand.New(rand.NewPCG(seed.Add(1), 0))
-			for i := 0; pb.Next(); i++ {
-				shard := r.Uint64() % shards
-				if i%10 == 0 {
-					offset.ShardNumber = shard
-					offset.Value = int64(i)
-					if err := s.WriteOffset(ctx, offset); err != nil {
+	forEachLayout(b, func(b *testing.B, l layout) {
+		shards := l.shards(numShards)
+		forEachImpl(b, func(b *testing.B, newStore func() offsetstore.OffsetStore) {
+			s := newStore()
+			for _, shard := range shards {
+				write(b, s, &egopb.Offset{ProjectionName: name, ShardNumber: shard, Value: 1, Timestamp: 1})
+			}
+			var seed atomic.Uint64
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				// The messages are this goroutine's own: the store copies
+				// them in and out, so no other goroutine may see them change.
+				offset := &egopb.Offset{ProjectionName: name, Timestamp: 1}
+				id := &egopb.ProjectionId{ProjectionName: name}
+				r := rand.New(rand.NewPCG(seed.Add(1), 0))
+				for i := 0; pb.Next(); i++ {
+					shard := shards[r.IntN(numShards)]
+					if i%10 == 0 {
+						offset.ShardNumber = shard
+						offset.Value = int64(i)
+						if err := s.WriteOffset(ctx, offset); err != nil {
+							b.Error(err)
+							return
+						}
+						continue
+					}
+					id.ShardNumber = shard
+					if _, err := s.GetCurrentOffset(ctx, id); err != nil {
 						b.Error(err)
 						return
 					}
-					continue
 				}
-				id.ShardNumber = shard
-				if _, err := s.GetCurrentOffset(ctx, id); err != nil {
-					b.Error(err)
-					return
-				}
-			}
+			})
 		})
 	})
 }
@@ -273,17 +322,22 @@ func BenchmarkParallelMixed(b *testing.B) {
 // take them, into an empty store.
 func BenchmarkLiveHeap(b *testing.B) {
 	ctx := context.Background()
-	for _, bc := range []struct{ projections, shards, writes int }{
+	for _, bc := range []struct {
+		projections, shards, writes int
+		layout                      layout
+	}{
 		// Many keys, each written once: the memory a key costs.
-		{1000, 100, 100_000},
+		{1000, 100, 100_000, layouts[0]},
+		{1000, 100, 100_000, layouts[1]},
 		// Few keys, written many times: memory must not follow history.
-		{1, 16, 1_000_000},
+		{1, 16, 1_000_000, layouts[0]},
 	} {
-		name := fmt.Sprintf("projections=%d/shards=%d/writes=%d", bc.projections, bc.shards, bc.writes)
+		name := fmt.Sprintf("projections=%d/shards=%d/writes=%d/layout=%s", bc.projections, bc.shards, bc.writes, bc.layout.name)
 		b.Run(name, func(b *testing.B) {
+			keys := bc.projections * bc.shards
+			names := projectionNames(bc.projections)
+			shards := bc.layout.shards(bc.shards)
 			forEachImpl(b, func(b *testing.B, newStore func() offsetstore.OffsetStore) {
-				keys := bc.projections * bc.shards
-				names := projectionNames(bc.projections)
 				offset := &egopb.Offset{Timestamp: 1}
 				var heap int64
 				b.ReportAllocs()
@@ -295,7 +349,7 @@ func BenchmarkLiveHeap(b *testing.B) {
 					for i := range bc.writes {
 						key := i % keys
 						offset.ProjectionName = names[key/bc.shards]
-						offset.ShardNumber = uint64(key % bc.shards)
+						offset.ShardNumber = shards[key%bc.shards]
 						offset.Value = int64(i)
 						if err := s.WriteOffset(ctx, offset); err != nil {
 							b.Fatal(err)
@@ -321,191 +375,4 @@ func liveHeap() uint64 {
 	var stats runtime.MemStats
 	runtime.ReadMemStats(&stats)
 	return stats.HeapAlloc
-}
-
-// floorStore is the simplest correct store, the floor the issue measures
-// the memory store against: one RWMutex over a map keyed by (projection,
-// shard), and, so that a reset need not scan every key, an index of each
-// projection's shards. It checks its input, its connection and the context
-// as the contract asks, and copies messages in and out.
-type floorStore struct {
-	mu        sync.RWMutex
-	connected bool
-	offsets   map[floorKey]*floorRecord
-	shards    map[string]map[uint64]struct{}
-}
-
-type floorKey struct {
-	name  string
-	shard uint64
-}
-
-// floorRecord is held by pointer: assigning to an existing map key
-// replaces the key's string with the caller's, which would pin the
-// caller's memory; writing through the pointer does not, and needs one
-// lookup instead of two.
-type floorRecord struct {
-	value     int64
-	timestamp int64
-}
-
-var _ offsetstore.OffsetStore = (*floorStore)(nil)
-
-func (s *floorStore) Connect(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.connected = true
-	if s.offsets == nil {
-		s.offsets = make(map[floorKey]*floorRecord)
-		s.shards = make(map[string]map[uint64]struct{})
-	}
-	return nil
-}
-
-func (s *floorStore) Disconnect(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.connected = false
-	s.offsets, s.shards = nil, nil
-	return nil
-}
-
-func (s *floorStore) Ping(ctx context.Context) error { return s.Connect(ctx) }
-
-func (s *floorStore) WriteOffset(ctx context.Context, offset *egopb.Offset) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if offset == nil {
-		return fmt.Errorf("%w: offset is nil", offsetstore.ErrInvalidArgument)
-	}
-	if err := floorCheckName(offset.ProjectionName); err != nil {
-		return err
-	}
-	key := floorKey{offset.ProjectionName, offset.ShardNumber}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.connected {
-		return offsetstore.ErrNotConnected
-	}
-	if r := s.offsets[key]; r != nil {
-		*r = floorRecord{offset.Value, offset.Timestamp}
-		return nil
-	}
-	key.name = strings.Clone(key.name)
-	s.offsets[key] = &floorRecord{offset.Value, offset.Timestamp}
-	shards := s.shards[key.name]
-	if shards == nil {
-		shards = make(map[uint64]struct{})
-		s.shards[key.name] = shards
-	}
-	shards[key.shard] = struct{}{}
-	return nil
-}
-
-func (s *floorStore) GetCurrentOffset(ctx context.Context, id *egopb.ProjectionId) (*egopb.Offset, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if id == nil {
-		return nil, fmt.Errorf("%w: projection id is nil", offsetstore.ErrInvalidArgument)
-	}
-	if err := floorCheckName(id.ProjectionName); err != nil {
-		return nil, err
-	}
-	s.mu.RLock()
-	connected := s.connected
-	var r floorRecord
-	p := s.offsets[floorKey{id.ProjectionName, id.ShardNumber}]
-	if p != nil {
-		r = *p
-	}
-	// Allocating the copy after unlocking keeps writers waiting less.
-	s.mu.RUnlock()
-	if !connected {
-		return nil, offsetstore.ErrNotConnected
-	}
-	if p == nil {
-		return nil, nil
-	}
-	return &egopb.Offset{
-		ProjectionName: id.ProjectionName,
-		ShardNumber:    id.ShardNumber,
-		Value:          r.value,
-		Timestamp:      r.timestamp,
-	}, nil
-}
-
-func (s *floorStore) ResetOffset(ctx context.Context, name string, value int64) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := floorCheckName(name); err != nil {
-		return err
-	}
-	now := time.Now().UnixMilli()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.connected {
-		return offsetstore.ErrNotConnected
-	}
-	for shard := range s.shards[name] {
-		*s.offsets[floorKey{name, shard}] = floorRecord{value, now}
-	}
-	return nil
-}
-
-func floorCheckName(name string) error {
-	if name == "" {
-		return fmt.Errorf("%w: projection name is empty", offsetstore.ErrInvalidArgument)
-	}
-	if !utf8.ValidString(name) {
-		return fmt.Errorf("%w: projection name %q is not valid UTF-8", offsetstore.ErrInvalidArgument, name)
-	}
-	return nil
-}
-
-// TestFloorStore_MatchesStore checks that the floor is a fair one: on the
-// same random calls, it answers as the memory store does.
-func TestFloorStore_MatchesStore(t *testing.T) {
-	ctx := t.Context()
-	floor, store := connected(t, new(floorStore)), connected(t, memory.NewOffsetStore())
-	names := []string{"a", "b", "A", "", "\xff"}
-	r := rand.New(rand.NewPCG(1, 2))
-	for range 10_000 {
-		name := names[r.IntN(len(names))]
-		// Shards small and large, since the store keeps them apart.
-		shard := []uint64{r.Uint64N(4), r.Uint64N(64), r.Uint64()}[r.IntN(3)]
-		value := r.Int64N(100)
-		var call string
-		var floorErr, storeErr error
-		switch r.IntN(3) {
-		case 0:
-			offset := &egopb.Offset{ProjectionName: name, ShardNumber: shard, Value: value, Timestamp: value}
-			call = fmt.Sprintf("WriteOffset(ctx, %v)", offset)
-			floorErr, storeErr = floor.WriteOffset(ctx, offset), store.WriteOffset(ctx, offset)
-		case 1:
-			call = fmt.Sprintf("ResetOffset(ctx, %q, %d)", name, value)
-			floorErr, storeErr = floor.ResetOffset(ctx, name, value), store.ResetOffset(ctx, name, value)
-		case 2:
-			id := &egopb.ProjectionId{ProjectionName: name, ShardNumber: shard}
-			call = fmt.Sprintf("GetCurrentOffset(ctx, %v)", id)
-			var got, want *egopb.Offset
-			got, floorErr = floor.GetCurrentOffset(ctx, id)
-			want, storeErr = store.GetCurrentOffset(ctx, id)
-			// Timestamps of reset offsets come from two clock readings.
-			if (got == nil) != (want == nil) || got != nil && (got.Value != want.Value || got.ProjectionName != want.ProjectionName || got.ShardNumber != want.ShardNumber) {
-				t.Fatalf("floor: %s = %v; store: %v", call, got, want)
-			}
-		}
-		if errors.Is(floorErr, offsetstore.ErrInvalidArgument) != errors.Is(storeErr, offsetstore.ErrInvalidArgument) || (floorErr == nil) != (storeErr == nil) {
-			t.Fatalf("floor: %s = %v; store: %v", call, floorErr, storeErr)
-		}
-	}
 }

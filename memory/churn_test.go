@@ -1,13 +1,11 @@
 package memory_test
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"math/rand/v2"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -145,7 +143,7 @@ func TestOffsetStore_Churn(t *testing.T) {
 				case 11:
 					call, waiting = "WaitForOffsets", true
 					wctx, cancel := context.WithTimeout(ctx, churnWaitTimeout)
-					err = store.WaitForOffsets(wctx, name, map[uint64]int64{shard: int64(rng.IntN(2 * churnIterations))})
+					_, err = store.WaitForOffsets(wctx, name, map[uint64]int64{shard: int64(rng.IntN(2 * churnIterations))})
 					cancel()
 				}
 				switch {
@@ -177,10 +175,6 @@ func TestOffsetStore_Churn(t *testing.T) {
 // with few cores, goroutines that never block would otherwise each run
 // their whole loop in one time slice, one after another, and race little.
 func churnYield() { runtime.Gosched() }
-
-func compareOffsets(a, b *egopb.Offset) int {
-	return cmp.Or(strings.Compare(a.ProjectionName, b.ProjectionName), cmp.Compare(a.ShardNumber, b.ShardNumber))
-}
 
 // TestOffsetStore_Churn_KeepRecordsLosesNothing races connection changes
 // with writers and readers on a store that keeps its records through

@@ -16,8 +16,6 @@ func TestOffsetStore_Conformance(t *testing.T) {
 
 func TestOffsetStore_Conformance_KeepRecords(t *testing.T) {
 	offsetstoretest.Run(t, func(t *testing.T) offsetstore.OffsetStore {
-		store := memory.NewOffsetStore()
-		store.KeepRecordsAfterDisconnect = true
-		return store
+		return memory.NewOffsetStore(memory.WithKeepRecordsAfterDisconnect())
 	})
 }

@@ -15,14 +15,11 @@ func (s *OffsetStore) DeleteOffset(ctx context.Context, id *egopb.ProjectionId) 
 		return err
 	}
 	defer s.mu.Unlock()
-	p := s.projections[id.ProjectionName]
-	if p == nil {
-		return nil
-	}
-	p.delete(id.ShardNumber)
+	shards := s.offsets[id.ProjectionName]
+	delete(shards, id.ShardNumber)
 	// A projection without offsets must vanish from Projections.
-	if p.len() == 0 {
-		s.deleteProjection(id.ProjectionName)
+	if len(shards) == 0 {
+		delete(s.offsets, id.ProjectionName)
 	}
 	return nil
 }
@@ -34,6 +31,6 @@ func (s *OffsetStore) DeleteOffsets(ctx context.Context, projectionName string) 
 		return err
 	}
 	defer s.mu.Unlock()
-	s.deleteProjection(projectionName)
+	delete(s.offsets, projectionName)
 	return nil
 }

@@ -13,20 +13,21 @@
 // need not sleep; [OffsetStore.Offsets], [OffsetStore.Projections] and
 // [OffsetStore.Snapshot] show what is stored; [OffsetStore.DeleteOffset],
 // [OffsetStore.DeleteOffsets] and [OffsetStore.Restore] change it; and
-// [WithClock] and [WithMonotonicWrites] set how it stamps and checks.
+// [WithClock], [WithMonotonicWrites] and [WithKeepRecordsAfterDisconnect]
+// set how it stamps, checks and disconnects.
 //
-// The store holds one record per (projection, shard), in a table per
-// projection indexed by shard number. Changes take one [sync.Mutex];
-// [OffsetStore.GetCurrentOffset] takes no lock unless it meets a change in
-// progress, and still never sees a reset half done. A write to a known key
-// allocates nothing, a read allocates only the message it returns, and a
-// reset touches only the projection's own shards.
+// The store holds one record per (projection, shard): a map of
+// projections, each a map of its shards, behind one [sync.RWMutex]. Reads
+// share the lock and changes take it alone, so a reset changes every shard
+// of its projection in one step. A write to a known key allocates nothing,
+// a read allocates only the message it returns, and a reset touches only
+// the projection's own shards.
 //
 // # Caveats
 //
 //   - Offsets live in this process's memory only: they are lost when it
-//     exits, and, unless KeepRecordsAfterDisconnect is set, on Disconnect.
-//     Production projections need a durable store.
+//     exits, and, unless the store is made [WithKeepRecordsAfterDisconnect],
+//     on Disconnect. Production projections need a durable store.
 //   - The store does not coordinate across processes.
 //   - A waiter is woken by every change to the store, not only by changes
 //     to the offsets it waits for: many waiters on a busy store cost CPU.

@@ -79,14 +79,14 @@ func ExampleOffsetStore_WaitForOffsets() {
 	// Wait until both shards reach 10, instead of sleeping and hoping.
 	waitCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	if err := store.WaitForOffsets(waitCtx, "accounts", map[uint64]int64{0: 10, 1: 10}); err != nil {
+	offsets, err := store.WaitForOffsets(waitCtx, "accounts", map[uint64]int64{0: 10, 1: 10})
+	if err != nil {
 		log.Fatal(err)
 	}
-	<-done
-	offsets, _ := store.Offsets(ctx, "accounts")
 	for _, o := range offsets {
 		fmt.Println("shard", o.GetShardNumber(), "at", o.GetValue())
 	}
+	<-done
 	// Output:
 	// shard 0 at 10
 	// shard 1 at 10

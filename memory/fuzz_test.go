@@ -66,8 +66,8 @@ func FuzzAPI(f *testing.F) {
 		if err != nil || got == nil || *rowOf(got) != want {
 			t.Fatalf("WaitForOffset(ctx, %s, %d) = %s, %v; want %s, <nil>: the offset is already there", fmtID(id), value, fmtOffset(got), err, want)
 		}
-		if err := store.WaitForOffsets(ctx, name, map[uint64]int64{shard: value}); err != nil {
-			t.Fatalf("WaitForOffsets(ctx, %q, {%d: %d}) = %v; want <nil>: the offset is already there", name, shard, value, err)
+		if all, err := store.WaitForOffsets(ctx, name, map[uint64]int64{shard: value}); err != nil || len(all) != 1 || *rowOf(all[0]) != want {
+			t.Fatalf("WaitForOffsets(ctx, %q, {%d: %d}) = %v, %v; want [%s], <nil>: the offset is already there", name, shard, value, rowsOf(all), err, want)
 		}
 
 		snapshot, err := store.Snapshot(ctx)
@@ -123,7 +123,7 @@ func checkAllRefuse(t *testing.T, store *memory.OffsetStore, in *egopb.Offset) {
 		{"DeleteOffsets", store.DeleteOffsets(ctx, name)},
 		{"Restore", store.Restore(ctx, []*egopb.Offset{in})},
 		{"WaitForOffset", second(store.WaitForOffset(ctx, id, in.Value))},
-		{"WaitForOffsets", store.WaitForOffsets(ctx, name, nil)},
+		{"WaitForOffsets", second(store.WaitForOffsets(ctx, name, nil))},
 	}
 	for _, c := range calls {
 		if !errors.Is(c.err, offsetstore.ErrInvalidArgument) {
@@ -134,8 +134,6 @@ func checkAllRefuse(t *testing.T, store *memory.OffsetStore, in *egopb.Offset) {
 		t.Errorf("Snapshot(ctx) = %v, %v; want [], <nil>: rejected calls change nothing (rule 3)", rowsOf(snapshot), err)
 	}
 }
-
-func second[T any](_ T, err error) error { return err }
 
 // checkOnly checks that want is the only offset in the store, through
 // every read.

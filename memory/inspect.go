@@ -1,7 +1,6 @@
 package memory
 
 import (
-	"cmp"
 	"context"
 	"maps"
 	"slices"
@@ -12,33 +11,48 @@ import (
 // Offsets returns copies of the offsets of projectionName, sorted by shard
 // number. A projection with no offsets gives an empty slice, not an error.
 func (s *OffsetStore) Offsets(ctx context.Context, projectionName string) ([]*egopb.Offset, error) {
-	if err := s.lock(ctx, "Offsets", checkName(projectionName)); err != nil {
+	if err := s.rlock(ctx, "Offsets", checkName(projectionName)); err != nil {
 		return nil, err
 	}
-	defer s.mu.Unlock()
-	p := s.projections[projectionName]
-	return p.offsets(projectionName, make([]*egopb.Offset, 0, p.len())), nil
+	defer s.mu.RUnlock()
+	shards := s.offsets[projectionName]
+	return appendOffsets(make([]*egopb.Offset, 0, len(shards)), projectionName, shards), nil
 }
 
 // Projections returns the names of the projections that have at least one
 // offset, sorted.
 func (s *OffsetStore) Projections(ctx context.Context) ([]string, error) {
-	if err := s.lock(ctx, "Projections", nil); err != nil {
+	if err := s.rlock(ctx, "Projections", nil); err != nil {
 		return nil, err
 	}
-	defer s.mu.Unlock()
-	return slices.Sorted(maps.Keys(s.projections)), nil
+	defer s.mu.RUnlock()
+	return slices.Sorted(maps.Keys(s.offsets)), nil
 }
 
-// offsets appends to dst copies of the offsets of p, named name, sorted by
-// shard number.
-func (p *shards) offsets(name string, dst []*egopb.Offset) []*egopb.Offset {
-	start := len(dst)
-	for shard, r := range p.all() {
-		dst = append(dst, r.offset(name, shard))
+// Snapshot returns copies of every offset in the store, sorted by
+// projection name, then by shard number. Give them to
+// [OffsetStore.Restore] to bring the store back to this state.
+func (s *OffsetStore) Snapshot(ctx context.Context) ([]*egopb.Offset, error) {
+	if err := s.rlock(ctx, "Snapshot", nil); err != nil {
+		return nil, err
 	}
-	slices.SortFunc(dst[start:], func(a, b *egopb.Offset) int {
-		return cmp.Compare(a.ShardNumber, b.ShardNumber)
-	})
+	defer s.mu.RUnlock()
+	n := 0
+	for _, shards := range s.offsets {
+		n += len(shards)
+	}
+	all := make([]*egopb.Offset, 0, n)
+	for _, name := range slices.Sorted(maps.Keys(s.offsets)) {
+		all = appendOffsets(all, name, s.offsets[name])
+	}
+	return all, nil
+}
+
+// appendOffsets appends to dst copies of the offsets of projection name,
+// held in shards, sorted by shard number, and returns the extended slice.
+func appendOffsets(dst []*egopb.Offset, name string, shards map[uint64]record) []*egopb.Offset {
+	for _, shard := range slices.Sorted(maps.Keys(shards)) {
+		dst = append(dst, shards[shard].offset(name, shard))
+	}
 	return dst
 }

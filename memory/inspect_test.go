@@ -2,7 +2,6 @@ package memory_test
 
 import (
 	"errors"
-	"fmt"
 	"slices"
 	"testing"
 
@@ -10,15 +9,6 @@ import (
 	"github.com/ego-contrib/offsetstore/egopb"
 	"github.com/ego-contrib/offsetstore/memory"
 )
-
-// keys renders offsets as "name/shard=value" strings, for comparisons.
-func keys(offsets []*egopb.Offset) []string {
-	out := make([]string, len(offsets))
-	for i, o := range offsets {
-		out[i] = fmt.Sprintf("%s/%d=%d", o.GetProjectionName(), o.GetShardNumber(), o.GetValue())
-	}
-	return out
-}
 
 func TestOffsetStore_Offsets_SortedByShard(t *testing.T) {
 	store := connectedStore(t)

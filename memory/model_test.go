@@ -202,13 +202,12 @@ type outcome struct {
 }
 
 // gate is the outcome of a call that validates its input and needs a
-// connected store. When both fail the contract does not say which error
-// wins, so either is accepted.
+// connected store. Bad input is reported before the connection (rule 11).
 func (m *modelMachine) gate(valid bool, rule string) outcome {
 	switch {
 	case !valid && !m.connected:
-		return outcome{[]error{offsetstore.ErrInvalidArgument, offsetstore.ErrNotConnected},
-			"bad input on a disconnected store must fail and change nothing (rules 2, 3)"}
+		return outcome{[]error{offsetstore.ErrInvalidArgument},
+			"bad input on a disconnected store must fail with ErrInvalidArgument, before ErrNotConnected, and change nothing (rules 3, 11)"}
 	case !valid:
 		return outcome{[]error{offsetstore.ErrInvalidArgument}, "bad input must be rejected and change nothing (rule 3)"}
 	case !m.connected:
@@ -229,58 +228,13 @@ func (o outcome) check(t *rapid.T, call string, err error) {
 		return
 	}
 	for _, want := range o.errs {
-		if errors.Is(err, want) {
+		// ErrNotConnected ranks last (rule 11): an error for anything
+		// else must not wrap it too.
+		if errors.Is(err, want) && (want == offsetstore.ErrNotConnected || !errors.Is(err, offsetstore.ErrNotConnected)) {
 			return
 		}
 	}
 	t.Fatalf("%s = %v; want an error wrapping %q: %s", call, err, o.errs, o.rule)
-}
-
-// row is an offset as a comparable value, for comparing and printing.
-type row struct {
-	Name      string
-	Shard     uint64
-	Value     int64
-	Timestamp int64
-}
-
-func (r row) String() string {
-	return fmt.Sprintf("{%q %d %d %d}", r.Name, r.Shard, r.Value, r.Timestamp)
-}
-
-func rowOf(o *egopb.Offset) *row {
-	if o == nil {
-		return nil
-	}
-	return &row{o.ProjectionName, o.ShardNumber, o.Value, o.Timestamp}
-}
-
-func rowsOf(offsets []*egopb.Offset) []row {
-	rows := make([]row, 0, len(offsets))
-	for _, o := range offsets {
-		if o == nil {
-			// A nil entry never equals a model row; show it as one that
-			// cannot be stored.
-			rows = append(rows, row{Name: "<nil>"})
-			continue
-		}
-		rows = append(rows, *rowOf(o))
-	}
-	return rows
-}
-
-func fmtOffset(o *egopb.Offset) string {
-	if o == nil {
-		return "<nil>"
-	}
-	return rowOf(o).String()
-}
-
-func fmtID(id *egopb.ProjectionId) string {
-	if id == nil {
-		return "<nil>"
-	}
-	return fmt.Sprintf("{%q %d}", id.ProjectionName, id.ShardNumber)
 }
 
 // rows returns the model's offsets whose name passes keep, sorted as
@@ -644,8 +598,19 @@ func (m *modelMachine) waitForOffsets(t *rapid.T) {
 		want = outcome{[]error{ctxErr}, "a wait for offsets that are not there ends with its context (rule 4)"}
 	}
 	call := fmt.Sprintf("WaitForOffsets(ctx, %q, %v)", name, targets)
-	err := m.store.WaitForOffsets(ctx, name, targets)
+	got, err := m.store.WaitForOffsets(ctx, name, targets)
 	want.check(t, call, err)
+	if !want.ok() {
+		if got != nil {
+			t.Fatalf("%s = %v, %v; want <nil> with the error", call, rowsOf(got), err)
+		}
+		return
+	}
+	wantRows := m.rows(func(n string) bool { return n == name })
+	wantRows = slices.DeleteFunc(wantRows, func(r row) bool { _, waited := targets[r.Shard]; return !waited })
+	if got == nil || !slices.Equal(rowsOf(got), wantRows) {
+		t.Fatalf("%s = %v, <nil>; want %v, <nil>: WaitForOffsets returns the offsets it waited for, sorted by shard", call, rowsOf(got), wantRows)
+	}
 }
 
 // doneContext calls one operation, chosen at random, with a context that
@@ -672,7 +637,7 @@ func (m *modelMachine) doneContext(t *rapid.T) {
 		"Snapshot":         func() error { _, err := m.store.Snapshot(ctx); return err },
 		"Restore":          func() error { return m.store.Restore(ctx, nil) },
 		"WaitForOffset":    func() error { _, err := m.store.WaitForOffset(ctx, id, math.MinInt64); return err },
-		"WaitForOffsets":   func() error { return m.store.WaitForOffsets(ctx, name, nil) },
+		"WaitForOffsets":   func() error { return second(m.store.WaitForOffsets(ctx, name, nil)) },
 	}
 	op := rapid.SampledFrom(slices.Sorted(maps.Keys(calls))).Draw(t, "op")
 	if err := calls[op](); !errors.Is(err, context.Canceled) {

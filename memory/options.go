@@ -30,3 +30,10 @@ func WithClock(now func() time.Time) Option {
 func WithMonotonicWrites() Option {
 	return optionFunc(func(s *OffsetStore) { s.monotonic = true })
 }
+
+// WithKeepRecordsAfterDisconnect makes [OffsetStore.Disconnect] keep the
+// offsets, so that a later [OffsetStore.Connect] in the same process finds
+// them. Without it, Disconnect frees every offset.
+func WithKeepRecordsAfterDisconnect() Option {
+	return optionFunc(func(s *OffsetStore) { s.keep = true })
+}

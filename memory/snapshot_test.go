@@ -3,6 +3,7 @@ package memory_test
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/ego-contrib/offsetstore"
@@ -54,8 +55,10 @@ func TestOffsetStore_Restore_RejectsWhole(t *testing.T) {
 		"duplicate":    {good, {ProjectionName: "q", ShardNumber: 0, Value: 3}},
 	}
 	for name, in := range cases {
-		if err := store.Restore(ctx, in); !errors.Is(err, offsetstore.ErrInvalidArgument) {
-			t.Errorf("Restore(ctx, %s) = %v; want an error wrapping ErrInvalidArgument", name, err)
+		// Every refusal names the entry at fault the same way.
+		const prefix = "memory: Restore: invalid argument: offsets[1]: "
+		if err := store.Restore(ctx, in); !errors.Is(err, offsetstore.ErrInvalidArgument) || !strings.HasPrefix(err.Error(), prefix) {
+			t.Errorf("Restore(ctx, %s) = %v; want an error wrapping ErrInvalidArgument, reading %q and what was wrong", name, err, prefix)
 		}
 		got, err := store.Snapshot(ctx)
 		if want := []string{"p/0=1"}; err != nil || !slices.Equal(keys(got), want) {

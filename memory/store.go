@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/ego-contrib/offsetstore"
@@ -22,90 +21,39 @@ var _ offsetstore.OffsetStore = (*OffsetStore)(nil)
 // All methods are safe for concurrent use.
 type OffsetStore struct {
 	// KeepRecordsAfterDisconnect, when true, keeps the offsets through
-	// Disconnect, so that a later Connect in the same process finds them.
-	// When false, Disconnect frees every offset. It is read by Disconnect:
-	// set it before the store is shared between goroutines.
+	// Disconnect, as [WithKeepRecordsAfterDisconnect] does. It is read by
+	// Disconnect, so it must be set before the store is shared between
+	// goroutines; the option, set once at construction, cannot be set
+	// too late. The field is kept for code written against the reference
+	// implementation.
 	KeepRecordsAfterDisconnect bool
 
 	now       func() time.Time
 	monotonic bool
+	keep      bool
 
-	// mu is held by every change to the store, and by every read but
-	// GetCurrentOffset's: the method eGo calls most reads view, without
-	// waiting for writers, unless it meets a change in progress.
-	mu        sync.Mutex
+	// mu guards every field below. Calls that only read offsets hold it
+	// shared, so that they wait for changes and never for each other.
+	mu        sync.RWMutex
 	connected bool
-	// sessions counts disconnections, so a waiter can tell that the
+	// sessions counts disconnections, so that a waiter can tell that the
 	// store was disconnected while it slept even if it was connected again.
 	sessions uint64
-	// projections and index hold the same projections: the map for
-	// holders of the lock, the sync.Map for lock-free readers, who find
-	// it through view. A sync.Map, so that adding a projection costs no
-	// copy of the others.
-	projections map[string]*shards
-	index       *sync.Map
-	view        atomic.Pointer[view]
+	// offsets holds the records of each projection that has any, by
+	// projection name and then shard number. eGo's shards are partitions
+	// of a hash, sparse and written in any order, which a map holds as
+	// well as any.
+	offsets map[string]map[uint64]record
 	// changed is closed, and cleared, when offsets change while somebody
 	// waits for them; it is nil when nobody waits, so writes stay cheap.
 	changed chan struct{}
 }
 
-// A view is what lock-free readers see of the store: whether it is
-// connected and, in one load, the index of its projections then.
-type view struct {
-	connected bool
-	index     *sync.Map
-}
-
-// shards returns the projection called name, or nil.
-func (v *view) shards(name string) *shards {
-	if v.index == nil {
-		return nil
-	}
-	p, _ := v.index.Load(name)
-	found, _ := p.(*shards)
-	return found
-}
-
-// publish shows lock-free readers the store as it now is. s.mu must be
-// held.
-func (s *OffsetStore) publish() {
-	s.view.Store(&view{connected: s.connected, index: s.index})
-}
-
-// setProjections replaces every projection with those of projections, and
-// index, which must hold the same (see [newIndex]). s.mu must be held.
-func (s *OffsetStore) setProjections(projections map[string]*shards, index *sync.Map) {
-	s.projections, s.index = projections, index
-	s.publish()
-}
-
-// addProjection adds a projection, with no records, called name. s.mu
-// must be held.
-func (s *OffsetStore) addProjection(name string) *shards {
-	p := newShards()
-	// The key outlives the call: clone it so the store never pins the
-	// caller's memory (a name sliced from a larger buffer).
-	name = strings.Clone(name)
-	s.projections[name] = p
-	s.index.Store(name, p)
-	return p
-}
-
-// deleteProjection removes the projection called name, if there is one.
-// s.mu must be held, and the store connected.
-func (s *OffsetStore) deleteProjection(name string) {
-	delete(s.projections, name)
-	s.index.Delete(name)
-}
-
-// newIndex returns a sync.Map holding the entries of projections.
-func newIndex(projections map[string]*shards) *sync.Map {
-	index := new(sync.Map)
-	for name, p := range projections {
-		index.Store(name, p)
-	}
-	return index
+// A record is what the store keeps of an offset: its key is where it is
+// kept.
+type record struct {
+	value     int64
+	timestamp int64
 }
 
 // NewOffsetStore returns a store, not yet connected, configured by opts.
@@ -124,23 +72,19 @@ func (s *OffsetStore) Connect(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.connected {
-		return nil
-	}
 	s.connected = true
-	if s.projections == nil {
-		s.setProjections(make(map[string]*shards), new(sync.Map))
-	} else {
-		s.publish()
+	if s.offsets == nil {
+		s.offsets = make(map[string]map[uint64]record)
 	}
 	return nil
 }
 
 // Disconnect makes the store unusable until the next Connect and, unless
-// KeepRecordsAfterDisconnect is true, frees every offset. Disconnecting a
-// store that is not connected does nothing. Calls blocked in
-// [OffsetStore.WaitForOffset] or [OffsetStore.WaitForOffsets] return an
-// error wrapping [offsetstore.ErrNotConnected].
+// it was made [WithKeepRecordsAfterDisconnect] or KeepRecordsAfterDisconnect
+// is true, frees every offset. Disconnecting a store that is not connected
+// does nothing. Calls blocked in [OffsetStore.WaitForOffset] or
+// [OffsetStore.WaitForOffsets] return an error wrapping
+// [offsetstore.ErrNotConnected].
 func (s *OffsetStore) Disconnect(ctx context.Context) error {
 	if err := check(ctx, "Disconnect", nil); err != nil {
 		return err
@@ -152,10 +96,8 @@ func (s *OffsetStore) Disconnect(ctx context.Context) error {
 	}
 	s.connected = false
 	s.sessions++
-	if s.KeepRecordsAfterDisconnect {
-		s.publish()
-	} else {
-		s.setProjections(nil, nil)
+	if !s.keep && !s.KeepRecordsAfterDisconnect {
+		s.offsets = nil
 	}
 	s.notify()
 	return nil
@@ -180,17 +122,18 @@ func (s *OffsetStore) WriteOffset(ctx context.Context, offset *egopb.Offset) err
 	}
 	defer s.mu.Unlock()
 	name, shard := offset.ProjectionName, offset.ShardNumber
-	p := s.projections[name]
-	if p == nil {
-		p = s.addProjection(name)
+	shards := s.offsets[name]
+	if shards == nil {
+		shards = make(map[uint64]record)
+		// The key outlives the call: clone it so that the store never
+		// pins the caller's memory (a name sliced from a larger buffer).
+		s.offsets[strings.Clone(name)] = shards
 	}
-	if s.monotonic {
-		if old, ok := p.get(shard); ok && offset.Value < old.value {
-			return opError("WriteOffset", fmt.Errorf("%w: projection %q shard %d: value %d is below the stored %d",
-				offsetstore.ErrOffsetRegression, name, shard, offset.Value, old.value))
-		}
+	if old, ok := shards[shard]; ok && s.monotonic && offset.Value < old.value {
+		return opError("WriteOffset", fmt.Errorf("%w: projection %q shard %d: value %d is below the stored %d",
+			offsetstore.ErrOffsetRegression, name, shard, offset.Value, old.value))
 	}
-	p.set(shard, record{value: offset.Value, timestamp: offset.Timestamp})
+	shards[shard] = record{value: offset.Value, timestamp: offset.Timestamp}
 	s.notify()
 	return nil
 }
@@ -202,18 +145,11 @@ func (s *OffsetStore) GetCurrentOffset(ctx context.Context, projectionID *egopb.
 		return nil, err
 	}
 	name, shard := projectionID.ProjectionName, projectionID.ShardNumber
-	connected := false
-	r, ok, needLock := record{}, false, false
-	if v := s.view.Load(); v != nil {
-		connected = v.connected
-		r, ok, needLock = v.shards(name).read(shard)
-	}
-	if needLock {
-		s.mu.Lock()
-		connected = s.connected
-		r, ok = s.projections[name].get(shard)
-		s.mu.Unlock()
-	}
+	s.mu.RLock()
+	connected := s.connected
+	r, ok := s.offsets[name][shard]
+	// The copy is made after unlocking, so that writers wait less.
+	s.mu.RUnlock()
 	if !connected {
 		return nil, opError("GetCurrentOffset", offsetstore.ErrNotConnected)
 	}
@@ -228,17 +164,24 @@ func (s *OffsetStore) GetCurrentOffset(ctx context.Context, projectionID *egopb.
 // milliseconds, in one step: no reader sees some shards reset and others
 // not. It costs time in proportion to the projection's shards. Resetting a
 // projection with no offsets does nothing.
+//
+// The clock is read with the store's lock held, once the call is known to
+// succeed, so resets are stamped in the order they take effect. The clock
+// given to [WithClock] must therefore not call the store.
 func (s *OffsetStore) ResetOffset(ctx context.Context, projectionName string, value int64) error {
-	// Read the clock before taking the lock, to keep readers' wait short.
-	now := s.clock().UnixMilli()
 	if err := s.lock(ctx, "ResetOffset", checkName(projectionName)); err != nil {
 		return err
 	}
 	defer s.mu.Unlock()
-	if p := s.projections[projectionName]; p.len() > 0 {
-		p.setAll(record{value: value, timestamp: now})
-		s.notify()
+	shards := s.offsets[projectionName]
+	if len(shards) == 0 {
+		return nil
 	}
+	r := record{value: value, timestamp: s.clock().UnixMilli()}
+	for shard := range shards {
+		shards[shard] = r
+	}
+	s.notify()
 	return nil
 }
 

@@ -3,7 +3,9 @@ package memory_test
 import (
 	"context"
 	"errors"
-	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,34 +13,6 @@ import (
 	"github.com/ego-contrib/offsetstore/egopb"
 	"github.com/ego-contrib/offsetstore/memory"
 )
-
-// connectedStore returns a connected store made with opts, disconnected when
-// the test ends.
-func connectedStore(t *testing.T, opts ...memory.Option) *memory.OffsetStore {
-	t.Helper()
-	store := memory.NewOffsetStore(opts...)
-	connected(t, store)
-	// t.Context is already cancelled when cleanups run.
-	t.Cleanup(func() { _ = store.Disconnect(context.Background()) })
-	return store
-}
-
-// writeValue writes value, which doubles as the timestamp, to (name, shard).
-func writeValue(t *testing.T, store *memory.OffsetStore, name string, shard uint64, value int64) {
-	t.Helper()
-	write(t, store, &egopb.Offset{ProjectionName: name, ShardNumber: shard, Value: value, Timestamp: value})
-}
-
-// readValue returns the stored value of (name, shard), and false if there is
-// none.
-func readValue(t *testing.T, store *memory.OffsetStore, name string, shard uint64) (int64, bool) {
-	t.Helper()
-	got, err := store.GetCurrentOffset(t.Context(), &egopb.ProjectionId{ProjectionName: name, ShardNumber: shard})
-	if err != nil {
-		t.Fatalf("GetCurrentOffset(ctx, {%s %d}) = _, %v; want <nil> error", name, shard, err)
-	}
-	return got.GetValue(), got != nil
-}
 
 func TestOffsetStore_ZeroValueIsUsable(t *testing.T) {
 	var store memory.OffsetStore
@@ -52,29 +26,38 @@ func TestOffsetStore_ZeroValueIsUsable(t *testing.T) {
 }
 
 func TestOffsetStore_KeepRecordsAfterDisconnect(t *testing.T) {
-	for _, keep := range []bool{false, true} {
-		t.Run(fmt.Sprintf("keep=%t", keep), func(t *testing.T) {
-			ctx := t.Context()
+	for _, tc := range []struct {
+		name string
+		keep bool
+		new  func() *memory.OffsetStore
+	}{
+		{"Default", false, func() *memory.OffsetStore { return memory.NewOffsetStore() }},
+		{"Option", true, func() *memory.OffsetStore {
+			return memory.NewOffsetStore(memory.WithKeepRecordsAfterDisconnect())
+		}},
+		{"Field", true, func() *memory.OffsetStore {
 			store := memory.NewOffsetStore()
-			store.KeepRecordsAfterDisconnect = keep
-			if err := store.Connect(ctx); err != nil {
-				t.Fatalf("Connect(ctx) = %v; want <nil>", err)
-			}
+			store.KeepRecordsAfterDisconnect = true
+			return store
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := t.Context()
+			store := tc.new()
+			connected(t, store)
 			writeValue(t, store, "p", 0, 15)
 			writeValue(t, store, "p", 1, 16)
 			if err := store.Disconnect(ctx); err != nil {
 				t.Fatalf("Disconnect(ctx) = %v; want <nil>", err)
 			}
-			if err := store.Connect(ctx); err != nil {
-				t.Fatalf("Connect(ctx) after Disconnect = %v; want <nil>", err)
-			}
+			connected(t, store)
 			for shard, want := range map[uint64]int64{0: 15, 1: 16} {
 				got, ok := readValue(t, store, "p", shard)
 				switch {
-				case keep && (!ok || got != want):
-					t.Errorf("GetCurrentOffset(ctx, {p %d}) after reconnect = %d, found %v; want %d: KeepRecordsAfterDisconnect must keep offsets", shard, got, ok, want)
-				case !keep && ok:
-					t.Errorf("GetCurrentOffset(ctx, {p %d}) after reconnect = %d; want nil: Disconnect must free offsets unless KeepRecordsAfterDisconnect", shard, got)
+				case tc.keep && (!ok || got != want):
+					t.Errorf("GetCurrentOffset(ctx, {p %d}) after reconnect = %d, found %v; want %d: a store made to keep its records must keep them", shard, got, ok, want)
+				case !tc.keep && ok:
+					t.Errorf("GetCurrentOffset(ctx, {p %d}) after reconnect = %d; want nil: Disconnect must free offsets unless told to keep them", shard, got)
 				}
 			}
 		})
@@ -91,6 +74,90 @@ func TestOffsetStore_WithClock_StampsResets(t *testing.T) {
 	got, err := store.GetCurrentOffset(t.Context(), &egopb.ProjectionId{ProjectionName: "p"})
 	if err != nil || got.GetValue() != 3 || got.GetTimestamp() != at.UnixMilli() {
 		t.Errorf("GetCurrentOffset(ctx, {p 0}) after reset = %v, %v; want value 3, timestamp %d: the reset must be stamped by the WithClock clock", got, err, at.UnixMilli())
+	}
+}
+
+// TestOffsetStore_ResetOffset_ReadsClockOnlyWhenItResets checks that the
+// clock is read only by resets that change something, so that a clock
+// given by a test sees only those.
+func TestOffsetStore_ResetOffset_ReadsClockOnlyWhenItResets(t *testing.T) {
+	var reads atomic.Int64
+	store := memory.NewOffsetStore(memory.WithClock(func() time.Time {
+		reads.Add(1)
+		return time.UnixMilli(1)
+	}))
+	ctx := t.Context()
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	wantNoRead := func(call string, err error) {
+		t.Helper()
+		if n := reads.Swap(0); n != 0 {
+			t.Errorf("%s = %v, and read the clock %d times; want it not to read the clock: it resets nothing", call, err, n)
+		}
+	}
+	wantNoRead("ResetOffset(ctx, p, 1) before Connect", store.ResetOffset(ctx, "p", 1))
+	connected(t, store)
+	wantNoRead(`ResetOffset(ctx, "", 1)`, store.ResetOffset(ctx, "", 1))
+	writeValue(t, store, "p", 0, 5)
+	wantNoRead("ResetOffset(done, p, 1)", store.ResetOffset(done, "p", 1))
+	wantNoRead("ResetOffset(ctx, q, 1) of a projection with no offsets", store.ResetOffset(ctx, "q", 1))
+	if err := store.ResetOffset(ctx, "p", 1); err != nil || reads.Load() != 1 {
+		t.Errorf("ResetOffset(ctx, p, 1) = %v, and read the clock %d times; want <nil>, once", err, reads.Load())
+	}
+}
+
+// TestOffsetStore_ResetOffset_StampsInOrder races resets against each
+// other with a clock that counts: a reader must never see a reset's
+// timestamp go back, so each reset must read the clock in the order the
+// resets take effect.
+func TestOffsetStore_ResetOffset_StampsInOrder(t *testing.T) {
+	const resets = 500
+	var ticks atomic.Int64
+	store := connectedStore(t, memory.WithClock(func() time.Time {
+		tick := ticks.Add(1)
+		// Every other reading, give the other resetter time to read the
+		// clock and reset: a store that read the clock outside its lock
+		// would then store this older reading after the newer one.
+		if tick%2 == 0 {
+			time.Sleep(time.Microsecond)
+		}
+		return time.UnixMilli(tick)
+	}))
+	writeValue(t, store, "p", 0, 0)
+	ctx := t.Context()
+	var resetting sync.WaitGroup
+	var stop atomic.Bool
+	for range 2 {
+		resetting.Go(func() {
+			for v := range int64(resets) {
+				if err := store.ResetOffset(ctx, "p", v); err != nil {
+					t.Errorf("ResetOffset(ctx, p, %d) = %v; want <nil>", v, err)
+					return
+				}
+				runtime.Gosched()
+			}
+		})
+	}
+	var reading sync.WaitGroup
+	reading.Go(func() {
+		var last int64
+		for !stop.Load() {
+			got, err := store.GetCurrentOffset(ctx, &egopb.ProjectionId{ProjectionName: "p"})
+			if err != nil || got.GetTimestamp() < last {
+				t.Errorf("GetCurrentOffset(ctx, {p 0}) = %s, %v after timestamp %d; want a timestamp of at least %d: resets must be stamped in the order they take effect",
+					fmtOffset(got), err, last, last)
+				return
+			}
+			last = got.GetTimestamp()
+			runtime.Gosched()
+		}
+	})
+	resetting.Wait()
+	stop.Store(true)
+	reading.Wait()
+	got, _ := store.GetCurrentOffset(ctx, &egopb.ProjectionId{ProjectionName: "p"})
+	if got.GetTimestamp() != ticks.Load() {
+		t.Errorf("GetCurrentOffset(ctx, {p 0}) after every reset = %s; want timestamp %d, the clock's last reading", fmtOffset(got), ticks.Load())
 	}
 }
 

@@ -16,7 +16,9 @@ func opError(op string, err error) error {
 }
 
 // check returns the error op must return before doing anything: ctx's if
-// it is done, else argErr, what checking op's arguments found.
+// it is done, else argErr, what checking op's arguments found. The order is
+// the contract's (rule 11): the not-connected error, found under the lock,
+// comes last.
 func check(ctx context.Context, op string, argErr error) error {
 	if err := ctx.Err(); err != nil {
 		return opError(op, err)
@@ -41,26 +43,63 @@ func (s *OffsetStore) lock(ctx context.Context, op string, argErr error) error {
 	return nil
 }
 
-func checkName(name string) error {
-	if name == "" {
-		return fmt.Errorf("%w: projection name is empty", offsetstore.ErrInvalidArgument)
+// rlock is [OffsetStore.lock] for calls that only read: it holds s.mu
+// shared.
+func (s *OffsetStore) rlock(ctx context.Context, op string, argErr error) error {
+	if err := check(ctx, op, argErr); err != nil {
+		return err
 	}
-	if !utf8.ValidString(name) {
-		return fmt.Errorf("%w: projection name %q is not valid UTF-8", offsetstore.ErrInvalidArgument, name)
+	s.mu.RLock()
+	if !s.connected {
+		s.mu.RUnlock()
+		return opError(op, offsetstore.ErrNotConnected)
+	}
+	return nil
+}
+
+// invalid returns an error wrapping [offsetstore.ErrInvalidArgument] that
+// says what was wrong.
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", offsetstore.ErrInvalidArgument, fmt.Sprintf(format, args...))
+}
+
+// nameProblem says what is wrong with name as a projection name, or ""
+// when nothing is.
+func nameProblem(name string) string {
+	switch {
+	case name == "":
+		return "projection name is empty"
+	case !utf8.ValidString(name):
+		return fmt.Sprintf("projection name %q is not valid UTF-8", name)
+	}
+	return ""
+}
+
+// offsetProblem says what is wrong with offset, or "" when nothing is.
+func offsetProblem(offset *egopb.Offset) string {
+	if offset == nil {
+		return "offset is nil"
+	}
+	return nameProblem(offset.ProjectionName)
+}
+
+func checkName(name string) error {
+	if problem := nameProblem(name); problem != "" {
+		return invalid("%s", problem)
 	}
 	return nil
 }
 
 func checkOffset(offset *egopb.Offset) error {
-	if offset == nil {
-		return fmt.Errorf("%w: offset is nil", offsetstore.ErrInvalidArgument)
+	if problem := offsetProblem(offset); problem != "" {
+		return invalid("%s", problem)
 	}
-	return checkName(offset.ProjectionName)
+	return nil
 }
 
 func checkID(id *egopb.ProjectionId) error {
 	if id == nil {
-		return fmt.Errorf("%w: projection id is nil", offsetstore.ErrInvalidArgument)
+		return invalid("projection id is nil")
 	}
 	return checkName(id.ProjectionName)
 }

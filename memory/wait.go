@@ -2,6 +2,8 @@ package memory
 
 import (
 	"context"
+	"maps"
+	"slices"
 
 	"github.com/ego-contrib/offsetstore"
 	"github.com/ego-contrib/offsetstore/egopb"
@@ -20,55 +22,43 @@ func (s *OffsetStore) WaitForOffset(ctx context.Context, id *egopb.ProjectionId,
 	if err := check(ctx, "WaitForOffset", checkID(id)); err != nil {
 		return nil, err
 	}
-	name, shard := id.ProjectionName, id.ShardNumber
-	var found record
-	err := s.wait(ctx, "WaitForOffset", func() bool {
-		r, ok := s.projections[name].get(shard)
-		found = r
-		return ok && r.value >= value
-	})
+	found, err := s.wait(ctx, "WaitForOffset", id.ProjectionName, map[uint64]int64{id.ShardNumber: value})
 	if err != nil {
 		return nil, err
 	}
-	return found.offset(name, shard), nil
+	return found[0], nil
 }
 
 // WaitForOffsets is [OffsetStore.WaitForOffset] for several shards of one
 // projection at once: it blocks until, for every shard in want, the stored
-// value is at least want[shard]. A shard with no offset yet is behind.
-func (s *OffsetStore) WaitForOffsets(ctx context.Context, projectionName string, want map[uint64]int64) error {
+// value is at least want[shard], and returns copies of those shards'
+// offsets, sorted by shard number. A shard with no offset yet is behind.
+func (s *OffsetStore) WaitForOffsets(ctx context.Context, projectionName string, want map[uint64]int64) ([]*egopb.Offset, error) {
 	if err := check(ctx, "WaitForOffsets", checkName(projectionName)); err != nil {
-		return err
+		return nil, err
 	}
 	// The caller may change want while this waits; copy it in.
-	targets := make(map[uint64]int64, len(want))
-	for shard, value := range want {
-		targets[shard] = value
-	}
-	return s.wait(ctx, "WaitForOffsets", func() bool {
-		p := s.projections[projectionName]
-		for shard, value := range targets {
-			if r, ok := p.get(shard); !ok || r.value < value {
-				return false
-			}
-		}
-		return true
-	})
+	return s.wait(ctx, "WaitForOffsets", projectionName, maps.Clone(want))
 }
 
-// wait blocks until reached, called with s.mu held, reports true.
-func (s *OffsetStore) wait(ctx context.Context, op string, reached func() bool) error {
+// wait blocks until every shard in want of projection name holds at least
+// its value, and returns copies of their offsets, sorted by shard.
+func (s *OffsetStore) wait(ctx context.Context, op, name string, want map[uint64]int64) ([]*egopb.Offset, error) {
 	if err := s.lock(ctx, op, nil); err != nil {
-		return err
+		return nil, err
 	}
 	defer s.mu.Unlock()
 	session := s.sessions
 	for {
 		if s.sessions != session {
-			return opError(op, offsetstore.ErrNotConnected)
+			return nil, opError(op, offsetstore.ErrNotConnected)
 		}
-		if reached() {
-			return nil
+		if reached(s.offsets[name], want) {
+			found := make([]*egopb.Offset, 0, len(want))
+			for _, shard := range slices.Sorted(maps.Keys(want)) {
+				found = append(found, s.offsets[name][shard].offset(name, shard))
+			}
+			return found, nil
 		}
 		if s.changed == nil {
 			s.changed = make(chan struct{})
@@ -80,7 +70,17 @@ func (s *OffsetStore) wait(ctx context.Context, op string, reached func() bool) 
 			s.mu.Lock()
 		case <-ctx.Done():
 			s.mu.Lock()
-			return opError(op, ctx.Err())
+			return nil, opError(op, ctx.Err())
 		}
 	}
+}
+
+// reached reports whether every shard in want holds at least its value.
+func reached(shards map[uint64]record, want map[uint64]int64) bool {
+	for shard, value := range want {
+		if r, ok := shards[shard]; !ok || r.value < value {
+			return false
+		}
+	}
+	return true
 }

@@ -2,8 +2,11 @@ package offsetstoretest
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"time"
 
+	"github.com/ego-contrib/offsetstore"
 	"github.com/ego-contrib/offsetstore/egopb"
 )
 
@@ -78,4 +81,47 @@ func (h *harness) wantDoneRefused(ctx context.Context) {
 	}
 	h.wantStored(seeds...)
 	h.wantOffset("q", 0, nil)
+}
+
+// testErrorOrder calls WriteOffset, GetCurrentOffset and ResetOffset with
+// every mix of a done context, bad input and a disconnected store, and
+// wants the first error that applies, alone.
+func testErrorOrder(h *harness) {
+	done, cancel := context.WithCancel(h.t.Context())
+	cancel()
+	bad := []call{
+		writeCall(nil),
+		writeCall(newOffset("", 1, 5, 10)),
+		getCall(nil),
+		getCall(newID("\xff", 1)),
+		resetCall("", 7),
+	}
+	for _, c := range bad {
+		h.wantFirst(done, c, context.Canceled)
+	}
+	h.must(disconnectCall)
+	for _, c := range bad {
+		h.wantFirst(done, c, context.Canceled)
+		h.wantFirst(h.t.Context(), c, offsetstore.ErrInvalidArgument)
+	}
+	for _, c := range dataCalls() {
+		h.wantFirst(done, c, context.Canceled)
+	}
+}
+
+// wantFirst makes c with ctx and reports unless it fails with an error
+// wrapping want and none of the errors that rank after it.
+func (h *harness) wantFirst(ctx context.Context, c call, want error) {
+	h.t.Helper()
+	err := h.wantErr(ctx, c, want)
+	if !errors.Is(err, want) {
+		return
+	}
+	ranked := []error{context.Canceled, offsetstore.ErrInvalidArgument, offsetstore.ErrNotConnected}
+	later := ranked[slices.Index(ranked, want)+1:]
+	for _, other := range later {
+		if errors.Is(err, other) {
+			h.errorf("%s = %v; want an error wrapping %s only, not %s too", c.name, err, errName(want), errName(other))
+		}
+	}
 }

@@ -62,7 +62,7 @@ func writeCall(o *egopb.Offset) call {
 }
 
 func resetCall(name string, value int64) call {
-	return errCall(fmt.Sprintf("ResetOffset(ctx, %q, %d)", name, value),
+	return errCall(fmt.Sprintf("ResetOffset(ctx, %s, %d)", nameString(name), value),
 		func(s offsetstore.OffsetStore, ctx context.Context) error { return s.ResetOffset(ctx, name, value) })
 }
 
@@ -143,8 +143,8 @@ func (h *harness) wantReset(name string, shard uint64, value, before, after int6
 	o, err := h.store.GetCurrentOffset(h.t.Context(), id)
 	if o == nil || err != nil || o.ProjectionName != name || o.ShardNumber != shard ||
 		o.Value != value || o.Timestamp < before || o.Timestamp > after {
-		h.errorf("%s = %s, %v; want {%q %d value:%d timestamp:[%d, %d]}, <nil>",
-			getName(id), offsetString(o), err, name, shard, value, before, after)
+		h.errorf("%s = %s, %v; want {%s %d value:%d timestamp:[%d, %d]}, <nil>",
+			getName(id), offsetString(o), err, nameString(name), shard, value, before, after)
 	}
 }
 
@@ -215,7 +215,7 @@ func offsetString(o *egopb.Offset) string {
 	if o == nil {
 		return "<nil>"
 	}
-	return fmt.Sprintf("{%q %d value:%d timestamp:%d}", o.ProjectionName, o.ShardNumber, o.Value, o.Timestamp)
+	return fmt.Sprintf("{%s %d value:%d timestamp:%d}", nameString(o.ProjectionName), o.ShardNumber, o.Value, o.Timestamp)
 }
 
 func getName(id *egopb.ProjectionId) string {
@@ -226,5 +226,14 @@ func idString(id *egopb.ProjectionId) string {
 	if id == nil {
 		return "<nil>"
 	}
-	return fmt.Sprintf("{%q %d}", id.ProjectionName, id.ShardNumber)
+	return fmt.Sprintf("{%s %d}", nameString(id.ProjectionName), id.ShardNumber)
+}
+
+// nameString quotes name for a failure message, shortening a long one.
+func nameString(name string) string {
+	const keep = 24
+	if len(name) <= 2*keep {
+		return fmt.Sprintf("%q", name)
+	}
+	return fmt.Sprintf("%q…%q (%d bytes)", name[:keep], name[len(name)-keep:], len(name))
 }

@@ -46,6 +46,9 @@ func (s *referenceStore) Disconnect(context.Context) error {
 func (s *referenceStore) Ping(ctx context.Context) error { return s.Connect(ctx) }
 
 func (s *referenceStore) WriteOffset(ctx context.Context, o *egopb.Offset) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if o == nil {
 		return fmt.Errorf("%w: nil offset", offsetstore.ErrInvalidArgument)
 	}
@@ -64,6 +67,9 @@ func (s *referenceStore) WriteOffset(ctx context.Context, o *egopb.Offset) error
 }
 
 func (s *referenceStore) GetCurrentOffset(ctx context.Context, id *egopb.ProjectionId) (*egopb.Offset, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if id == nil {
 		return nil, fmt.Errorf("%w: nil projection id", offsetstore.ErrInvalidArgument)
 	}
@@ -89,17 +95,17 @@ func (s *referenceStore) ResetOffset(ctx context.Context, name string, value int
 }
 
 // check returns why a call with ctx on projection name must fail, if it
-// must. The caller holds s.mu.
+// must, in the order of rule 11. The caller holds s.mu.
 func (s *referenceStore) check(ctx context.Context, name string) error {
 	switch {
 	case ctx.Err() != nil:
 		return ctx.Err()
-	case !s.connected:
-		return offsetstore.ErrNotConnected
 	case name == "":
 		return fmt.Errorf("%w: empty projection name", offsetstore.ErrInvalidArgument)
 	case !utf8.ValidString(name):
 		return fmt.Errorf("%w: projection name %q is not valid UTF-8", offsetstore.ErrInvalidArgument, name)
+	case !s.connected:
+		return offsetstore.ErrNotConnected
 	}
 	return nil
 }

@@ -1,6 +1,8 @@
 package offsetstoretest
 
 import (
+	"fmt"
+	"hash/fnv"
 	"math"
 	"slices"
 
@@ -65,56 +67,89 @@ func testResetThenWrite(h *harness) {
 }
 
 func testResetAtomic(h *harness) {
+	h.resetAtomic("dense", denseShards(16))
+	h.resetAtomic("sparse", partitionShards(16))
+}
+
+// denseShards returns shards 0 to n-1, in order, as a store that numbers
+// its shards itself would use them.
+func denseShards(n int) []uint64 {
+	shards := make([]uint64, n)
+	for i := range shards {
+		shards[i] = uint64(i)
+	}
+	return shards
+}
+
+// partitions is the number of partitions eGo's actor system hashes
+// entities onto by default; a projection's shard is the partition of the
+// entity that emitted the event.
+const partitions = 271
+
+// partitionShards returns n distinct shards as eGo's projections use them:
+// the partitions, out of [partitions], of entities account-0, account-1,
+// ..., in the order their events would first arrive. They are sparse and
+// out of order, and some are written after greater ones.
+func partitionShards(n int) []uint64 {
+	var shards []uint64
+	for entity := 0; len(shards) < n; entity++ {
+		h := fnv.New32a()
+		fmt.Fprintf(h, "account-%d", entity)
+		if shard := uint64(h.Sum32() % partitions); !slices.Contains(shards, shard) {
+			shards = append(shards, shard)
+		}
+	}
+	return shards
+}
+
+// resetAtomic resets projection name, whose offsets are on shards, over
+// and over, while readers check that no reset is ever seen half done.
+func (h *harness) resetAtomic(name string, shards []uint64) {
+	h.t.Helper()
 	const (
-		shards  = 8
-		resets  = 200
-		readers = 4
+		resets = 500
+		reads  = 8000
 	)
 	ctx := h.t.Context()
-	var order []uint64
-	for shard := range uint64(shards) {
-		order = append(order, shard)
-		h.write(newOffset("p", shard, 0, 0))
+	for _, shard := range shards {
+		h.write(newOffset(name, shard, 0, 0))
 	}
-	reversed := slices.Clone(order)
+	first, last := shards[0], shards[len(shards)-1]
+	reversed := slices.Clone(shards)
 	slices.Reverse(reversed)
 
 	// Every shard starts at 0 and each reset moves all of them to the next
 	// value, so while resets are atomic all shards always hold the same
 	// value, and one reader can never read a lower value after a higher
-	// one, whatever order it reads the shards in. A reset that moves shards
-	// one by one breaks that for a reader going the other way, so readers
-	// go both ways.
-	resetter := func() {
-		for v := int64(1); v <= resets; v++ {
-			if err := h.store.ResetOffset(ctx, "p", v); err != nil {
-				h.errorf("%s = %v; want <nil>", resetCall("p", v).name, err)
-				return
-			}
+	// one, whatever order it reads the shards in. A reset that moves
+	// shards one at a time, in whatever order, breaks that for a reader
+	// that reads a shard it moves early and then one it moves late. The
+	// first reader goes back and forth between the first shard written
+	// and the last, as fast as it can, so that both orders are tried at
+	// every reset; the others sweep every shard, one each way.
+	var reached int64
+	resetter := func(i int) bool {
+		v := int64(i + 1)
+		if err := h.store.ResetOffset(ctx, name, v); err != nil {
+			h.errorf("%s = %v; want <nil>", resetCall(name, v).name, err)
+			return false
+		}
+		reached = v
+		return true
+	}
+	follow := func(order []uint64) racer {
+		var seen *egopb.Offset
+		return func(i int) bool {
+			o, ok := h.readOnward(ctx, newID(name, order[i%len(order)]), seen)
+			seen = o
+			return ok
 		}
 	}
-	var followers []func() bool
-	for r := range readers {
-		order := order
-		if r%2 == 1 {
-			order = reversed
-		}
-		var last *egopb.Offset
-		followers = append(followers, func() bool {
-			for _, shard := range order {
-				o, ok := h.readOnward(ctx, newID("p", shard), last)
-				if !ok {
-					return false
-				}
-				last = o
-			}
-			return true
-		})
-	}
-	race([]func(){resetter}, followers)
-	for _, shard := range order {
-		if o := h.get("p", shard); o.Value != resets {
-			h.errorf("%s = %s, <nil>; want value %d", getName(newID("p", shard)), offsetString(o), resets)
+	race(resets, reads, []racer{resetter},
+		[]racer{follow([]uint64{first, last}), follow(shards), follow(reversed)})
+	for _, shard := range shards {
+		if o := h.get(name, shard); o.Value != reached {
+			h.errorf("%s = %s, <nil>; want value %d, the last reset's", getName(newID(name, shard)), offsetString(o), reached)
 		}
 	}
 }

@@ -21,7 +21,8 @@ type testCase struct {
 	fn          func(h *harness)
 }
 
-// cases are in the order of the rules on [offsetstore.OffsetStore].
+// cases are in the order of the rules on [offsetstore.OffsetStore]. Rule
+// 10 is for benchmarks, and rule 12 is optional: no case checks them.
 var cases = []testCase{
 	// Rule 1: connection.
 	{name: "ConnectTwice", unconnected: true, fn: testConnectTwice,
@@ -48,6 +49,8 @@ var cases = []testCase{
 		rule: "GetCurrentOffset of a nil projection id, or of a projection name that is empty or not valid UTF-8, must fail with offsetstore.ErrInvalidArgument and say what was wrong"},
 	{name: "ResetInvalidArgument", fn: testResetInvalidArgument,
 		rule: "ResetOffset of a projection name that is empty or not valid UTF-8 must fail with offsetstore.ErrInvalidArgument, say what was wrong and change nothing"},
+	{name: "UnusualNames", fn: testUnusualNames,
+		rule: "a valid projection name a database may not hold (a NUL byte, hundreds or thousands of bytes, quotes) must be kept exactly, or refused with offsetstore.ErrInvalidArgument that says why, changing nothing"},
 
 	// Rule 4: done contexts.
 	{name: "ContextCanceled", fn: testContextCanceled,
@@ -79,13 +82,17 @@ var cases = []testCase{
 	{name: "ResetThenWrite", fn: testResetThenWrite,
 		rule: "a WriteOffset after ResetOffset must win, and a later ResetOffset must reach shards written since"},
 	{name: "ResetAtomic", fn: testResetAtomic,
-		rule: "ResetOffset must reset every shard at once: no reader may see some shards reset and others not"},
+		rule: "ResetOffset must reset every shard at once, dense or sparse: no reader may see some shards reset and others not"},
 
 	// Rule 9: concurrency.
 	{name: "Concurrent", fn: testConcurrent,
-		rule: "offsets written by one writer must never go backwards when read concurrently"},
+		rule: "offsets written by one writer must never go backwards when read concurrently, and a read must return the Value and Timestamp of one write"},
 	{name: "ConnectionChurn", fn: testConnectionChurn,
 		rule: "Connect, Disconnect and Ping must be safe alongside other calls, which must succeed or fail with offsetstore.ErrNotConnected"},
+
+	// Rule 11: the order of errors.
+	{name: "ErrorOrder", fn: testErrorOrder,
+		rule: "when several errors apply, a call must return the first of the context's error, offsetstore.ErrInvalidArgument and offsetstore.ErrNotConnected, and wrap no other"},
 }
 
 // Run checks that the stores newStore makes keep the rules of

@@ -7,11 +7,19 @@
 set -eu
 cd "$(dirname "$0")/.."
 out=${1:-bench.txt}
-# On a shared machine a burst of load can slow any one run: twenty short
-# runs, with the floor and the store side by side in each, give medians
-# that such bursts barely move, and the whole run stays within about three
-# minutes.
-go test -run '^$' -bench . -benchmem -count 20 -benchtime 0.25s ./memory | tee "$out"
+# On a shared machine a burst of load can slow any one run. go test -count
+# would take all the samples of one benchmark in a row, floor first, then
+# store, so a burst would land on one side of a ratio only. Instead one
+# test binary runs twenty times, each run taking one short sample of every
+# benchmark, floor and store one right after the other: a burst slows both.
+bin=$(mktemp -d)/memory.test
+trap 'rm -rf "$(dirname "$bin")"' EXIT
+go test -c -o "$bin" ./memory
+: >"$out"
+for run in $(seq 20); do
+	echo "== run $run of 20" >&2
+	"$bin" -test.run '^$' -test.bench . -test.benchmem -test.count 1 -test.benchtime 0.25s | tee -a "$out"
+done
 # benchstat is pinned in tools/go.mod, apart from the library's dependencies,
 # so that every run formats and tests alike.
 go tool -modfile=tools/go.mod benchstat \

@@ -8,6 +8,7 @@ package projection
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ego-contrib/offsetstore"
@@ -15,21 +16,28 @@ import (
 )
 
 // Worker commits, for one projection, the offset it has reached on each
-// shard it runs.
+// shard it runs. It needs a Name and a Store; the other fields may be left
+// zero.
 type Worker struct {
 	Name  string
 	Store offsetstore.OffsetStore
-	// Batch is how many events are handled between two commits.
+	// Batch is how many events are handled between two commits; 0 or
+	// less commits after every event.
 	Batch int
-	// Attempts is how many times a commit is tried before Run gives up.
+	// Attempts is how many times a commit is tried before Run gives up;
+	// 0 or less tries once.
 	Attempts int
-	// Backoff is the pause before the first retry; it doubles each time.
+	// Backoff is the pause before the first retry; it doubles before each
+	// further one. There is no pause after the last attempt.
 	Backoff time.Duration
 }
 
 // Run handles events, the offsets of one shard in order, starting after
 // the offset the store holds for it, and commits after every batch.
 func (w *Worker) Run(ctx context.Context, shard uint64, events []int64) error {
+	if w.Store == nil {
+		return fmt.Errorf("projection %s shard %d: the Worker has no Store", w.Name, shard)
+	}
 	current, err := w.Store.GetCurrentOffset(ctx, &egopb.ProjectionId{ProjectionName: w.Name, ShardNumber: shard})
 	if err != nil {
 		return fmt.Errorf("projection %s shard %d: read offset: %w", w.Name, shard, err)
@@ -38,8 +46,8 @@ func (w *Worker) Run(ctx context.Context, shard uint64, events []int64) error {
 	if current != nil {
 		done = current.GetValue()
 	}
-	for start := 0; start < len(events); start += w.Batch {
-		batch := events[start:min(start+w.Batch, len(events))]
+	size := max(w.Batch, 1)
+	for batch := range slices.Chunk(events, size) {
 		last := batch[len(batch)-1]
 		if last <= done {
 			continue
@@ -55,18 +63,21 @@ func (w *Worker) Run(ctx context.Context, shard uint64, events []int64) error {
 
 func (w *Worker) commit(ctx context.Context, shard uint64, value int64) error {
 	offset := &egopb.Offset{ProjectionName: w.Name, ShardNumber: shard, Value: value, Timestamp: time.Now().UnixMilli()}
+	attempts := max(w.Attempts, 1)
 	backoff := w.Backoff
-	var err error
-	for range max(w.Attempts, 1) {
-		if err = w.Store.WriteOffset(ctx, offset); err == nil {
+	for attempt := 1; ; attempt++ {
+		err := w.Store.WriteOffset(ctx, offset)
+		if err == nil {
 			return nil
+		}
+		if attempt == attempts {
+			return fmt.Errorf("projection %s shard %d: commit offset %d, %d attempts: %w", w.Name, shard, value, attempts, err)
 		}
 		select {
 		case <-time.After(backoff):
 			backoff *= 2
 		case <-ctx.Done():
-			return ctx.Err()
+			return fmt.Errorf("projection %s shard %d: commit offset %d: %w", w.Name, shard, value, ctx.Err())
 		}
 	}
-	return fmt.Errorf("projection %s shard %d: commit offset %d: %w", w.Name, shard, value, err)
 }

@@ -709,6 +709,106 @@ func (x *ProjectionIdShardFixed64) GetShardNumber() uint64 {
 	return 0
 }
 
+// OffsetValueOrTimestamp has value and timestamp with eGo's numbers and
+// kinds, but in one oneof: setting one clears the other.
+type OffsetValueOrTimestamp struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	ShardNumber    uint64                 `protobuf:"varint,1,opt,name=shard_number,json=shardNumber,proto3" json:"shard_number,omitempty"`
+	ProjectionName string                 `protobuf:"bytes,2,opt,name=projection_name,json=projectionName,proto3" json:"projection_name,omitempty"`
+	// Types that are valid to be assigned to Position:
+	//
+	//	*OffsetValueOrTimestamp_Value
+	//	*OffsetValueOrTimestamp_Timestamp
+	Position      isOffsetValueOrTimestamp_Position `protobuf_oneof:"position"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OffsetValueOrTimestamp) Reset() {
+	*x = OffsetValueOrTimestamp{}
+	mi := &file_ego_offsetstore_adaptertest_v1_ego_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OffsetValueOrTimestamp) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OffsetValueOrTimestamp) ProtoMessage() {}
+
+func (x *OffsetValueOrTimestamp) ProtoReflect() protoreflect.Message {
+	mi := &file_ego_offsetstore_adaptertest_v1_ego_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OffsetValueOrTimestamp.ProtoReflect.Descriptor instead.
+func (*OffsetValueOrTimestamp) Descriptor() ([]byte, []int) {
+	return file_ego_offsetstore_adaptertest_v1_ego_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *OffsetValueOrTimestamp) GetShardNumber() uint64 {
+	if x != nil {
+		return x.ShardNumber
+	}
+	return 0
+}
+
+func (x *OffsetValueOrTimestamp) GetProjectionName() string {
+	if x != nil {
+		return x.ProjectionName
+	}
+	return ""
+}
+
+func (x *OffsetValueOrTimestamp) GetPosition() isOffsetValueOrTimestamp_Position {
+	if x != nil {
+		return x.Position
+	}
+	return nil
+}
+
+func (x *OffsetValueOrTimestamp) GetValue() int64 {
+	if x != nil {
+		if x, ok := x.Position.(*OffsetValueOrTimestamp_Value); ok {
+			return x.Value
+		}
+	}
+	return 0
+}
+
+func (x *OffsetValueOrTimestamp) GetTimestamp() int64 {
+	if x != nil {
+		if x, ok := x.Position.(*OffsetValueOrTimestamp_Timestamp); ok {
+			return x.Timestamp
+		}
+	}
+	return 0
+}
+
+type isOffsetValueOrTimestamp_Position interface {
+	isOffsetValueOrTimestamp_Position()
+}
+
+type OffsetValueOrTimestamp_Value struct {
+	Value int64 `protobuf:"varint,3,opt,name=value,proto3,oneof"`
+}
+
+type OffsetValueOrTimestamp_Timestamp struct {
+	Timestamp int64 `protobuf:"varint,5,opt,name=timestamp,proto3,oneof"`
+}
+
+func (*OffsetValueOrTimestamp_Value) isOffsetValueOrTimestamp_Position() {}
+
+func (*OffsetValueOrTimestamp_Timestamp) isOffsetValueOrTimestamp_Position() {}
+
 var File_ego_offsetstore_adaptertest_v1_ego_proto protoreflect.FileDescriptor
 
 const file_ego_offsetstore_adaptertest_v1_ego_proto_rawDesc = "" +
@@ -763,7 +863,14 @@ const file_ego_offsetstore_adaptertest_v1_ego_proto_rawDesc = "" +
 	"\bposition\"f\n" +
 	"\x18ProjectionIdShardFixed64\x12'\n" +
 	"\x0fprojection_name\x18\x01 \x01(\tR\x0eprojectionName\x12!\n" +
-	"\fshard_number\x18\x02 \x01(\x06R\vshardNumberBLZJgithub.com/ego-contrib/offsetstore/egoadapter/internal/egotestpb;egotestpbb\x06proto3"
+	"\fshard_number\x18\x02 \x01(\x06R\vshardNumber\"\xa8\x01\n" +
+	"\x16OffsetValueOrTimestamp\x12!\n" +
+	"\fshard_number\x18\x01 \x01(\x04R\vshardNumber\x12'\n" +
+	"\x0fprojection_name\x18\x02 \x01(\tR\x0eprojectionName\x12\x16\n" +
+	"\x05value\x18\x03 \x01(\x03H\x00R\x05value\x12\x1e\n" +
+	"\ttimestamp\x18\x05 \x01(\x03H\x00R\ttimestampB\n" +
+	"\n" +
+	"\bpositionBLZJgithub.com/ego-contrib/offsetstore/egoadapter/internal/egotestpb;egotestpbb\x06proto3"
 
 var (
 	file_ego_offsetstore_adaptertest_v1_ego_proto_rawDescOnce sync.Once
@@ -777,7 +884,7 @@ func file_ego_offsetstore_adaptertest_v1_ego_proto_rawDescGZIP() []byte {
 	return file_ego_offsetstore_adaptertest_v1_ego_proto_rawDescData
 }
 
-var file_ego_offsetstore_adaptertest_v1_ego_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_ego_offsetstore_adaptertest_v1_ego_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_ego_offsetstore_adaptertest_v1_ego_proto_goTypes = []any{
 	(*Offset)(nil),                   // 0: ego.offsetstore.adaptertest.v1.Offset
 	(*ProjectionId)(nil),             // 1: ego.offsetstore.adaptertest.v1.ProjectionId
@@ -789,6 +896,7 @@ var file_ego_offsetstore_adaptertest_v1_ego_proto_goTypes = []any{
 	(*OffsetOptionalShard)(nil),      // 7: ego.offsetstore.adaptertest.v1.OffsetOptionalShard
 	(*OffsetOneofValue)(nil),         // 8: ego.offsetstore.adaptertest.v1.OffsetOneofValue
 	(*ProjectionIdShardFixed64)(nil), // 9: ego.offsetstore.adaptertest.v1.ProjectionIdShardFixed64
+	(*OffsetValueOrTimestamp)(nil),   // 10: ego.offsetstore.adaptertest.v1.OffsetValueOrTimestamp
 }
 var file_ego_offsetstore_adaptertest_v1_ego_proto_depIdxs = []int32{
 	0, // [0:0] is the sub-list for method output_type
@@ -807,13 +915,17 @@ func file_ego_offsetstore_adaptertest_v1_ego_proto_init() {
 	file_ego_offsetstore_adaptertest_v1_ego_proto_msgTypes[8].OneofWrappers = []any{
 		(*OffsetOneofValue_Value)(nil),
 	}
+	file_ego_offsetstore_adaptertest_v1_ego_proto_msgTypes[10].OneofWrappers = []any{
+		(*OffsetValueOrTimestamp_Value)(nil),
+		(*OffsetValueOrTimestamp_Timestamp)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ego_offsetstore_adaptertest_v1_ego_proto_rawDesc), len(file_ego_offsetstore_adaptertest_v1_ego_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,12 @@
+package offsetstoretest
+
+// CaseNames returns the names of the cases [Run] runs, in order, so that
+// the package's own tests can check that a broken store shows each one can
+// fail.
+func CaseNames() []string {
+	names := make([]string, len(cases))
+	for i, c := range cases {
+		names[i] = c.name
+	}
+	return names
+}
