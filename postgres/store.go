@@ -288,8 +288,9 @@ func (s *OffsetStore) GetCurrentOffset(ctx context.Context, projectionID *egopb.
 // written after the reset. Resetting a projection with no offsets does
 // nothing.
 //
-// The reset locks the table against writes (not reads) until it commits,
-// which takes one round trip per statement, three in all after it starts.
+// The reset locks the table against writes (not reads) until it commits:
+// four round trips (BEGIN, LOCK TABLE, UPDATE, COMMIT) against a write's
+// one. eGo resets a projection only to rebuild it.
 func (s *OffsetStore) ResetOffset(ctx context.Context, projectionName string, value int64) error {
 	if err := check(ctx, "ResetOffset", errors.Join(s.optErr, checkName(projectionName))); err != nil {
 		return err
