@@ -1,0 +1,225 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ego-contrib/offsetstore"
+	"github.com/ego-contrib/offsetstore/egopb"
+)
+
+// DeleteOffset removes the offset stored for id, so that
+// [OffsetStore.GetCurrentOffset] returns nil for it and a later
+// [OffsetStore.ResetOffset] does not bring it back. Deleting an offset that
+// is not there is not an error.
+func (s *OffsetStore) DeleteOffset(ctx context.Context, id *egopb.ProjectionId) error {
+	const op = "DeleteOffset"
+	if err := check(ctx, op, errors.Join(s.optErr, checkID(id))); err != nil {
+		return err
+	}
+	sess, err := s.session(op)
+	if err != nil {
+		return err
+	}
+	if _, err := sess.pool.Exec(ctx, s.stmts.deleteOffset, id.ProjectionName, int64(id.ShardNumber)); err != nil {
+		return s.translate(ctx, op, sess, err)
+	}
+	return nil
+}
+
+// DeleteOffsets removes every offset of projectionName, at once, as
+// [OffsetStore.ResetOffset] changes them. Deleting a projection that has no
+// offsets is not an error.
+func (s *OffsetStore) DeleteOffsets(ctx context.Context, projectionName string) error {
+	_, err := s.deleteShards(ctx, "DeleteOffsets", projectionName, nil)
+	return err
+}
+
+// DeleteShards removes the offsets of projectionName's shards, or of every
+// shard if shards is nil, in one transaction, and returns the offsets it
+// removed, sorted by shard. Shards that have no offset are skipped.
+func (s *OffsetStore) DeleteShards(ctx context.Context, projectionName string, shards []uint64) ([]*egopb.Offset, error) {
+	return s.deleteShards(ctx, "DeleteShards", projectionName, shards)
+}
+
+func (s *OffsetStore) deleteShards(ctx context.Context, op, projectionName string, shards []uint64) ([]*egopb.Offset, error) {
+	if err := check(ctx, op, errors.Join(s.optErr, checkName(projectionName))); err != nil {
+		return nil, err
+	}
+	sess, err := s.session(op)
+	if err != nil {
+		return nil, err
+	}
+	var deleted []*egopb.Offset
+	err = s.lockedTx(ctx, sess.pool, func(tx pgx.Tx) error {
+		var rows pgx.Rows
+		var err error
+		if shards == nil {
+			rows, err = tx.Query(ctx, s.stmts.deleteAll, projectionName)
+		} else {
+			rows, err = tx.Query(ctx, s.stmts.deleteShards, projectionName, shardArray(shards))
+		}
+		if err == nil {
+			deleted, err = collectShards(rows, projectionName)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, s.translate(ctx, op, sess, err)
+	}
+	return deleted, nil
+}
+
+// ResetShards sets Value to value, and Timestamp to the clock's now in Unix
+// milliseconds, on projectionName's shards, or on every shard if shards is
+// nil, in one transaction, as [OffsetStore.ResetOffset] does, and returns
+// the offsets it changed as they were before, sorted by shard. Shards that
+// have no offset are skipped, not created: an empty result means nothing
+// was reset.
+func (s *OffsetStore) ResetShards(ctx context.Context, projectionName string, value int64, shards []uint64) ([]*egopb.Offset, error) {
+	const op = "ResetShards"
+	if err := check(ctx, op, errors.Join(s.optErr, checkName(projectionName))); err != nil {
+		return nil, err
+	}
+	sess, err := s.session(op)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock().UnixMilli()
+	var before []*egopb.Offset
+	err = s.lockedTx(ctx, sess.pool, func(tx pgx.Tx) error {
+		var rows pgx.Rows
+		var err error
+		if shards == nil {
+			rows, err = tx.Query(ctx, s.stmts.resetAllReturning, projectionName, value, now)
+		} else {
+			rows, err = tx.Query(ctx, s.stmts.resetShards, projectionName, value, now, shardArray(shards))
+		}
+		if err == nil {
+			before, err = collectShards(rows, projectionName)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, s.translate(ctx, op, sess, err)
+	}
+	return before, nil
+}
+
+// WriteOffsets writes every offset of offsets in one statement: all of them
+// or, if any fails, none. It refuses the whole call, writing nothing, if
+// any offset is bad input or two name the same projection and shard, and,
+// with [WithMonotonicWrites], if any would lower a stored value.
+func (s *OffsetStore) WriteOffsets(ctx context.Context, offsets []*egopb.Offset) error {
+	const op = "WriteOffsets"
+	argErr := s.optErr
+	seen := make(map[key]int, len(offsets))
+	rows := make([]row, 0, len(offsets))
+	for i, o := range offsets {
+		if argErr != nil {
+			break
+		}
+		if err := checkOffset(o); err != nil {
+			argErr = fmt.Errorf("offsets[%d]: %w", i, err)
+			break
+		}
+		r := row{name: o.ProjectionName, shard: o.ShardNumber, value: o.Value, timestamp: o.Timestamp}
+		if j, ok := seen[r.key()]; ok {
+			argErr = fmt.Errorf("%w: offsets[%d] and offsets[%d] are both for projection %q shard %d",
+				offsetstore.ErrInvalidArgument, j, i, r.name, r.shard)
+			break
+		}
+		seen[r.key()] = i
+		rows = append(rows, r)
+	}
+	if err := check(ctx, op, argErr); err != nil {
+		return err
+	}
+	sess, err := s.session(op)
+	if err != nil {
+		return err
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	err = retry(ctx, func() error {
+		if !s.monotonic {
+			_, err := s.upsertRows(ctx, sess.pool, rows)
+			return err
+		}
+		// The statement skips the rows it may not lower and writes the
+		// others: roll them back if it skipped any.
+		return pgx.BeginFunc(ctx, sess.pool, func(tx pgx.Tx) error {
+			written, err := s.upsertRows(ctx, tx, rows)
+			if err != nil {
+				return err
+			}
+			if i := slices.Index(written, false); i >= 0 {
+				return fmt.Errorf("%w: projection %q shard %d: value %d is below the stored value",
+					offsetstore.ErrOffsetRegression, rows[i].name, rows[i].shard, rows[i].value)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return s.translate(ctx, op, sess, err)
+	}
+	return nil
+}
+
+// WriteOffsetTx writes offset, as [OffsetStore.WriteOffset] does, inside
+// tx, the caller's transaction: the offset commits if and only if tx does,
+// together with whatever else tx wrote, such as the rows of a read model
+// the offset's events were applied to. That makes a projection's effects
+// exactly-once: after a crash, the read model and the offset agree.
+//
+// tx must be on the store's database; the store need not be connected. A
+// nil tx fails with [offsetstore.ErrInvalidArgument]. With
+// [WithMonotonicWrites], a value below the stored one fails with
+// [offsetstore.ErrOffsetRegression] and leaves tx usable; any other error
+// from the server aborts tx, as PostgreSQL does, and the caller must roll
+// it back.
+func (s *OffsetStore) WriteOffsetTx(ctx context.Context, tx pgx.Tx, offset *egopb.Offset) error {
+	const op = "WriteOffsetTx"
+	argErr := errors.Join(s.optErr, checkOffset(offset))
+	if tx == nil {
+		argErr = errors.Join(fmt.Errorf("%w: tx is nil", offsetstore.ErrInvalidArgument), argErr)
+	}
+	if err := check(ctx, op, argErr); err != nil {
+		return err
+	}
+	args := []any{offset.ProjectionName, int64(offset.ShardNumber), offset.Value, offset.Timestamp}
+	if !s.monotonic {
+		if _, err := tx.Exec(ctx, s.stmts.upsert, args...); err != nil {
+			return s.translate(ctx, op, nil, err)
+		}
+		return nil
+	}
+	rows, err := tx.Query(ctx, s.stmts.upsertMonotonic, args...)
+	if err != nil {
+		return s.translate(ctx, op, nil, err)
+	}
+	wrote := rows.Next()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return s.translate(ctx, op, nil, err)
+	}
+	if !wrote {
+		return opError(op, fmt.Errorf("%w: projection %q shard %d: value %d is below the stored value",
+			offsetstore.ErrOffsetRegression, offset.ProjectionName, offset.ShardNumber, offset.Value))
+	}
+	return nil
+}
+
+// shardArray returns shards as the column holds them.
+func shardArray(shards []uint64) []int64 {
+	out := make([]int64, len(shards))
+	for i, shard := range shards {
+		out[i] = int64(shard)
+	}
+	return out
+}

@@ -1,0 +1,73 @@
+// Package postgres is an [offsetstore.OffsetStore] that keeps eGo
+// projections' offsets in PostgreSQL, durable and shared by every node of
+// an application, in the table eGo's own PostgreSQL store uses: moving from
+// that store needs no migration.
+//
+//	store := postgres.NewOffsetStore(os.Getenv("DATABASE_URL"), postgres.WithCreateTable())
+//	if err := store.Connect(ctx); err != nil { ... }
+//	defer store.Disconnect(ctx)
+//	err := store.WriteOffset(ctx, &egopb.Offset{ProjectionName: "accounts", ShardNumber: 0, Value: 15, Timestamp: now})
+//	current, err := store.GetCurrentOffset(ctx, &egopb.ProjectionId{ProjectionName: "accounts"})
+//
+// The table, from schema.sql beside this package (see
+// [OffsetStore.CreateTableSQL] for another schema or table name):
+//
+//	CREATE TABLE IF NOT EXISTS offsets_store
+//	(
+//	    projection_name VARCHAR(255) NOT NULL,
+//	    shard_number    BIGINT       NOT NULL,
+//	    current_offset  BIGINT       NOT NULL,
+//	    timestamp       BIGINT       NOT NULL,
+//	    PRIMARY KEY (projection_name, shard_number)
+//	);
+//
+// shard_number holds the uint64 shard's bit pattern, so shards below 2^63
+// read exactly as eGo's store writes them; timestamp is in Unix
+// milliseconds.
+//
+// Concurrent [OffsetStore.WriteOffset] calls share round trips (group
+// commit): while one batch is in flight, the calls that arrive go out
+// together as one statement, and each returns once its own batch has
+// committed. [OffsetStore.WriteOffsetTx] writes an offset inside the
+// caller's transaction instead, with the read model it belongs to, so
+// that both commit or neither does.
+//
+// Beyond the contract, [OffsetStore.Offsets], [OffsetStore.Projections],
+// [OffsetStore.Summaries] and [OffsetStore.Snapshot] show what is stored,
+// and [OffsetStore.ResetShards], [OffsetStore.DeleteShards],
+// [OffsetStore.DeleteOffset], [OffsetStore.DeleteOffsets] and
+// [OffsetStore.WriteOffsets] change it, each in one transaction: what an
+// operator's tool needs without SQL of its own.
+//
+// # Errors
+//
+// Errors wrap the contract's sentinels where one applies, and the driver's
+// or the server's error inside: a name the column cannot hold (a NUL byte,
+// more than 255 characters) is [offsetstore.ErrInvalidArgument], checked
+// before anything is sent; a call on a store that is not connected, or
+// disconnected during the call, is [offsetstore.ErrNotConnected]; a call
+// whose context ends returns at once, with the context's error, even while
+// the server does not answer. Deadlocks and serialization failures are
+// retried inside the store, never returned.
+//
+// # Caveats
+//
+//   - [OffsetStore.ResetOffset] and the calls that change several shards
+//     at once lock the table against writes (not reads) until they commit,
+//     so that a shard added meanwhile cannot escape them; writes from every
+//     node wait for them. They are meant for rewinding a projection, not
+//     for a hot path.
+//   - A write whose context ends after it was sent may still commit: its
+//     caller gets the context's error either way. A nil error always means
+//     committed.
+//   - While the server is away, calls fail; the pool reconnects by itself
+//     once it is back. A connection abandoned because the server stopped
+//     answering on it still counts against the pool's size for up to 15
+//     seconds while pgx tries to cancel its query: after a silent network
+//     (rather than a refused or reset one), the store may need that long to
+//     recover. [OffsetStore.Disconnect] waits for calls already using the
+//     store's own pool to return.
+//   - Distributed SQL engines that speak PostgreSQL's protocol may lack
+//     some of what the store uses (LOCK TABLE, unnest over arrays, ON
+//     CONFLICT): the store is tested on PostgreSQL only.
+package postgres

@@ -1,0 +1,150 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/ego-contrib/offsetstore"
+	"github.com/ego-contrib/offsetstore/egopb"
+)
+
+// maxNameChars is what projection_name VARCHAR(255) holds: PostgreSQL
+// counts characters, not bytes.
+const maxNameChars = 255
+
+// maxIdentifierBytes is PostgreSQL's NAMEDATALEN - 1: longer identifiers
+// are cut short silently, so a store would use another table than named.
+const maxIdentifierBytes = 63
+
+// SQLSTATE codes the store maps to the contract's errors.
+const (
+	codeStringTooLong          = "22001" // string_data_right_truncation
+	codeInvalidByteSequence    = "22021" // character_not_in_repertoire
+	codeUntranslatableChar     = "22P05" // untranslatable_character
+	codeSerializationFailure   = "40001"
+	codeDeadlockDetected       = "40P01"
+	codeUndefinedTable         = "42P01"
+	codeInvalidSchemaName      = "3F000"
+	codeUndefinedColumn        = "42703"
+	codeDataExceptionClassHead = "22"
+)
+
+// opError puts the package and the method in front of err, so that a
+// caller's log says where an error came from; errors.Is still sees err.
+func opError(op string, err error) error {
+	return fmt.Errorf("postgres: %s: %w", op, err)
+}
+
+// check returns the error op must return before doing anything, in the
+// contract's order: ctx's if it is done, else argErr, what checking op's
+// arguments found.
+func check(ctx context.Context, op string, argErr error) error {
+	if err := ctx.Err(); err != nil {
+		return opError(op, err)
+	}
+	if argErr != nil {
+		return opError(op, argErr)
+	}
+	return nil
+}
+
+func checkName(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("%w: projection name is empty", offsetstore.ErrInvalidArgument)
+	case !utf8.ValidString(name):
+		return fmt.Errorf("%w: projection name %q is not valid UTF-8", offsetstore.ErrInvalidArgument, name)
+	case strings.IndexByte(name, 0) >= 0:
+		return fmt.Errorf("%w: projection name %q contains a NUL byte, which PostgreSQL text cannot hold",
+			offsetstore.ErrInvalidArgument, name)
+	}
+	if n := utf8.RuneCountInString(name); n > maxNameChars {
+		return fmt.Errorf("%w: projection name is %d characters long; the projection_name column, VARCHAR(%d), holds at most %d",
+			offsetstore.ErrInvalidArgument, n, maxNameChars, maxNameChars)
+	}
+	return nil
+}
+
+func checkOffset(offset *egopb.Offset) error {
+	if offset == nil {
+		return fmt.Errorf("%w: offset is nil", offsetstore.ErrInvalidArgument)
+	}
+	return checkName(offset.ProjectionName)
+}
+
+func checkID(id *egopb.ProjectionId) error {
+	if id == nil {
+		return fmt.Errorf("%w: projection id is nil", offsetstore.ErrInvalidArgument)
+	}
+	return checkName(id.ProjectionName)
+}
+
+// checkIdentifier checks a schema or table name, what for, that the store
+// will quote.
+func checkIdentifier(what, name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("%w: %s name is empty", offsetstore.ErrInvalidArgument, what)
+	case !utf8.ValidString(name):
+		return fmt.Errorf("%w: %s name %q is not valid UTF-8", offsetstore.ErrInvalidArgument, what, name)
+	case strings.IndexByte(name, 0) >= 0:
+		return fmt.Errorf("%w: %s name %q contains a NUL byte", offsetstore.ErrInvalidArgument, what, name)
+	case len(name) > maxIdentifierBytes:
+		return fmt.Errorf("%w: %s name %q is %d bytes long; PostgreSQL would cut it to %d",
+			offsetstore.ErrInvalidArgument, what, name, len(name), maxIdentifierBytes)
+	}
+	return nil
+}
+
+// sqlState returns the SQLSTATE code of err if the server sent it, or "".
+func sqlState(err error) string {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code
+	}
+	return ""
+}
+
+// retryable reports whether err is a conflict the server resolved by
+// rolling the statement back, so that running it again is safe and may
+// succeed.
+func retryable(err error) bool {
+	code := sqlState(err)
+	return code == codeDeadlockDetected || code == codeSerializationFailure
+}
+
+// maxAttempts bounds how often a statement is run when the server rolls it
+// back for a deadlock or a serialization failure.
+const maxAttempts = 5
+
+// translate turns err, returned by the server or the driver to op, into
+// the contract's errors, keeping err wrapped for the curious:
+//   - ctx's error if ctx is done, since then the driver gave up because of
+//     it (and may say so in its own words);
+//   - [offsetstore.ErrNotConnected] if the store was disconnected meanwhile;
+//   - [offsetstore.ErrInvalidArgument] for a projection name the column
+//     cannot hold.
+func (s *OffsetStore) translate(ctx context.Context, op string, sess *session, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return opError(op, fmt.Errorf("%w: %w", ctxErr, err))
+	}
+	if sess != nil && s.sess.Load() != sess {
+		return opError(op, fmt.Errorf("%w: disconnected during the call: %w", offsetstore.ErrNotConnected, err))
+	}
+	switch sqlState(err) {
+	case codeStringTooLong:
+		return opError(op, fmt.Errorf("%w: projection name is longer than the projection_name column holds: %w",
+			offsetstore.ErrInvalidArgument, err))
+	case codeInvalidByteSequence, codeUntranslatableChar:
+		return opError(op, fmt.Errorf("%w: projection name has a character the database's encoding cannot hold: %w",
+			offsetstore.ErrInvalidArgument, err))
+	case codeUndefinedTable, codeInvalidSchemaName:
+		return opError(op, fmt.Errorf("table %s is missing: %w", s.ident, err))
+	}
+	return opError(op, err)
+}

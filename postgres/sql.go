@@ -1,0 +1,152 @@
+package postgres
+
+import (
+	_ "embed"
+	"strings"
+)
+
+// The statements name the table offsets_store, eGo's default, so that each
+// can be pasted into psql as it is; [bind] puts the configured table in its
+// place. They are prepared once per connection by pgx's statement cache.
+
+// createTableSQL creates the table if it is missing.
+//
+//go:embed schema.sql
+var createTableSQL string
+
+const (
+	// tableToken is the name the statements below use for the table.
+	tableToken = "offsets_store"
+
+	// checkTableSQL fails unless the table exists with the columns this
+	// package uses.
+	checkTableSQL = `SELECT projection_name, shard_number, current_offset, timestamp FROM offsets_store LIMIT 0`
+
+	selectOffsetSQL = `SELECT current_offset, timestamp FROM offsets_store
+WHERE projection_name = $1 AND shard_number = $2`
+
+	// upsertSQL writes one offset: eGo's own upsert.
+	upsertSQL = `INSERT INTO offsets_store AS o (projection_name, shard_number, current_offset, timestamp)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (projection_name, shard_number)
+DO UPDATE SET current_offset = EXCLUDED.current_offset, timestamp = EXCLUDED.timestamp`
+
+	// upsertMonotonicSQL writes one offset unless the stored value is
+	// higher, in one statement, so that no write can slip in between the
+	// comparison and the update. It returns a row when it wrote.
+	upsertMonotonicSQL = `INSERT INTO offsets_store AS o (projection_name, shard_number, current_offset, timestamp)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (projection_name, shard_number)
+DO UPDATE SET current_offset = EXCLUDED.current_offset, timestamp = EXCLUDED.timestamp
+WHERE o.current_offset <= EXCLUDED.current_offset
+RETURNING projection_name, shard_number`
+
+	// upsertManySQL writes one offset per element of its arrays, which
+	// must name each key once. Rows are written, and so locked, in the
+	// arrays' order: callers sort them, so that two batches never wait
+	// for each other's rows in a cycle.
+	upsertManySQL = `INSERT INTO offsets_store AS o (projection_name, shard_number, current_offset, timestamp)
+SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[])
+ON CONFLICT (projection_name, shard_number)
+DO UPDATE SET current_offset = EXCLUDED.current_offset, timestamp = EXCLUDED.timestamp`
+
+	// upsertManyMonotonicSQL is upsertManySQL with upsertMonotonicSQL's
+	// condition; it returns the keys it wrote.
+	upsertManyMonotonicSQL = `INSERT INTO offsets_store AS o (projection_name, shard_number, current_offset, timestamp)
+SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[])
+ON CONFLICT (projection_name, shard_number)
+DO UPDATE SET current_offset = EXCLUDED.current_offset, timestamp = EXCLUDED.timestamp
+WHERE o.current_offset <= EXCLUDED.current_offset
+RETURNING projection_name, shard_number`
+
+	// lockSQL is taken by every change to a whole projection (a reset, a
+	// delete of several shards) before it reads the rows it changes. Under
+	// READ COMMITTED a statement sees the rows committed when it started:
+	// without the lock, a shard that a concurrent write adds while a reset
+	// runs would keep its new value while the others are reset, and a
+	// reader could see that write and, afterwards, shards not yet reset.
+	// The mode blocks writers and other such changes, but not readers, and
+	// waits for the writes in progress to commit.
+	lockSQL = `LOCK TABLE offsets_store IN SHARE ROW EXCLUSIVE MODE`
+
+	resetSQL = `UPDATE offsets_store SET current_offset = $2, timestamp = $3
+WHERE projection_name = $1`
+
+	// resetShardsSQL resets the shards of $4 only. Run under lockSQL, the
+	// rows it returns hold the values as they were before.
+	resetShardsSQL = `UPDATE offsets_store AS o SET current_offset = $2, timestamp = $3
+FROM (SELECT shard_number, current_offset, timestamp FROM offsets_store
+      WHERE projection_name = $1 AND shard_number = ANY($4::bigint[])) AS old
+WHERE o.projection_name = $1 AND o.shard_number = old.shard_number
+RETURNING old.shard_number, old.current_offset, old.timestamp`
+
+	// resetAllReturningSQL is resetShardsSQL for every shard.
+	resetAllReturningSQL = `UPDATE offsets_store AS o SET current_offset = $2, timestamp = $3
+FROM (SELECT shard_number, current_offset, timestamp FROM offsets_store
+      WHERE projection_name = $1) AS old
+WHERE o.projection_name = $1 AND o.shard_number = old.shard_number
+RETURNING old.shard_number, old.current_offset, old.timestamp`
+
+	deleteOffsetSQL = `DELETE FROM offsets_store WHERE projection_name = $1 AND shard_number = $2`
+
+	deleteShardsSQL = `DELETE FROM offsets_store
+WHERE projection_name = $1 AND shard_number = ANY($2::bigint[])
+RETURNING shard_number, current_offset, timestamp`
+
+	deleteAllSQL = `DELETE FROM offsets_store WHERE projection_name = $1
+RETURNING shard_number, current_offset, timestamp`
+
+	selectProjectionSQL = `SELECT shard_number, current_offset, timestamp FROM offsets_store
+WHERE projection_name = $1`
+
+	selectAllSQL = `SELECT projection_name, shard_number, current_offset, timestamp FROM offsets_store`
+
+	selectNamesSQL = `SELECT DISTINCT projection_name FROM offsets_store`
+
+	// summariesSQL reads shards as stored: count works on them as they
+	// are, min and max only on values and timestamps.
+	summariesSQL = `SELECT projection_name, count(*), min(current_offset), max(current_offset), max(timestamp)
+FROM offsets_store GROUP BY projection_name`
+)
+
+// statements are the statements of one store, naming its table.
+type statements struct {
+	createTable, checkTable                                  string
+	selectOffset, selectProjection, selectAll, selectNames   string
+	summaries                                                string
+	upsert, upsertMonotonic, upsertMany, upsertManyMonotonic string
+	lock, reset, resetShards, resetAllReturning              string
+	deleteOffset, deleteShards, deleteAll                    string
+}
+
+// newStatements returns the statements for table, an identifier already
+// quoted by [pgx.Identifier.Sanitize].
+func newStatements(table string) statements {
+	b := func(sql string) string { return bind(sql, table) }
+	return statements{
+		createTable:         b(createTableSQL),
+		checkTable:          b(checkTableSQL),
+		selectOffset:        b(selectOffsetSQL),
+		selectProjection:    b(selectProjectionSQL),
+		selectAll:           b(selectAllSQL),
+		selectNames:         b(selectNamesSQL),
+		summaries:           b(summariesSQL),
+		upsert:              b(upsertSQL),
+		upsertMonotonic:     b(upsertMonotonicSQL),
+		upsertMany:          b(upsertManySQL),
+		upsertManyMonotonic: b(upsertManyMonotonicSQL),
+		lock:                b(lockSQL),
+		reset:               b(resetSQL),
+		resetShards:         b(resetShardsSQL),
+		resetAllReturning:   b(resetAllReturningSQL),
+		deleteOffset:        b(deleteOffsetSQL),
+		deleteShards:        b(deleteShardsSQL),
+		deleteAll:           b(deleteAllSQL),
+	}
+}
+
+// bind replaces the table name in sql with table. No column name contains
+// the table's, which TestStatements_NameOnlyTheTable checks.
+func bind(sql, table string) string {
+	return strings.ReplaceAll(sql, tableToken, table)
+}

@@ -1,0 +1,355 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/ego-contrib/offsetstore"
+	"github.com/ego-contrib/offsetstore/egopb"
+)
+
+var _ offsetstore.OffsetStore = (*OffsetStore)(nil)
+
+// OffsetStore is an [offsetstore.OffsetStore] that keeps offsets in a
+// PostgreSQL table, eGo's: one row per (projection name, shard number).
+// Every node of an application can share it. Make one with
+// [NewOffsetStore]; all methods are safe for concurrent use.
+type OffsetStore struct {
+	connString  string
+	callerPool  *pgxpool.Pool
+	schema      string
+	schemaSet   bool
+	table       string
+	createTable bool
+	now         func() time.Time
+	monotonic   bool
+
+	// optErr is what was wrong with the options, for Connect to return.
+	optErr error
+	// ident is the table's name, quoted, as statements spell it.
+	ident string
+	stmts statements
+
+	// connecting is held, as a one-slot semaphore, by Connect and
+	// Disconnect: unlike a mutex, waiting for it can end with the
+	// waiter's context.
+	connecting chan struct{}
+	// sess is the connection in use, nil while not connected. Calls load
+	// it once and use what they loaded, so Disconnect never waits for a
+	// lock held across a round trip.
+	sess atomic.Pointer[session]
+}
+
+// NewOffsetStore returns a store, not yet connected, that will connect to
+// the database of connString (a URL or a key=value string, as
+// [pgxpool.ParseConfig] reads it) when [OffsetStore.Connect] or
+// [OffsetStore.Ping] is called, or use the pool of [WithPool].
+//
+// Bad options (an empty table name, say) are reported by Connect and Ping.
+func NewOffsetStore(connString string, opts ...Option) *OffsetStore {
+	s := &OffsetStore{
+		connString: connString,
+		table:      DefaultTable,
+		connecting: make(chan struct{}, 1),
+	}
+	for _, opt := range opts {
+		opt.apply(s)
+	}
+	s.optErr = checkIdentifier("table", s.table)
+	id := pgx.Identifier{s.table}
+	if s.schemaSet {
+		if err := checkIdentifier("schema", s.schema); err != nil && s.optErr == nil {
+			s.optErr = err
+		}
+		id = pgx.Identifier{s.schema, s.table}
+	}
+	s.ident = id.Sanitize()
+	s.stmts = newStatements(s.ident)
+	return s
+}
+
+// CreateTableSQL returns the statement that creates the store's table,
+// naming the table of [WithSchema] and [WithTable]; for the defaults it is
+// the file schema.sql beside this package. [WithCreateTable] runs it.
+func (s *OffsetStore) CreateTableSQL() string {
+	return s.stmts.createTable
+}
+
+// Connect opens the store's pool (or takes the one of [WithPool]), checks
+// that the server answers and that the table exists with eGo's columns,
+// creating it first if the store was made [WithCreateTable]. Connecting a
+// connected store does nothing.
+func (s *OffsetStore) Connect(ctx context.Context) error {
+	return s.connect(ctx, "Connect")
+}
+
+func (s *OffsetStore) connect(ctx context.Context, op string) error {
+	if err := check(ctx, op, s.optErr); err != nil {
+		return err
+	}
+	if err := s.lockConnecting(ctx); err != nil {
+		return opError(op, err)
+	}
+	defer s.unlockConnecting()
+	if s.sess.Load() != nil {
+		return nil
+	}
+	sess, err := s.open(ctx)
+	if err != nil {
+		return opError(op, err)
+	}
+	s.sess.Store(sess)
+	return nil
+}
+
+// open makes a session: a pool whose server answers and holds the table,
+// and the committer that writes through it.
+func (s *OffsetStore) open(ctx context.Context) (*session, error) {
+	pool, owned := s.callerPool, false
+	if pool == nil {
+		config, err := pgxpool.ParseConfig(s.connString)
+		if err != nil {
+			return nil, fmt.Errorf("%w: connection string: %w", offsetstore.ErrInvalidArgument, err)
+		}
+		if pool, err = pgxpool.NewWithConfig(ctx, config); err != nil {
+			return nil, err
+		}
+		owned = true
+	}
+	if err := s.prepareTable(ctx, pool); err != nil {
+		if owned {
+			pool.Close()
+		}
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, fmt.Errorf("%w: %w", ctxErr, err)
+		}
+		return nil, err
+	}
+	return newSession(s, pool, owned), nil
+}
+
+// prepareTable checks that the table is there with the columns the store
+// uses, and creates it if it is missing and the store may.
+func (s *OffsetStore) prepareTable(ctx context.Context, pool *pgxpool.Pool) error {
+	_, err := pool.Exec(ctx, s.stmts.checkTable)
+	missing := sqlState(err) == codeUndefinedTable || sqlState(err) == codeInvalidSchemaName
+	if missing && s.createTable {
+		if err = s.create(ctx, pool); err == nil {
+			_, err = pool.Exec(ctx, s.stmts.checkTable)
+		}
+	}
+	switch {
+	case err == nil:
+		return nil
+	case sqlState(err) == codeUndefinedTable || sqlState(err) == codeInvalidSchemaName:
+		return fmt.Errorf("table %s does not exist: make the store with postgres.WithCreateTable() to create it on Connect, or run the statement of OffsetStore.CreateTableSQL (postgres/schema.sql for the default table): %w", s.ident, err)
+	case sqlState(err) == codeUndefinedColumn:
+		return fmt.Errorf("table %s lacks a column of eGo's offsets table (projection_name, shard_number, current_offset, timestamp): %w", s.ident, err)
+	}
+	return err
+}
+
+// create creates the schema, if the store names one, and the table. It
+// holds a lock that other nodes creating the same table also take: two
+// concurrent CREATE TABLE IF NOT EXISTS of one table may otherwise fail
+// with a unique violation in the catalog.
+func (s *OffsetStore) create(ctx context.Context, pool *pgxpool.Pool) error {
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, "offsetstore: create "+s.ident); err != nil {
+			return err
+		}
+		if s.schemaSet {
+			var exists bool
+			// CREATE SCHEMA IF NOT EXISTS needs the right to create
+			// schemas even when it exists, which many roles lack.
+			err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)`, s.schema).Scan(&exists)
+			if err != nil {
+				return err
+			}
+			if !exists {
+				if _, err := tx.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{s.schema}.Sanitize()); err != nil {
+					return err
+				}
+			}
+		}
+		_, err := tx.Exec(ctx, s.stmts.createTable)
+		return err
+	})
+}
+
+// Disconnect stops the store: calls that have not yet reached the server
+// fail with [offsetstore.ErrNotConnected]. It waits for the writes already
+// sent to commit (or, if ctx ends first, abandons them) and closes the pool
+// the store opened, which waits for the calls still using it; the pool of
+// [WithPool] stays open. Disconnecting a store that is not connected does
+// nothing.
+func (s *OffsetStore) Disconnect(ctx context.Context) error {
+	if err := check(ctx, "Disconnect", nil); err != nil {
+		return err
+	}
+	if err := s.lockConnecting(ctx); err != nil {
+		return opError("Disconnect", err)
+	}
+	defer s.unlockConnecting()
+	if sess := s.sess.Swap(nil); sess != nil {
+		sess.close(ctx)
+	}
+	return nil
+}
+
+// Ping connects the store if it is not connected, as eGo expects of a
+// store it pings before a projection starts; on a connected store, it
+// checks that the server answers, and fails if it does not.
+func (s *OffsetStore) Ping(ctx context.Context) error {
+	if err := check(ctx, "Ping", s.optErr); err != nil {
+		return err
+	}
+	sess := s.sess.Load()
+	if sess == nil {
+		return s.connect(ctx, "Ping")
+	}
+	if err := sess.pool.Ping(ctx); err != nil {
+		return s.translate(ctx, "Ping", sess, err)
+	}
+	return nil
+}
+
+// session returns the session calls of op use, or the error they return
+// when the store is not connected.
+func (s *OffsetStore) session(op string) (*session, error) {
+	sess := s.sess.Load()
+	if sess == nil {
+		return nil, opError(op, offsetstore.ErrNotConnected)
+	}
+	return sess, nil
+}
+
+// WriteOffset stores offset as the current offset of its projection and
+// shard, replacing any offset stored before, unless the store was made
+// [WithMonotonicWrites] and a higher value is stored. It returns nil only
+// once the row is committed.
+//
+// Concurrent calls share round trips: while one batch of writes is in
+// flight, the calls that arrive wait and then go out together as one
+// statement, one row per key, the last call to arrive winning; each call
+// returns its own batch's outcome. A lone call goes out at once.
+//
+// If ctx ends first, WriteOffset returns at once with ctx's error; the
+// write may still commit if it was already sent, and is dropped if it
+// was not.
+func (s *OffsetStore) WriteOffset(ctx context.Context, offset *egopb.Offset) error {
+	if err := check(ctx, "WriteOffset", errors.Join(s.optErr, checkOffset(offset))); err != nil {
+		return err
+	}
+	sess, err := s.session("WriteOffset")
+	if err != nil {
+		return err
+	}
+	return sess.commits.write(ctx, row{
+		name:      offset.ProjectionName,
+		shard:     offset.ShardNumber,
+		value:     offset.Value,
+		timestamp: offset.Timestamp,
+	})
+}
+
+// GetCurrentOffset returns the offset stored for projectionID, or nil, nil
+// when none is, which eGo reads as "start from the beginning".
+func (s *OffsetStore) GetCurrentOffset(ctx context.Context, projectionID *egopb.ProjectionId) (*egopb.Offset, error) {
+	if err := check(ctx, "GetCurrentOffset", errors.Join(s.optErr, checkID(projectionID))); err != nil {
+		return nil, err
+	}
+	sess, err := s.session("GetCurrentOffset")
+	if err != nil {
+		return nil, err
+	}
+	name, shard := projectionID.ProjectionName, projectionID.ShardNumber
+	var value, timestamp int64
+	err = sess.pool.QueryRow(ctx, s.stmts.selectOffset, name, int64(shard)).Scan(&value, &timestamp)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return nil, nil
+	case err != nil:
+		return nil, s.translate(ctx, "GetCurrentOffset", sess, err)
+	}
+	return &egopb.Offset{ProjectionName: name, ShardNumber: shard, Value: value, Timestamp: timestamp}, nil
+}
+
+// ResetOffset sets the value of every shard of projectionName that has an
+// offset to value, and its timestamp to the clock's now in Unix
+// milliseconds, in one transaction: no reader sees some shards reset and
+// others not, and a shard another node adds meanwhile is either reset or
+// written after the reset. Resetting a projection with no offsets does
+// nothing.
+//
+// The reset locks the table against writes (not reads) until it commits:
+// four round trips (BEGIN, LOCK TABLE, UPDATE, COMMIT) against a write's
+// one. eGo resets a projection only to rebuild it.
+func (s *OffsetStore) ResetOffset(ctx context.Context, projectionName string, value int64) error {
+	if err := check(ctx, "ResetOffset", errors.Join(s.optErr, checkName(projectionName))); err != nil {
+		return err
+	}
+	sess, err := s.session("ResetOffset")
+	if err != nil {
+		return err
+	}
+	now := s.clock().UnixMilli()
+	err = s.lockedTx(ctx, sess.pool, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, s.stmts.reset, projectionName, value, now)
+		return err
+	})
+	if err != nil {
+		return s.translate(ctx, "ResetOffset", sess, err)
+	}
+	return nil
+}
+
+// lockedTx runs fn in a transaction that first takes lockSQL's lock, and
+// runs it again, from the start, when the server rolls it back for a
+// deadlock or a serialization failure.
+func (s *OffsetStore) lockedTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) error {
+	return retry(ctx, func() error {
+		return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, s.stmts.lock); err != nil {
+				return err
+			}
+			return fn(tx)
+		})
+	})
+}
+
+// retry calls fn until it succeeds, fails for another reason than
+// [retryable], ctx ends or it has run maxAttempts times.
+func retry(ctx context.Context, fn func() error) error {
+	var err error
+	for range maxAttempts {
+		if err = fn(); err == nil || !retryable(err) || ctx.Err() != nil {
+			return err
+		}
+	}
+	return err
+}
+
+func (s *OffsetStore) clock() time.Time {
+	if s.now == nil {
+		return time.Now()
+	}
+	return s.now()
+}
+
+func (s *OffsetStore) lockConnecting(ctx context.Context) error {
+	select {
+	case s.connecting <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *OffsetStore) unlockConnecting() { <-s.connecting }

@@ -1,0 +1,576 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/ego-contrib/offsetstore"
+	"github.com/ego-contrib/offsetstore/egopb"
+	"github.com/ego-contrib/offsetstore/postgres"
+)
+
+func offset(name string, shard uint64, value, timestamp int64) *egopb.Offset {
+	return &egopb.Offset{ProjectionName: name, ShardNumber: shard, Value: value, Timestamp: timestamp}
+}
+
+func id(name string, shard uint64) *egopb.ProjectionId {
+	return &egopb.ProjectionId{ProjectionName: name, ShardNumber: shard}
+}
+
+// wantOffset fails the test unless GetCurrentOffset of name and shard
+// returns want (nil for nothing stored).
+func wantOffset(t *testing.T, store *postgres.OffsetStore, name string, shard uint64, want *egopb.Offset) {
+	t.Helper()
+	got, err := store.GetCurrentOffset(t.Context(), id(name, shard))
+	if err != nil || !sameOffset(got, want) {
+		t.Errorf("GetCurrentOffset(ctx, {%q %d}) = %v, %v; want %v, <nil>", name, shard, got, err, want)
+	}
+}
+
+func sameOffset(a, b *egopb.Offset) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.ProjectionName == b.ProjectionName && a.ShardNumber == b.ShardNumber &&
+		a.Value == b.Value && a.Timestamp == b.Timestamp
+}
+
+func sameOffsets(a, b []*egopb.Offset) bool {
+	return slices.EqualFunc(a, b, sameOffset)
+}
+
+// TestOffsetStore_NamesTheTableCannotHold checks names at the limits of
+// projection_name VARCHAR(255): a NUL byte and 256 characters are refused
+// with ErrInvalidArgument saying which limit, before anything is sent;
+// 255 characters of two and four bytes each round-trip, since PostgreSQL
+// counts characters.
+func TestOffsetStore_NamesTheTableCannotHold(t *testing.T) {
+	store, _ := connectedStore(t)
+	ctx := t.Context()
+	seed := offset("p", 1, 5, 10)
+	mustWrite(t, store, seed)
+	for _, tc := range []struct {
+		name, says string
+	}{
+		{"p\x00", "NUL"},
+		{"\x00", "NUL"},
+		{strings.Repeat("p", 256), "at most 255"},
+		{strings.Repeat("é", 256), "at most 255"},
+	} {
+		err := store.WriteOffset(ctx, offset(tc.name, 1, 6, 11))
+		if !errors.Is(err, offsetstore.ErrInvalidArgument) || !strings.Contains(err.Error(), tc.says) {
+			t.Errorf("WriteOffset(ctx, {%.20q... 1}) = %v; want an error wrapping offsetstore.ErrInvalidArgument that says %q", tc.name, err, tc.says)
+		}
+		_, err = store.GetCurrentOffset(ctx, id(tc.name, 1))
+		if !errors.Is(err, offsetstore.ErrInvalidArgument) {
+			t.Errorf("GetCurrentOffset(ctx, {%.20q... 1}) = _, %v; want an error wrapping offsetstore.ErrInvalidArgument", tc.name, err)
+		}
+		if err := store.ResetOffset(ctx, tc.name, 9); !errors.Is(err, offsetstore.ErrInvalidArgument) {
+			t.Errorf("ResetOffset(ctx, %.20q..., 9) = %v; want an error wrapping offsetstore.ErrInvalidArgument", tc.name, err)
+		}
+	}
+	wantOffset(t, store, "p", 1, seed)
+	for _, name := range []string{strings.Repeat("p", 255), strings.Repeat("é", 255), strings.Repeat("𝄞", 255)} {
+		o := offset(name, 1, 7, 12)
+		mustWrite(t, store, o)
+		wantOffset(t, store, name, 1, o)
+	}
+	if names, err := store.Projections(ctx); err != nil || len(names) != 4 {
+		t.Errorf("Projections(ctx) = %d names, %v; want 4: p and the three of 255 characters", len(names), err)
+	}
+}
+
+// TestOffsetStore_ErrorOrder checks which error a call returns when
+// several apply: a done context first, then bad input, then not
+// connected.
+func TestOffsetStore_ErrorOrder(t *testing.T) {
+	store, _ := newStore(t) // never connected
+	done, cancel := context.WithCancel(t.Context())
+	cancel()
+	bad := offset("", 1, 1, 1)
+	if err := store.WriteOffset(done, bad); !errors.Is(err, context.Canceled) {
+		t.Errorf("WriteOffset(done ctx, empty name) on a store not connected = %v; want an error wrapping context.Canceled: a done context comes first", err)
+	}
+	if err := store.WriteOffset(t.Context(), bad); !errors.Is(err, offsetstore.ErrInvalidArgument) {
+		t.Errorf("WriteOffset(ctx, empty name) on a store not connected = %v; want an error wrapping offsetstore.ErrInvalidArgument: bad input comes before not connected", err)
+	}
+	if _, err := store.GetCurrentOffset(t.Context(), nil); !errors.Is(err, offsetstore.ErrInvalidArgument) {
+		t.Errorf("GetCurrentOffset(ctx, nil) on a store not connected = _, %v; want an error wrapping offsetstore.ErrInvalidArgument", err)
+	}
+	if err := store.WriteOffsetTx(t.Context(), nil, offset("p", 1, 1, 1)); !errors.Is(err, offsetstore.ErrInvalidArgument) {
+		t.Errorf("WriteOffsetTx(ctx, nil, offset) = %v; want an error wrapping offsetstore.ErrInvalidArgument", err)
+	}
+	if err := store.WriteOffset(t.Context(), offset("p", 1, 1, 1)); !errors.Is(err, offsetstore.ErrNotConnected) {
+		t.Errorf("WriteOffset(ctx, offset) on a store not connected = %v; want an error wrapping offsetstore.ErrNotConnected", err)
+	}
+}
+
+// TestOffsetStore_Connect_MissingTable checks that, without
+// WithCreateTable, Connect on a database that lacks the table fails naming
+// the table and how to create it, and leaves the store not connected.
+func TestOffsetStore_Connect_MissingTable(t *testing.T) {
+	schema := newSchema(t)
+	pool := newPool(t, serverURL(t))
+	if _, err := pool.Exec(t.Context(), "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
+		t.Fatal(err)
+	}
+	store := postgres.NewOffsetStore(serverURL(t), postgres.WithSchema(schema))
+	err := store.Connect(t.Context())
+	if err == nil || !strings.Contains(err.Error(), table(schema)) || !strings.Contains(err.Error(), "WithCreateTable") {
+		t.Errorf("Connect(ctx) without the table = %v; want an error naming %s and WithCreateTable", err, table(schema))
+	}
+	if err := store.WriteOffset(t.Context(), offset("p", 1, 1, 1)); !errors.Is(err, offsetstore.ErrNotConnected) {
+		t.Errorf("WriteOffset after a failed Connect = %v; want an error wrapping offsetstore.ErrNotConnected", err)
+	}
+	// Running the statement the error points to makes Connect succeed.
+	if _, err := pool.Exec(t.Context(), store.CreateTableSQL()); err != nil {
+		t.Fatalf("Exec(CreateTableSQL()) = %v", err)
+	}
+	if err := store.Connect(t.Context()); err != nil {
+		t.Fatalf("Connect(ctx) after CreateTableSQL = %v; want <nil>", err)
+	}
+	defer store.Disconnect(context.Background())
+	mustWrite(t, store, offset("p", 1, 1, 1))
+}
+
+// TestOffsetStore_BadOptions checks that names PostgreSQL would cut short
+// or cannot hold make Connect fail with ErrInvalidArgument.
+func TestOffsetStore_BadOptions(t *testing.T) {
+	url := serverURL(t)
+	for _, opts := range [][]postgres.Option{
+		{postgres.WithTable("")},
+		{postgres.WithSchema("")},
+		{postgres.WithTable(strings.Repeat("t", 64))},
+		{postgres.WithSchema("s\x00")},
+	} {
+		store := postgres.NewOffsetStore(url, opts...)
+		if err := store.Connect(t.Context()); !errors.Is(err, offsetstore.ErrInvalidArgument) {
+			t.Errorf("Connect(ctx) with a bad schema or table name = %v; want an error wrapping offsetstore.ErrInvalidArgument", err)
+		}
+		if err := store.Ping(t.Context()); !errors.Is(err, offsetstore.ErrInvalidArgument) {
+			t.Errorf("Ping(ctx) with a bad schema or table name = %v; want an error wrapping offsetstore.ErrInvalidArgument", err)
+		}
+	}
+	if err := postgres.NewOffsetStore("postgres://[bad").Connect(t.Context()); !errors.Is(err, offsetstore.ErrInvalidArgument) {
+		t.Errorf("Connect(ctx) with a bad connection string = %v; want an error wrapping offsetstore.ErrInvalidArgument", err)
+	}
+}
+
+// TestOffsetStore_QuotedIdentifiers checks that schema and table names are
+// quoted, not spliced: a name with quotes, spaces, capitals and a
+// semicolon names exactly that table.
+func TestOffsetStore_QuotedIdentifiers(t *testing.T) {
+	const tableName = `Offsets "x"; DROP TABLE y`
+	store, schema := connectedStore(t, postgres.WithTable(tableName))
+	mustWrite(t, store, offset("p", 1, 2, 3))
+	pool := newPool(t, serverURL(t))
+	var n int
+	err := pool.QueryRow(t.Context(), "SELECT count(*) FROM "+pgx.Identifier{schema, tableName}.Sanitize()).Scan(&n)
+	if err != nil || n != 1 {
+		t.Errorf("rows in table %q = %d, %v; want 1", tableName, n, err)
+	}
+}
+
+// TestOffsetStore_WithPool checks that the store uses the caller's pool
+// and leaves it open on Disconnect.
+func TestOffsetStore_WithPool(t *testing.T) {
+	schema := newSchema(t)
+	pool := newPool(t, serverURL(t))
+	// The connection string is not read: a bad one must not matter.
+	store := postgres.NewOffsetStore("not a connection string", postgres.WithPool(pool), postgres.WithSchema(schema), postgres.WithCreateTable())
+	if err := store.Ping(t.Context()); err != nil {
+		t.Fatalf("Ping(ctx) = %v; want <nil>: Ping connects", err)
+	}
+	mustWrite(t, store, offset("p", 1, 2, 3))
+	if err := store.Disconnect(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := pool.Ping(t.Context()); err != nil {
+		t.Errorf("pool.Ping(ctx) after the store's Disconnect = %v; want <nil>: the caller's pool stays open", err)
+	}
+	// Connect again on the same pool: the offset is still there.
+	if err := store.Connect(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer store.Disconnect(context.Background())
+	wantOffset(t, store, "p", 1, offset("p", 1, 2, 3))
+}
+
+// TestOffsetStore_MonotonicWrites checks that a lower value is refused,
+// changes nothing and is caught by the database: also against a value
+// another store wrote.
+func TestOffsetStore_MonotonicWrites(t *testing.T) {
+	store, schema := connectedStore(t, postgres.WithMonotonicWrites())
+	other := postgres.NewOffsetStore(serverURL(t), postgres.WithSchema(schema))
+	if err := other.Connect(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer other.Disconnect(context.Background())
+	ctx := t.Context()
+	mustWrite(t, store, offset("p", 1, 10, 1))
+	if err := store.WriteOffset(ctx, offset("p", 1, 9, 2)); !errors.Is(err, offsetstore.ErrOffsetRegression) {
+		t.Errorf("WriteOffset(ctx, {p 1 value:9}) after value 10 = %v; want an error wrapping offsetstore.ErrOffsetRegression", err)
+	}
+	wantOffset(t, store, "p", 1, offset("p", 1, 10, 1))
+	mustWrite(t, store, offset("p", 1, 10, 3)) // equal is accepted
+	wantOffset(t, store, "p", 1, offset("p", 1, 10, 3))
+	mustWrite(t, other, offset("p", 1, 20, 4)) // another node moves on
+	if err := store.WriteOffset(ctx, offset("p", 1, 15, 5)); !errors.Is(err, offsetstore.ErrOffsetRegression) {
+		t.Errorf("WriteOffset(ctx, {p 1 value:15}) after another store wrote 20 = %v; want an error wrapping offsetstore.ErrOffsetRegression", err)
+	}
+	wantOffset(t, store, "p", 1, offset("p", 1, 20, 4))
+	// A reset may lower values; writes above the new value succeed.
+	if err := store.ResetOffset(ctx, "p", 0); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, store, offset("p", 1, 1, 6))
+
+	// Many writers of one key at once: the writes share batches, and
+	// whatever order they commit in, the value never goes down.
+	const writers = 16
+	errs := make(chan error, writers)
+	for v := range int64(writers) {
+		go func() { errs <- store.WriteOffset(ctx, offset("p", 2, v, v)) }()
+	}
+	accepted := 0
+	for range writers {
+		switch err := <-errs; {
+		case err == nil:
+			accepted++
+		case !errors.Is(err, offsetstore.ErrOffsetRegression):
+			t.Errorf("concurrent WriteOffset = %v; want <nil> or an error wrapping offsetstore.ErrOffsetRegression", err)
+		}
+	}
+	got, err := store.GetCurrentOffset(ctx, id("p", 2))
+	if err != nil || got == nil || got.Value != writers-1 || got.Timestamp != writers-1 {
+		t.Errorf("GetCurrentOffset(ctx, {p 2}) after concurrent writes of 0..%d = %v, %v; want value and timestamp %d: the highest write must win", writers-1, got, err, writers-1)
+	}
+	if accepted == 0 {
+		t.Errorf("no concurrent write was accepted; want at least the highest")
+	}
+}
+
+// TestOffsetStore_Inspect checks Offsets, Projections, Summaries and
+// Snapshot: shards sorted as uint64 and names as Go sorts them, whatever
+// the database's collation. The table here sorts names with a collation
+// other than byte order where the server has one.
+func TestOffsetStore_Inspect(t *testing.T) {
+	schema := newSchema(t)
+	pool := newPool(t, serverURL(t))
+	ctx := t.Context()
+	collation := ""
+	var icu bool
+	if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_collation WHERE collname = 'und-x-icu')`).Scan(&icu); err != nil {
+		t.Fatal(err)
+	}
+	if icu {
+		collation = ` COLLATE "und-x-icu"`
+	} else {
+		t.Log("the server has no ICU collation: the table sorts names in byte order")
+	}
+	if _, err := pool.Exec(ctx, `CREATE SCHEMA `+pgx.Identifier{schema}.Sanitize()+`;
+CREATE TABLE `+table(schema)+` (projection_name VARCHAR(255)`+collation+` NOT NULL, shard_number BIGINT NOT NULL,
+current_offset BIGINT NOT NULL, timestamp BIGINT NOT NULL, PRIMARY KEY (projection_name, shard_number))`); err != nil {
+		t.Fatal(err)
+	}
+	store := postgres.NewOffsetStore(serverURL(t), postgres.WithSchema(schema))
+	if err := store.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer store.Disconnect(context.Background())
+
+	// In byte order capitals come first and accents last; ICU sorts
+	// "a" < "A" < "ä" < "b" < "B", and a hash of them in no order at all.
+	names := []string{"é", "b", "a", "B", "Z", "z", "A", "_x", "ä", "0", "aa", "Ab"}
+	shards := []uint64{math.MaxUint64, 1 << 63, 7, 0}
+	var all []*egopb.Offset
+	var wantSums []postgres.Summary
+	for i, name := range names {
+		sum := postgres.Summary{ProjectionName: name, Shards: len(shards), MinValue: math.MaxInt64, MaxValue: math.MinInt64}
+		for j, shard := range shards {
+			o := offset(name, shard, int64(10*i+j), int64(100*i+j))
+			mustWrite(t, store, o)
+			all = append(all, o)
+			sum.MinValue, sum.MaxValue = min(sum.MinValue, o.Value), max(sum.MaxValue, o.Value)
+			sum.LastUpdate = max(sum.LastUpdate, o.Timestamp)
+		}
+		wantSums = append(wantSums, sum)
+	}
+	slices.SortFunc(all, func(a, b *egopb.Offset) int {
+		if c := strings.Compare(a.ProjectionName, b.ProjectionName); c != 0 {
+			return c
+		}
+		return cmpUint(a.ShardNumber, b.ShardNumber)
+	})
+	slices.SortFunc(wantSums, func(a, b postgres.Summary) int { return strings.Compare(a.ProjectionName, b.ProjectionName) })
+	wantNames := slices.Sorted(slices.Values(names))
+
+	got, err := store.Projections(ctx)
+	if err != nil || !slices.Equal(got, wantNames) {
+		t.Errorf("Projections(ctx) = %q, %v; want %q: byte order", got, err, wantNames)
+	}
+	wantA := slices.DeleteFunc(slices.Clone(all), func(o *egopb.Offset) bool { return o.ProjectionName != "a" })
+	offsets, err := store.Offsets(ctx, "a")
+	if err != nil || !sameOffsets(offsets, wantA) {
+		t.Errorf("Offsets(ctx, a) = %v, %v; want %v: sorted by shard as a uint64", offsets, err, wantA)
+	}
+	if offsets, err := store.Offsets(ctx, "none"); err != nil || offsets == nil || len(offsets) != 0 {
+		t.Errorf("Offsets(ctx, none) = %#v, %v; want an empty slice, <nil>", offsets, err)
+	}
+	snapshot, err := store.Snapshot(ctx)
+	if err != nil || !sameOffsets(snapshot, all) {
+		t.Errorf("Snapshot(ctx) = %v, %v; want %v", snapshot, err, all)
+	}
+	sums, err := store.Summaries(ctx)
+	if err != nil || !slices.Equal(sums, wantSums) {
+		t.Errorf("Summaries(ctx) = %+v, %v; want %+v", sums, err, wantSums)
+	}
+}
+
+func cmpUint(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// TestOffsetStore_Change checks DeleteOffset, DeleteOffsets, DeleteShards,
+// ResetShards and WriteOffsets.
+func TestOffsetStore_Change(t *testing.T) {
+	now := time.UnixMilli(1_700_000_000_000)
+	store, _ := connectedStore(t, postgres.WithClock(func() time.Time { return now }))
+	ctx := t.Context()
+	var ps []*egopb.Offset
+	for shard := range uint64(4) {
+		o := offset("p", shard, int64(shard+1), 1)
+		ps = append(ps, o)
+		mustWrite(t, store, o)
+	}
+	q := offset("q", 0, 5, 5)
+	mustWrite(t, store, q)
+
+	before, err := store.ResetShards(ctx, "p", -1, []uint64{3, 1, 99})
+	if err != nil || !sameOffsets(before, []*egopb.Offset{ps[1], ps[3]}) {
+		t.Errorf("ResetShards(ctx, p, -1, [3 1 99]) = %v, %v; want the offsets of shards 1 and 3 before", before, err)
+	}
+	wantOffset(t, store, "p", 0, ps[0])
+	wantOffset(t, store, "p", 1, offset("p", 1, -1, now.UnixMilli()))
+	wantOffset(t, store, "p", 99, nil)
+	if before, err := store.ResetShards(ctx, "none", 0, nil); err != nil || len(before) != 0 {
+		t.Errorf("ResetShards(ctx, none, 0, nil) = %v, %v; want nothing reset", before, err)
+	}
+
+	deleted, err := store.DeleteShards(ctx, "p", []uint64{0, 42})
+	if err != nil || !sameOffsets(deleted, ps[:1]) {
+		t.Errorf("DeleteShards(ctx, p, [0 42]) = %v, %v; want %v", deleted, err, ps[:1])
+	}
+	if err := store.DeleteOffset(ctx, id("p", 2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.DeleteOffset(ctx, id("p", 2)); err != nil {
+		t.Errorf("DeleteOffset(ctx, {p 2}) twice = %v; want <nil>", err)
+	}
+	wantOffset(t, store, "p", 2, nil)
+	if err := store.ResetOffset(ctx, "p", 0); err != nil {
+		t.Fatal(err)
+	}
+	wantOffset(t, store, "p", 2, nil) // not brought back
+	if err := store.DeleteOffsets(ctx, "p"); err != nil {
+		t.Fatal(err)
+	}
+	if names, err := store.Projections(ctx); err != nil || !slices.Equal(names, []string{"q"}) {
+		t.Errorf("Projections(ctx) after DeleteOffsets(ctx, p) = %q, %v; want [q]", names, err)
+	}
+
+	// WriteOffsets: all or nothing.
+	batch := []*egopb.Offset{offset("r", 0, 1, 1), offset("q", 0, 6, 6), offset("r", 1<<63, 2, 2)}
+	if err := store.WriteOffsets(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range batch {
+		wantOffset(t, store, o.ProjectionName, o.ShardNumber, o)
+	}
+	for _, bad := range [][]*egopb.Offset{
+		{offset("s", 0, 1, 1), offset("s", 0, 2, 2)},
+		{offset("s", 0, 1, 1), nil},
+		{offset("s", 0, 1, 1), offset("s\x00", 0, 1, 1)},
+	} {
+		if err := store.WriteOffsets(ctx, bad); !errors.Is(err, offsetstore.ErrInvalidArgument) {
+			t.Errorf("WriteOffsets(ctx, %v) = %v; want an error wrapping offsetstore.ErrInvalidArgument", bad, err)
+		}
+	}
+	wantOffset(t, store, "s", 0, nil)
+}
+
+// TestOffsetStore_WriteOffsets_MonotonicAllOrNothing checks that one
+// regression refuses the whole WriteOffsets call.
+func TestOffsetStore_WriteOffsets_MonotonicAllOrNothing(t *testing.T) {
+	store, _ := connectedStore(t, postgres.WithMonotonicWrites())
+	mustWrite(t, store, offset("p", 1, 10, 1))
+	err := store.WriteOffsets(t.Context(), []*egopb.Offset{offset("p", 0, 5, 5), offset("p", 1, 9, 9), offset("p", 2, 5, 5)})
+	if !errors.Is(err, offsetstore.ErrOffsetRegression) {
+		t.Errorf("WriteOffsets(ctx, ...{p 1 value:9}...) after value 10 = %v; want an error wrapping offsetstore.ErrOffsetRegression", err)
+	}
+	wantOffset(t, store, "p", 0, nil)
+	wantOffset(t, store, "p", 2, nil)
+	wantOffset(t, store, "p", 1, offset("p", 1, 10, 1))
+}
+
+// TestOffsetStore_ServerRefusesName checks the mapping at the edge, for
+// names the store cannot check before sending: on a table whose column is
+// narrower than eGo's, a name too long for it fails with
+// ErrInvalidArgument, not a raw driver error, and fails only its own
+// write, though it went out in one batch with others.
+func TestOffsetStore_ServerRefusesName(t *testing.T) {
+	schema := newSchema(t)
+	pool := newPool(t, serverURL(t))
+	ctx := t.Context()
+	narrow := pgx.Identifier{schema, "narrow"}.Sanitize()
+	if _, err := pool.Exec(ctx, `CREATE SCHEMA `+pgx.Identifier{schema}.Sanitize()+`;
+CREATE TABLE `+narrow+` (projection_name VARCHAR(10) NOT NULL, shard_number BIGINT NOT NULL,
+current_offset BIGINT NOT NULL, timestamp BIGINT NOT NULL, PRIMARY KEY (projection_name, shard_number))`); err != nil {
+		t.Fatal(err)
+	}
+	store := postgres.NewOffsetStore(serverURL(t), postgres.WithSchema(schema), postgres.WithTable("narrow"))
+	if err := store.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer store.Disconnect(context.Background())
+	release := holdCommitter(t, store, pool, narrow)
+
+	long := strings.Repeat("x", 11)
+	names := []string{"a", long, "b", "c"}
+	errs := make([]chan error, len(names))
+	for i, name := range names {
+		errs[i] = make(chan error, 1)
+		go func() { errs[i] <- store.WriteOffset(ctx, offset(name, 1, 1, 1)) }()
+	}
+	time.Sleep(200 * time.Millisecond) // let them all queue
+	batchesBefore, _ := postgres.BatchCounts(store)
+	release()
+	for i, name := range names {
+		err := <-errs[i]
+		if name == long {
+			if !errors.Is(err, offsetstore.ErrInvalidArgument) || !strings.Contains(err.Error(), "longer than") {
+				t.Errorf("WriteOffset(ctx, {%q 1}) on a VARCHAR(10) column = %v; want an error wrapping offsetstore.ErrInvalidArgument that says the name is too long", name, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("WriteOffset(ctx, {%q 1}), sent with a name the column cannot hold = %v; want <nil>: one bad name fails only its own write", name, err)
+		}
+		wantOffset(t, store, name, 1, offset(name, 1, 1, 1))
+	}
+	if batches, _ := postgres.BatchCounts(store); batches-batchesBefore != 1 {
+		t.Logf("the queued writes went out in %d batches, not 1: the test may not have covered a mixed batch", batches-batchesBefore)
+	}
+}
+
+// holdCommitter makes the store's committer wait, with a batch in flight,
+// until release is called: another transaction locks a row that the batch
+// writes. Writes made meanwhile queue up, and go out together once
+// released. table is the quoted name of the store's table.
+func holdCommitter(t *testing.T, store *postgres.OffsetStore, pool *pgxpool.Pool, table string) (release func()) {
+	t.Helper()
+	ctx := t.Context()
+	mustWrite(t, store, offset("block", 0, 0, 0))
+	blocker, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { blocker.Rollback(context.Background()) })
+	if _, err := blocker.Exec(ctx, `SELECT 1 FROM `+table+` WHERE projection_name = 'block' FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	first := make(chan error, 1)
+	go func() { first <- store.WriteOffset(ctx, offset("block", 0, 1, 1)) }()
+	waitForLockWaiters(t, pool, 1)
+	return func() {
+		t.Helper()
+		if err := blocker.Rollback(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-first; err != nil {
+			t.Fatalf("WriteOffset(ctx, {block 0}) held by another transaction = %v; want <nil>", err)
+		}
+	}
+}
+
+// TestOffsetStore_GroupCommit_LastArrivalWins checks that writes to one
+// key queued in one batch leave the value of the last to arrive, and that
+// each of them returns nil only once that batch has committed.
+func TestOffsetStore_GroupCommit_LastArrivalWins(t *testing.T) {
+	store, schema := connectedStore(t)
+	pool := newPool(t, serverURL(t))
+	release := holdCommitter(t, store, pool, table(schema))
+	const writes = 5
+	done := make(chan error, writes)
+	for v := range int64(writes) {
+		go func() { done <- store.WriteOffset(t.Context(), offset("p", 1, v, v)) }()
+		// Arrive one after another, in order of v.
+		time.Sleep(20 * time.Millisecond)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("WriteOffset returned %v while its batch could not commit; want it to wait for the commit", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	batchesBefore, _ := postgres.BatchCounts(store)
+	release()
+	for range writes {
+		if err := <-done; err != nil {
+			t.Errorf("WriteOffset = %v; want <nil>", err)
+		}
+	}
+	wantOffset(t, store, "p", 1, offset("p", 1, writes-1, writes-1))
+	if batches, _ := postgres.BatchCounts(store); batches-batchesBefore != 1 {
+		t.Errorf("the %d queued writes went out in %d batches; want 1", writes, batches-batchesBefore)
+	}
+}
+
+// TestOffsetStore_Disconnect_RefusesQueuedWrites checks that writes still
+// queued when the store disconnects fail with ErrNotConnected and are not
+// written, while the write already sent completes.
+func TestOffsetStore_Disconnect_RefusesQueuedWrites(t *testing.T) {
+	schema := newSchema(t)
+	pool := newPool(t, serverURL(t))
+	store := postgres.NewOffsetStore("", postgres.WithPool(pool), postgres.WithSchema(schema), postgres.WithCreateTable())
+	if err := store.Connect(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	release := holdCommitter(t, store, pool, table(schema))
+	const queued = 3
+	errs := make(chan error, queued)
+	for shard := range uint64(queued) {
+		go func() { errs <- store.WriteOffset(t.Context(), offset("q", shard, 1, 1)) }()
+	}
+	time.Sleep(100 * time.Millisecond) // let them queue
+	if err := store.Disconnect(t.Context()); err != nil {
+		t.Fatalf("Disconnect(ctx) = %v; want <nil>", err)
+	}
+	for range queued {
+		if err := <-errs; !errors.Is(err, offsetstore.ErrNotConnected) {
+			t.Errorf("WriteOffset queued when the store disconnected = %v; want an error wrapping offsetstore.ErrNotConnected", err)
+		}
+	}
+	release() // the write in flight commits
+	if err := store.Connect(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer store.Disconnect(context.Background())
+	wantOffset(t, store, "block", 0, offset("block", 0, 1, 1))
+	for shard := range uint64(queued) {
+		wantOffset(t, store, "q", shard, nil)
+	}
+}

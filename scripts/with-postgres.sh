@@ -1,0 +1,172 @@
+#!/bin/sh
+# with-postgres.sh runs a command with a PostgreSQL server for the tests.
+#
+# Usage: scripts/with-postgres.sh CMD [ARGS...]
+#
+# When OFFSETSTORE_POSTGRES_URL is set, CMD runs as it is, against that
+# server. Otherwise the script starts a throwaway cluster: initdb in a new
+# temporary directory, a server on a free port of 127.0.0.1 only, with
+# fsync left on so that commits cost what they cost in production. It then
+# runs CMD with OFFSETSTORE_POSTGRES_URL pointing at it and
+# OFFSETSTORE_POSTGRES_REQUIRED=1, so that a PostgreSQL test that would
+# skip fails instead, and on any exit stops the server and removes the
+# directory. CMD's exit status is the script's.
+#
+# PostgreSQL refuses to run as root: run as root, the script runs the
+# server as the postgres system user if there is one, else as nobody.
+set -eu
+
+usage() {
+	echo "usage: $0 CMD [ARGS...]" >&2
+	exit 2
+}
+[ "$#" -gt 0 ] || usage
+
+if [ -n "${OFFSETSTORE_POSTGRES_URL:-}" ]; then
+	exec "$@"
+fi
+
+# bindir prints the directory of the newest PostgreSQL server binaries it
+# finds, or nothing.
+bindir() {
+	if command -v pg_config >/dev/null 2>&1; then
+		dir=$(pg_config --bindir 2>/dev/null || true)
+		if [ -n "$dir" ] && [ -x "$dir/initdb" ] && [ -x "$dir/pg_ctl" ]; then
+			echo "$dir"
+			return
+		fi
+	fi
+	# Debian and Ubuntu keep each major version apart and put no server
+	# binary on PATH; take the highest version.
+	best= bestv=0
+	for dir in /usr/lib/postgresql/*/bin; do
+		[ -x "$dir/initdb" ] && [ -x "$dir/pg_ctl" ] || continue
+		v=$(basename "$(dirname "$dir")")
+		case $v in *[!0-9]*) v=0 ;; esac
+		if [ -z "$best" ] || [ "$v" -gt "$bestv" ]; then
+			best=$dir bestv=$v
+		fi
+	done
+	if [ -n "$best" ]; then
+		echo "$best"
+		return
+	fi
+	if command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then
+		dirname "$(command -v initdb)"
+	fi
+}
+
+bin=$(bindir)
+if [ -z "$bin" ]; then
+	cat >&2 <<'EOF'
+with-postgres.sh: no PostgreSQL server binaries found (initdb, pg_ctl), and
+OFFSETSTORE_POSTGRES_URL is not set. Either install the server:
+  Debian, Ubuntu:  apt-get install postgresql
+  Fedora:          dnf install postgresql-server
+  Alpine:          apk add postgresql
+  macOS:           brew install postgresql@17
+or point the tests at a server you run, for example:
+  OFFSETSTORE_POSTGRES_URL='postgres://user:password@localhost:5432/db?sslmode=disable'
+EOF
+	exit 1
+fi
+
+# as runs a command as the user that owns the cluster.
+user=
+if [ "$(id -u)" = 0 ]; then
+	if id postgres >/dev/null 2>&1; then
+		user=postgres
+	else
+		user=nobody
+	fi
+fi
+as() {
+	if [ -z "$user" ]; then
+		"$@"
+	elif command -v runuser >/dev/null 2>&1; then
+		runuser -u "$user" -- "$@"
+	elif command -v setpriv >/dev/null 2>&1; then
+		setpriv --reuid="$user" --regid="$(id -g "$user")" --init-groups -- "$@"
+	else
+		echo "with-postgres.sh: running as root, and neither runuser nor setpriv is there to run PostgreSQL as $user" >&2
+		exit 1
+	fi
+}
+
+dir=$(mktemp -d "${TMPDIR:-/tmp}/offsetstore-postgres.XXXXXX")
+started=
+cleanup() {
+	status=$?
+	trap - EXIT INT TERM HUP
+	if [ -n "$started" ]; then
+		as "$bin/pg_ctl" stop -D "$dir/data" -m fast -s >/dev/null 2>&1 || true
+	fi
+	rm -rf "$dir"
+	exit "$status"
+}
+trap cleanup EXIT
+# Until CMD runs, a signal just ends the script (and cleanup runs).
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+if [ -n "$user" ]; then
+	chown "$user" "$dir"
+fi
+
+# --no-sync only skips initdb's own flush of the new cluster to disk, which
+# a throwaway cluster does not need; the server keeps fsync on.
+if ! as "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 --no-sync >"$dir/initdb.log" 2>&1; then
+	# Not every system has the C.UTF-8 locale.
+	if ! as "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C --no-sync >"$dir/initdb.log" 2>&1; then
+		echo "with-postgres.sh: initdb failed:" >&2
+		cat "$dir/initdb.log" >&2
+		exit 1
+	fi
+fi
+
+# POSIX sh cannot ask the kernel for a free port, so try random ones
+# until the server binds one.
+port=
+for try in 1 2 3 4 5 6 7 8 9 10; do
+	candidate=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 40000 ))
+	if as "$bin/pg_ctl" start -D "$dir/data" -w -t 60 -s -l "$dir/server.log" \
+		-o "-c listen_addresses=127.0.0.1 -p $candidate -k $dir" >/dev/null 2>&1; then
+		port=$candidate
+		started=1
+		break
+	fi
+	if ! grep -q 'could not bind\|already in use' "$dir/server.log" 2>/dev/null; then
+		break
+	fi
+	: >"$dir/server.log"
+done
+if [ -z "$port" ]; then
+	echo "with-postgres.sh: the PostgreSQL server did not start:" >&2
+	cat "$dir/server.log" >&2 2>/dev/null || true
+	exit 1
+fi
+
+OFFSETSTORE_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
+OFFSETSTORE_POSTGRES_REQUIRED=1
+export OFFSETSTORE_POSTGRES_URL OFFSETSTORE_POSTGRES_REQUIRED
+echo "with-postgres.sh: $("$bin/postgres" --version) on 127.0.0.1:$port, data in $dir" >&2
+
+# CMD runs in the background so that a signal to the script is handled at
+# once (sh runs traps only between commands) and passed on. A background
+# command ignores SIGINT, so CMD gets SIGTERM whatever the signal was. Its
+# standard input would be /dev/null: give it the script's, through fd 3.
+set +e
+exec 3<&0
+"$@" <&3 3<&- &
+child=$!
+stop() {
+	kill -s TERM "$child" 2>/dev/null
+	wait "$child"
+	exit "$1"
+}
+trap 'stop 129' HUP
+trap 'stop 130' INT
+trap 'stop 143' TERM
+wait "$child"
+exit $?
