@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"os"
 	"os/exec"
@@ -66,6 +67,9 @@ var brokenStores = []brokenStore{
 	{"WriteInvalidArgument", "RepairsNames", func() offsetstore.OffsetStore {
 		return repairsNames{newReferenceStore()}
 	}},
+	{"WriteInvalidArgument", "BareInvalidArgument", func() offsetstore.OffsetStore {
+		return bareInvalidArgument{newReferenceStore()}
+	}},
 	{"GetInvalidArgument", "GetFindsNothingForBadNames", func() offsetstore.OffsetStore {
 		return getFindsNothingForBadNames{newReferenceStore()}
 	}},
@@ -116,6 +120,9 @@ var brokenStores = []brokenStore{
 	{"ResetAllShards", "ResetsOneShard", func() offsetstore.OffsetStore {
 		return resetsOneShard{newReferenceStore()}
 	}},
+	{"ResetAllShards", "ResetStampsSeconds", func() offsetstore.OffsetStore {
+		return resetStampsSeconds{newReferenceStore()}
+	}},
 	{"ResetOtherProjectionsUntouched", "ResetsByPrefix", func() offsetstore.OffsetStore {
 		return resetsByPrefix{newReferenceStore()}
 	}},
@@ -136,6 +143,9 @@ var brokenStores = []brokenStore{
 	}},
 	{"ErrorOrder", "ChecksConnectionBeforeInput", func() offsetstore.OffsetStore {
 		return checksConnectionBeforeInput{newReferenceStore()}
+	}},
+	{"ErrorOrder", "JoinsEveryError", func() offsetstore.OffsetStore {
+		return joinsEveryError{newReferenceStore()}
 	}},
 }
 
@@ -673,6 +683,76 @@ func (s checksConnectionBeforeInput) GetCurrentOffset(ctx context.Context, id *e
 
 func (s checksConnectionBeforeInput) ResetOffset(ctx context.Context, name string, value int64) error {
 	if err := s.notConnected(ctx); err != nil {
+		return err
+	}
+	return s.referenceStore.ResetOffset(ctx, name, value)
+}
+
+// bareInvalidArgument refuses a bad write with offsetstore.ErrInvalidArgument
+// itself, which does not say what was wrong.
+type bareInvalidArgument struct{ *referenceStore }
+
+func (s bareInvalidArgument) WriteOffset(ctx context.Context, o *egopb.Offset) error {
+	err := s.referenceStore.WriteOffset(ctx, o)
+	if errors.Is(err, offsetstore.ErrInvalidArgument) {
+		return offsetstore.ErrInvalidArgument
+	}
+	return err
+}
+
+// resetStampsSeconds stamps resets in Unix seconds instead of
+// milliseconds, as a store computing extract(epoch from now()) would.
+type resetStampsSeconds struct{ *referenceStore }
+
+func (s resetStampsSeconds) ResetOffset(ctx context.Context, name string, value int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(ctx, name); err != nil {
+		return err
+	}
+	now := time.Now().Unix()
+	for _, o := range s.offsets[name] {
+		o.Value, o.Timestamp = value, now
+	}
+	return nil
+}
+
+// joinsEveryError reports every error that applies to a call, joined,
+// instead of the first of them in the order of rule 11.
+type joinsEveryError struct{ *referenceStore }
+
+func (s joinsEveryError) errs(ctx context.Context, badInput bool) error {
+	var errs []error
+	if err := ctx.Err(); err != nil {
+		errs = append(errs, err)
+	}
+	if badInput {
+		errs = append(errs, fmt.Errorf("%w: bad projection name or nil message", offsetstore.ErrInvalidArgument))
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if !s.connected {
+		errs = append(errs, offsetstore.ErrNotConnected)
+	}
+	return errors.Join(errs...)
+}
+
+func (s joinsEveryError) WriteOffset(ctx context.Context, o *egopb.Offset) error {
+	if err := s.errs(ctx, o == nil || !validName(o.ProjectionName)); err != nil {
+		return err
+	}
+	return s.referenceStore.WriteOffset(ctx, o)
+}
+
+func (s joinsEveryError) GetCurrentOffset(ctx context.Context, id *egopb.ProjectionId) (*egopb.Offset, error) {
+	if err := s.errs(ctx, id == nil || !validName(id.ProjectionName)); err != nil {
+		return nil, err
+	}
+	return s.referenceStore.GetCurrentOffset(ctx, id)
+}
+
+func (s joinsEveryError) ResetOffset(ctx context.Context, name string, value int64) error {
+	if err := s.errs(ctx, !validName(name)); err != nil {
 		return err
 	}
 	return s.referenceStore.ResetOffset(ctx, name, value)
