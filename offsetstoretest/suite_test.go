@@ -96,6 +96,9 @@ var brokenStores = []brokenStore{
 	{"ContextCanceled", "IgnoresContext", func() offsetstore.OffsetStore {
 		return ignoresContext{newReferenceStore()}
 	}},
+	{"ContextCanceled", "WritesThenReportsContext", func() offsetstore.OffsetStore {
+		return writesThenReportsContext{newReferenceStore()}
+	}},
 	{"ContextDeadlineExceeded", "AlwaysCanceled", func() offsetstore.OffsetStore {
 		return alwaysCanceled{newReferenceStore()}
 	}},
@@ -295,6 +298,18 @@ func (s ignoresContext) GetCurrentOffset(_ context.Context, id *egopb.Projection
 
 func (s ignoresContext) ResetOffset(_ context.Context, name string, value int64) error {
 	return s.referenceStore.ResetOffset(context.Background(), name, value)
+}
+
+// writesThenReportsContext finishes a write whatever its context, and
+// only then reports that the context was done, as a store that commits
+// with a context it cannot cancel would.
+type writesThenReportsContext struct{ *referenceStore }
+
+func (s writesThenReportsContext) WriteOffset(ctx context.Context, o *egopb.Offset) error {
+	if err := s.referenceStore.WriteOffset(context.WithoutCancel(ctx), o); err != nil {
+		return err
+	}
+	return ctx.Err()
 }
 
 // dropsWrites acknowledges every third write it is given and forgets it.
