@@ -249,3 +249,32 @@ func TestOffsetStore_Wait_BadInput(t *testing.T) {
 		t.Errorf("WaitForOffsets(ctx, \"\", nil) = %v; want an error wrapping ErrInvalidArgument", err)
 	}
 }
+
+// TestOffsetStore_WaitForOffset_NoLostWakeUp races a writer against a
+// waiter, in step: the writer writes v+1 as soon as the waiter has seen
+// v, so each write lands while the waiter is on its way into its next
+// wait, between checking the offset and blocking, as often as not. A write
+// there must still wake it; if one did not, writer and waiter would each
+// wait for the other for good, and the bubble would report the deadlock.
+// No timeout is involved, so the test cannot fail by being slow.
+func TestOffsetStore_WaitForOffset_NoLostWakeUp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const writes = 2000
+		store := connectedStore(t)
+		id := &egopb.ProjectionId{ProjectionName: "p", ShardNumber: 1}
+		seen := make(chan struct{})
+		go func() {
+			for v := range int64(writes) {
+				writeValue(t, store, "p", 1, v+1)
+				<-seen
+			}
+		}()
+		for v := range int64(writes) {
+			got, err := store.WaitForOffset(t.Context(), id, v+1)
+			if err != nil || got.GetValue() != v+1 {
+				t.Fatalf("WaitForOffset(ctx, {p 1}, %d) = %s, %v; want value %d, <nil>", v+1, fmtOffset(got), err, v+1)
+			}
+			seen <- struct{}{}
+		}
+	})
+}
