@@ -61,11 +61,17 @@ var brokenStores = []brokenStore{
 		s.connected = true
 		return ignoresConnection{s}
 	}},
+	{"NotConnectedBeforeConnect", "WritesWhileNotConnected", func() offsetstore.OffsetStore {
+		return writesWhileNotConnected{newReferenceStore()}
+	}},
 	{"NotConnectedAfterDisconnect", "DisconnectDoesNothing", func() offsetstore.OffsetStore {
 		return ignoresConnection{newReferenceStore()}
 	}},
 	{"WriteInvalidArgument", "RepairsNames", func() offsetstore.OffsetStore {
 		return repairsNames{newReferenceStore()}
+	}},
+	{"WriteInvalidArgument", "WritesRepairedNameThenRefuses", func() offsetstore.OffsetStore {
+		return repairsThenRefuses{newReferenceStore()}
 	}},
 	{"WriteInvalidArgument", "BareInvalidArgument", func() offsetstore.OffsetStore {
 		return bareInvalidArgument{newReferenceStore()}
@@ -75,6 +81,9 @@ var brokenStores = []brokenStore{
 	}},
 	{"ResetInvalidArgument", "ResetRepairsNames", func() offsetstore.OffsetStore {
 		return resetRepairsNames{newReferenceStore()}
+	}},
+	{"ResetInvalidArgument", "ResetsRepairedNameThenRefuses", func() offsetstore.OffsetStore {
+		return repairsThenRefuses{newReferenceStore()}
 	}},
 	{"UnusualNames", "CutsNamesTo255Bytes", func() offsetstore.OffsetStore {
 		return changesNames{newReferenceStore(), func(name string) string {
@@ -771,4 +780,51 @@ func (s joinsEveryError) ResetOffset(ctx context.Context, name string, value int
 		return err
 	}
 	return s.referenceStore.ResetOffset(ctx, name, value)
+}
+
+// writesWhileNotConnected stores a write made while it is not connected,
+// and only then reports that it is not, as a store that checks its state
+// after the statement has run would.
+type writesWhileNotConnected struct{ *referenceStore }
+
+func (s writesWhileNotConnected) WriteOffset(ctx context.Context, o *egopb.Offset) error {
+	err := s.referenceStore.WriteOffset(ctx, o)
+	if errors.Is(err, offsetstore.ErrNotConnected) {
+		s.mu.Lock()
+		shards := s.offsets[o.ProjectionName]
+		if shards == nil {
+			shards = make(map[uint64]*egopb.Offset)
+			s.offsets[o.ProjectionName] = shards
+		}
+		shards[o.ShardNumber] = clone(o)
+		s.mu.Unlock()
+	}
+	return err
+}
+
+// repairsThenRefuses writes or resets under a bad name with its invalid
+// bytes replaced, and then refuses the name all the same, as a store that
+// validates after the statement has run would.
+type repairsThenRefuses struct{ *referenceStore }
+
+func (s repairsThenRefuses) WriteOffset(ctx context.Context, o *egopb.Offset) error {
+	err := s.referenceStore.WriteOffset(ctx, o)
+	if o != nil && errors.Is(err, offsetstore.ErrInvalidArgument) {
+		if repaired := strings.ToValidUTF8(o.ProjectionName, "\uFFFD"); validName(repaired) {
+			o = clone(o)
+			o.ProjectionName = repaired
+			_ = s.referenceStore.WriteOffset(ctx, o)
+		}
+	}
+	return err
+}
+
+func (s repairsThenRefuses) ResetOffset(ctx context.Context, name string, value int64) error {
+	err := s.referenceStore.ResetOffset(ctx, name, value)
+	if errors.Is(err, offsetstore.ErrInvalidArgument) {
+		if repaired := strings.ToValidUTF8(name, "\uFFFD"); validName(repaired) {
+			_ = s.referenceStore.ResetOffset(ctx, repaired, value)
+		}
+	}
+	return err
 }
