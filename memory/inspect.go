@@ -26,7 +26,9 @@ func (s *OffsetStore) Projections(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 	defer s.mu.RUnlock()
-	return slices.Sorted(maps.Keys(s.offsets)), nil
+	names := slices.AppendSeq(make([]string, 0, len(s.offsets)), maps.Keys(s.offsets))
+	slices.Sort(names)
+	return names, nil
 }
 
 // Snapshot returns copies of every offset in the store, sorted by

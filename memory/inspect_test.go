@@ -36,6 +36,9 @@ func TestOffsetStore_Offsets_SortedByShard(t *testing.T) {
 
 func TestOffsetStore_Projections(t *testing.T) {
 	store := connectedStore(t)
+	if got, err := store.Projections(t.Context()); got == nil || len(got) != 0 || err != nil {
+		t.Errorf("Projections(ctx) on an empty store = %#v, %v; want []string{}, <nil>: empty, not nil, as Offsets and Snapshot", got, err)
+	}
 	writeValue(t, store, "b", 0, 1)
 	writeValue(t, store, "a", 5, 1)
 	writeValue(t, store, "c", 0, 1)

@@ -145,27 +145,46 @@ func TestOffsetStore_WaitForOffset_ContextEnds(t *testing.T) {
 }
 
 func TestOffsetStore_WaitForOffset_Disconnected(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		store := memory.NewOffsetStore(memory.WithKeepRecordsAfterDisconnect())
-		id := &egopb.ProjectionId{ProjectionName: "p"}
+	id := &egopb.ProjectionId{ProjectionName: "p"}
+	const call = "WaitForOffset(ctx, {p 0}, 1)"
+	t.Run("NeverConnected", func(t *testing.T) {
+		store := memory.NewOffsetStore()
 		if _, err := store.WaitForOffset(t.Context(), id, 1); !errors.Is(err, offsetstore.ErrNotConnected) {
-			t.Errorf("WaitForOffset(ctx, {p 0}, 1) on a store never connected = %v; want an error wrapping ErrNotConnected", err)
+			t.Errorf("%s on a store never connected = %v; want an error wrapping ErrNotConnected", call, err)
 		}
-		connected(t, store)
-		const call = "WaitForOffset(ctx, {p 0}, 1)"
-		done := startWait(waitForOffset(t.Context(), store, id, 1))
-		wantBlocked(t, call, done, "with nothing written")
-		// A disconnect ends the wait even if the store is connected
-		// again before the waiter runs: its session is over.
-		if err := store.Disconnect(t.Context()); err != nil {
-			t.Fatalf("Disconnect(ctx) = %v; want <nil>", err)
-		}
-		connected(t, store)
-		writeValue(t, store, "p", 0, 1)
-		if r := <-done; !errors.Is(r.err, offsetstore.ErrNotConnected) || r.offsets != nil {
-			t.Errorf("%s across a Disconnect = %v, %v; want <nil>, an error wrapping ErrNotConnected", call, rowsOf(r.offsets), r.err)
-		}
-		_ = store.Disconnect(t.Context())
+	})
+	// Nothing but the Disconnect happens after the waiter blocks: if
+	// Disconnect woke nobody, the waiter would sleep for good and the
+	// bubble would report it.
+	t.Run("DisconnectAlone", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			store := connectedStore(t)
+			done := startWait(waitForOffset(t.Context(), store, id, 1))
+			wantBlocked(t, call, done, "with nothing written")
+			if err := store.Disconnect(t.Context()); err != nil {
+				t.Fatalf("Disconnect(ctx) = %v; want <nil>", err)
+			}
+			if r := <-done; !errors.Is(r.err, offsetstore.ErrNotConnected) || r.offsets != nil {
+				t.Errorf("%s after Disconnect = %v, %v; want <nil>, an error wrapping ErrNotConnected: Disconnect ends every wait", call, rowsOf(r.offsets), r.err)
+			}
+		})
+	})
+	// A disconnect ends the wait even if the store is connected again,
+	// with the offset reached, before the waiter runs: its session is over.
+	t.Run("ReconnectedBeforeWaiterRuns", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			store := connectedStore(t, memory.WithKeepRecordsAfterDisconnect())
+			done := startWait(waitForOffset(t.Context(), store, id, 1))
+			wantBlocked(t, call, done, "with nothing written")
+			if err := store.Disconnect(t.Context()); err != nil {
+				t.Fatalf("Disconnect(ctx) = %v; want <nil>", err)
+			}
+			connected(t, store)
+			writeValue(t, store, "p", 0, 1)
+			if r := <-done; !errors.Is(r.err, offsetstore.ErrNotConnected) || r.offsets != nil {
+				t.Errorf("%s across a Disconnect = %v, %v; want <nil>, an error wrapping ErrNotConnected: Disconnect ends every wait", call, rowsOf(r.offsets), r.err)
+			}
+		})
 	})
 }
 
@@ -229,4 +248,33 @@ func TestOffsetStore_Wait_BadInput(t *testing.T) {
 	if _, err := store.WaitForOffsets(t.Context(), "", nil); !errors.Is(err, offsetstore.ErrInvalidArgument) {
 		t.Errorf("WaitForOffsets(ctx, \"\", nil) = %v; want an error wrapping ErrInvalidArgument", err)
 	}
+}
+
+// TestOffsetStore_WaitForOffset_NoLostWakeUp races a writer against a
+// waiter, in step: the writer writes v+1 as soon as the waiter has seen
+// v, so each write lands while the waiter is on its way into its next
+// wait, between checking the offset and blocking, as often as not. A write
+// there must still wake it; if one did not, writer and waiter would each
+// wait for the other for good, and the bubble would report the deadlock.
+// No timeout is involved, so the test cannot fail by being slow.
+func TestOffsetStore_WaitForOffset_NoLostWakeUp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const writes = 2000
+		store := connectedStore(t)
+		id := &egopb.ProjectionId{ProjectionName: "p", ShardNumber: 1}
+		seen := make(chan struct{})
+		go func() {
+			for v := range int64(writes) {
+				writeValue(t, store, "p", 1, v+1)
+				<-seen
+			}
+		}()
+		for v := range int64(writes) {
+			got, err := store.WaitForOffset(t.Context(), id, v+1)
+			if err != nil || got.GetValue() != v+1 {
+				t.Fatalf("WaitForOffset(ctx, {p 1}, %d) = %s, %v; want value %d, <nil>", v+1, fmtOffset(got), err, v+1)
+			}
+			seen <- struct{}{}
+		}
+	})
 }

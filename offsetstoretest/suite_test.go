@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"os"
 	"os/exec"
@@ -60,17 +61,29 @@ var brokenStores = []brokenStore{
 		s.connected = true
 		return ignoresConnection{s}
 	}},
+	{"NotConnectedBeforeConnect", "WritesWhileNotConnected", func() offsetstore.OffsetStore {
+		return writesWhileNotConnected{newReferenceStore()}
+	}},
 	{"NotConnectedAfterDisconnect", "DisconnectDoesNothing", func() offsetstore.OffsetStore {
 		return ignoresConnection{newReferenceStore()}
 	}},
 	{"WriteInvalidArgument", "RepairsNames", func() offsetstore.OffsetStore {
 		return repairsNames{newReferenceStore()}
 	}},
+	{"WriteInvalidArgument", "WritesRepairedNameThenRefuses", func() offsetstore.OffsetStore {
+		return repairsThenRefuses{newReferenceStore()}
+	}},
+	{"WriteInvalidArgument", "BareInvalidArgument", func() offsetstore.OffsetStore {
+		return bareInvalidArgument{newReferenceStore()}
+	}},
 	{"GetInvalidArgument", "GetFindsNothingForBadNames", func() offsetstore.OffsetStore {
 		return getFindsNothingForBadNames{newReferenceStore()}
 	}},
 	{"ResetInvalidArgument", "ResetRepairsNames", func() offsetstore.OffsetStore {
 		return resetRepairsNames{newReferenceStore()}
+	}},
+	{"ResetInvalidArgument", "ResetsRepairedNameThenRefuses", func() offsetstore.OffsetStore {
+		return repairsThenRefuses{newReferenceStore()}
 	}},
 	{"UnusualNames", "CutsNamesTo255Bytes", func() offsetstore.OffsetStore {
 		return changesNames{newReferenceStore(), func(name string) string {
@@ -91,6 +104,9 @@ var brokenStores = []brokenStore{
 	}},
 	{"ContextCanceled", "IgnoresContext", func() offsetstore.OffsetStore {
 		return ignoresContext{newReferenceStore()}
+	}},
+	{"ContextCanceled", "WritesThenReportsContext", func() offsetstore.OffsetStore {
+		return writesThenReportsContext{newReferenceStore()}
 	}},
 	{"ContextDeadlineExceeded", "AlwaysCanceled", func() offsetstore.OffsetStore {
 		return alwaysCanceled{newReferenceStore()}
@@ -116,6 +132,9 @@ var brokenStores = []brokenStore{
 	{"ResetAllShards", "ResetsOneShard", func() offsetstore.OffsetStore {
 		return resetsOneShard{newReferenceStore()}
 	}},
+	{"ResetAllShards", "ResetStampsSeconds", func() offsetstore.OffsetStore {
+		return resetStampsSeconds{newReferenceStore()}
+	}},
 	{"ResetOtherProjectionsUntouched", "ResetsByPrefix", func() offsetstore.OffsetStore {
 		return resetsByPrefix{newReferenceStore()}
 	}},
@@ -136,6 +155,9 @@ var brokenStores = []brokenStore{
 	}},
 	{"ErrorOrder", "ChecksConnectionBeforeInput", func() offsetstore.OffsetStore {
 		return checksConnectionBeforeInput{newReferenceStore()}
+	}},
+	{"ErrorOrder", "JoinsEveryError", func() offsetstore.OffsetStore {
+		return joinsEveryError{newReferenceStore()}
 	}},
 }
 
@@ -285,6 +307,18 @@ func (s ignoresContext) GetCurrentOffset(_ context.Context, id *egopb.Projection
 
 func (s ignoresContext) ResetOffset(_ context.Context, name string, value int64) error {
 	return s.referenceStore.ResetOffset(context.Background(), name, value)
+}
+
+// writesThenReportsContext finishes a write whatever its context, and
+// only then reports that the context was done, as a store that commits
+// with a context it cannot cancel would.
+type writesThenReportsContext struct{ *referenceStore }
+
+func (s writesThenReportsContext) WriteOffset(ctx context.Context, o *egopb.Offset) error {
+	if err := s.referenceStore.WriteOffset(context.WithoutCancel(ctx), o); err != nil {
+		return err
+	}
+	return ctx.Err()
 }
 
 // dropsWrites acknowledges every third write it is given and forgets it.
@@ -676,4 +710,121 @@ func (s checksConnectionBeforeInput) ResetOffset(ctx context.Context, name strin
 		return err
 	}
 	return s.referenceStore.ResetOffset(ctx, name, value)
+}
+
+// bareInvalidArgument refuses a bad write with offsetstore.ErrInvalidArgument
+// itself, which does not say what was wrong.
+type bareInvalidArgument struct{ *referenceStore }
+
+func (s bareInvalidArgument) WriteOffset(ctx context.Context, o *egopb.Offset) error {
+	err := s.referenceStore.WriteOffset(ctx, o)
+	if errors.Is(err, offsetstore.ErrInvalidArgument) {
+		return offsetstore.ErrInvalidArgument
+	}
+	return err
+}
+
+// resetStampsSeconds stamps resets in Unix seconds instead of
+// milliseconds, as a store computing extract(epoch from now()) would.
+type resetStampsSeconds struct{ *referenceStore }
+
+func (s resetStampsSeconds) ResetOffset(ctx context.Context, name string, value int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(ctx, name); err != nil {
+		return err
+	}
+	now := time.Now().Unix()
+	for _, o := range s.offsets[name] {
+		o.Value, o.Timestamp = value, now
+	}
+	return nil
+}
+
+// joinsEveryError reports every error that applies to a call, joined,
+// instead of the first of them in the order of rule 11.
+type joinsEveryError struct{ *referenceStore }
+
+func (s joinsEveryError) errs(ctx context.Context, badInput bool) error {
+	var errs []error
+	if err := ctx.Err(); err != nil {
+		errs = append(errs, err)
+	}
+	if badInput {
+		errs = append(errs, fmt.Errorf("%w: bad projection name or nil message", offsetstore.ErrInvalidArgument))
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if !s.connected {
+		errs = append(errs, offsetstore.ErrNotConnected)
+	}
+	return errors.Join(errs...)
+}
+
+func (s joinsEveryError) WriteOffset(ctx context.Context, o *egopb.Offset) error {
+	if err := s.errs(ctx, o == nil || !validName(o.ProjectionName)); err != nil {
+		return err
+	}
+	return s.referenceStore.WriteOffset(ctx, o)
+}
+
+func (s joinsEveryError) GetCurrentOffset(ctx context.Context, id *egopb.ProjectionId) (*egopb.Offset, error) {
+	if err := s.errs(ctx, id == nil || !validName(id.ProjectionName)); err != nil {
+		return nil, err
+	}
+	return s.referenceStore.GetCurrentOffset(ctx, id)
+}
+
+func (s joinsEveryError) ResetOffset(ctx context.Context, name string, value int64) error {
+	if err := s.errs(ctx, !validName(name)); err != nil {
+		return err
+	}
+	return s.referenceStore.ResetOffset(ctx, name, value)
+}
+
+// writesWhileNotConnected stores a write made while it is not connected,
+// and only then reports that it is not, as a store that checks its state
+// after the statement has run would.
+type writesWhileNotConnected struct{ *referenceStore }
+
+func (s writesWhileNotConnected) WriteOffset(ctx context.Context, o *egopb.Offset) error {
+	err := s.referenceStore.WriteOffset(ctx, o)
+	if errors.Is(err, offsetstore.ErrNotConnected) {
+		s.mu.Lock()
+		shards := s.offsets[o.ProjectionName]
+		if shards == nil {
+			shards = make(map[uint64]*egopb.Offset)
+			s.offsets[o.ProjectionName] = shards
+		}
+		shards[o.ShardNumber] = clone(o)
+		s.mu.Unlock()
+	}
+	return err
+}
+
+// repairsThenRefuses writes or resets under a bad name with its invalid
+// bytes replaced, and then refuses the name all the same, as a store that
+// validates after the statement has run would.
+type repairsThenRefuses struct{ *referenceStore }
+
+func (s repairsThenRefuses) WriteOffset(ctx context.Context, o *egopb.Offset) error {
+	err := s.referenceStore.WriteOffset(ctx, o)
+	if o != nil && errors.Is(err, offsetstore.ErrInvalidArgument) {
+		if repaired := strings.ToValidUTF8(o.ProjectionName, "\uFFFD"); validName(repaired) {
+			o = clone(o)
+			o.ProjectionName = repaired
+			_ = s.referenceStore.WriteOffset(ctx, o)
+		}
+	}
+	return err
+}
+
+func (s repairsThenRefuses) ResetOffset(ctx context.Context, name string, value int64) error {
+	err := s.referenceStore.ResetOffset(ctx, name, value)
+	if errors.Is(err, offsetstore.ErrInvalidArgument) {
+		if repaired := strings.ToValidUTF8(name, "\uFFFD"); validName(repaired) {
+			_ = s.referenceStore.ResetOffset(ctx, repaired, value)
+		}
+	}
+	return err
 }
