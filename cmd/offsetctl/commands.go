@@ -60,8 +60,8 @@ var errHelpShown = errors.New("help shown")
 var commands []*command
 
 func init() {
-	// commands refers to runHelp, which reads commands: assign it here to
-	// break the initialization cycle.
+	// helpCommand's run reads commands: assigning it here breaks the
+	// initialization cycle.
 	commands = []*command{
 		projectionsCommand,
 		offsetsCommand,
@@ -92,7 +92,8 @@ func anyNumber(int) bool           { return true }
 // knows it, for anything else.
 func (inv *invocation) parse(args []string) (*command, error) {
 	// The connection flags may come before the command too, as in
-	// offsetctl --url URL projections.
+	// offsetctl --url URL projections; --output, which not every command
+	// takes, may not.
 	top := inv.flagSet("offsetctl", nil)
 	if err := top.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -150,7 +151,7 @@ func (inv *invocation) flagSet(name string, cmd *command) *flag.FlagSet {
 		fs.StringVar(&o.schema, "schema", "", "`schema` of the table (default: the first schema of the search_path)")
 		fs.StringVar(&o.table, "table", "offsets_store", "`table` of the offsets")
 		fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "give up after `duration`; 0 for never")
-		fs.StringVar(&o.output, "output", "table", "`format` of the rows: table, or json for JSON lines")
+		o.output = "table"
 		return fs
 	}
 	fs.Func("url", "PostgreSQL `URL` or key=value connection string (default $"+urlVariable+")", setString(&o.url))
@@ -183,7 +184,6 @@ var flagErrors = []struct {
 	{regexp.MustCompile(`^flag needs an argument: -+(.*)$`), "flag --$1 needs a value"},
 	{regexp.MustCompile(`^invalid value (".*") for flag -+([^:]*): (.*)$`), "--$2 $1: $3"},
 	{regexp.MustCompile(`^invalid boolean value (".*") for -+(.*): .*$`), "--$2 $1: want true or false, or no value"},
-	{regexp.MustCompile(`^bad flag syntax: (.*)$`), "bad flag syntax: $1"},
 }
 
 // flagMessage rewrites msg, if it is one of the flag package's errors, in
@@ -246,7 +246,7 @@ Commands:
 	}
 	tw.Flush()
 	fmt.Fprint(w, `
-Flags of every command:
+Flags of every command (--output: of those that print rows):
 `)
 	inv.printFlags(w, inv.flagSet("offsetctl", &command{rows: true}))
 	fmt.Fprintf(w, `
