@@ -28,6 +28,7 @@ func emptyStore(t *testing.T) (string, *postgres.OffsetStore) {
 }
 
 func TestExportImport_RoundTripIntoAnEmptySchema(t *testing.T) {
+	t.Parallel()
 	from, source := fixtureSchema(t, fixture())
 	want := snapshot(t, source)
 	file := filepath.Join(t.TempDir(), "offsets.jsonl")
@@ -84,6 +85,7 @@ func TestExportImport_RoundTripIntoAnEmptySchema(t *testing.T) {
 }
 
 func TestExport_NamedProjections(t *testing.T) {
+	t.Parallel()
 	schema, store := fixtureSchema(t, fixture())
 	var want []*egopb.Offset
 	for _, o := range snapshot(t, store) {
@@ -109,6 +111,7 @@ func TestExport_NamedProjections(t *testing.T) {
 }
 
 func TestExport_UnwritableFile(t *testing.T) {
+	t.Parallel()
 	schema, _ := fixtureSchema(t, fixture())
 	file := filepath.Join(t.TempDir(), "nosuchdir", "offsets.jsonl")
 	args := []string{"export", "--schema", schema, "--file", file}
@@ -118,6 +121,7 @@ func TestExport_UnwritableFile(t *testing.T) {
 }
 
 func TestImport_PlanGolden(t *testing.T) {
+	t.Parallel()
 	schema, _ := fixtureSchema(t, fixture())
 	file := filepath.Join(t.TempDir(), "offsets.jsonl")
 	writeFile(t, file, strings.Join([]string{
@@ -133,6 +137,7 @@ func TestImport_PlanGolden(t *testing.T) {
 }
 
 func TestImport_ExecuteWritesWhatThePlanPrinted(t *testing.T) {
+	t.Parallel()
 	schema, store := fixtureSchema(t, fixture())
 	before := snapshot(t, store)
 	// The same file from stdin: a copy between databases is a pipe.
@@ -162,6 +167,7 @@ func TestImport_ExecuteWritesWhatThePlanPrinted(t *testing.T) {
 }
 
 func TestImport_BadFileChangesNothingAndNamesTheLine(t *testing.T) {
+	t.Parallel()
 	good := `{"projectionName":"accounts","shardNumber":"0","value":"1","timestamp":"1"}`
 	for _, tc := range []struct {
 		name  string
@@ -181,6 +187,7 @@ func TestImport_BadFileChangesNothingAndNamesTheLine(t *testing.T) {
 		{"invalid UTF-8", []string{good, "{\"projectionName\":\"\xff\"}"}, []string{":2: ", "UTF-8"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			schema, store := fixtureSchema(t, fixture())
 			before := snapshot(t, store)
 			file := filepath.Join(t.TempDir(), "bad.jsonl")
@@ -210,6 +217,7 @@ func TestImport_BadFileChangesNothingAndNamesTheLine(t *testing.T) {
 }
 
 func TestImport_ReportsEveryBadLine(t *testing.T) {
+	t.Parallel()
 	// After a good line, 25 bad ones of every kind.
 	good := `{"projectionName":"a"}`
 	lines := []string{good}
@@ -243,6 +251,7 @@ func TestImport_ReportsEveryBadLine(t *testing.T) {
 // that offsetctl finds good, with a constraint the test adds: the lines
 // before it must not be written either.
 func TestImport_AllOrNothing(t *testing.T) {
+	t.Parallel()
 	schema, store := fixtureSchema(t, fixture())
 	conn, err := pgx.Connect(t.Context(), pgtest.URL(t))
 	if err != nil {

@@ -70,6 +70,7 @@ func applyPlan(t *testing.T, before []*egopb.Offset, plan []changeJSON) []*egopb
 }
 
 func TestReset_DryRunChangesNothing(t *testing.T) {
+	t.Parallel()
 	schema, store := fixtureSchema(t, fixture())
 	for _, args := range [][]string{
 		{"reset", "accounts", "--to", "0"},
@@ -79,6 +80,7 @@ func TestReset_DryRunChangesNothing(t *testing.T) {
 		{"delete", "orders", "--shard", "3"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			t.Parallel()
 			before := snapshot(t, store)
 			args = append(args, "--schema", schema)
 			r := offsetctl(t, "", args...)
@@ -95,6 +97,7 @@ func TestReset_DryRunChangesNothing(t *testing.T) {
 }
 
 func TestReset_ExecuteChangesWhatThePlanPrinted(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{
 		{"reset", "accounts", "--to", "0"},
 		{"reset", "accounts", "--to", "-62135596800000", "--shard", "270,17"},
@@ -102,6 +105,7 @@ func TestReset_ExecuteChangesWhatThePlanPrinted(t *testing.T) {
 		{"reset", "tab\tname", "--to", "8"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			t.Parallel()
 			schema, store := fixtureSchema(t, fixture())
 			before := snapshot(t, store)
 			args = append(args, "--schema", schema, "--output", "json")
@@ -134,12 +138,14 @@ func TestReset_ExecuteChangesWhatThePlanPrinted(t *testing.T) {
 }
 
 func TestDelete_ExecuteDeletesWhatThePlanPrinted(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{
 		{"delete", "accounts"},
 		{"delete", "accounts", "--shard", "0", "--shard", "270"},
 		{"delete", "orders", "--shard", "9223372036854775813"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			t.Parallel()
 			schema, store := fixtureSchema(t, fixture())
 			before := snapshot(t, store)
 			args = append(args, "--schema", schema, "--output", "json")
@@ -168,6 +174,7 @@ func TestDelete_ExecuteDeletesWhatThePlanPrinted(t *testing.T) {
 }
 
 func TestReset_NothingToChangeFails(t *testing.T) {
+	t.Parallel()
 	schema, store := fixtureSchema(t, fixture())
 	before := snapshot(t, store)
 	for _, tc := range []struct {
@@ -183,6 +190,7 @@ func TestReset_NothingToChangeFails(t *testing.T) {
 		{[]string{"delete", "accounts", "--shard", "5", "--shard", "0", "--execute"}, []string{`projection "accounts" has no offset for shard 5`, "nothing changed"}},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			t.Parallel()
 			args := append(tc.args, "--schema", schema)
 			r := offsetctl(t, "", args...)
 			wantCode(t, r, exitFailure, args...)
@@ -196,6 +204,7 @@ func TestReset_NothingToChangeFails(t *testing.T) {
 }
 
 func TestReset_TableGolden(t *testing.T) {
+	t.Parallel()
 	schema, _ := fixtureSchema(t, fixture())
 	args := []string{"reset", "accounts", "--to", "0", "--schema", schema}
 	r := offsetctl(t, "", args...)

@@ -5,6 +5,7 @@ import (
 )
 
 func TestProjections_Golden(t *testing.T) {
+	t.Parallel()
 	schema, _ := fixtureSchema(t, fixture())
 	for _, tc := range []struct {
 		output, golden string
@@ -13,6 +14,7 @@ func TestProjections_Golden(t *testing.T) {
 		{"json", "projections.json.golden"},
 	} {
 		t.Run(tc.output, func(t *testing.T) {
+			t.Parallel()
 			args := []string{"projections", "--schema", schema, "--output", tc.output}
 			r := offsetctl(t, "", args...)
 			wantCode(t, r, exitOK, args...)
@@ -25,6 +27,7 @@ func TestProjections_Golden(t *testing.T) {
 }
 
 func TestProjections_EmptyTableSaysSo(t *testing.T) {
+	t.Parallel()
 	schema, _ := fixtureSchema(t, nil)
 	args := []string{"projections", "--schema", schema}
 	r := offsetctl(t, "", args...)
@@ -38,6 +41,7 @@ func TestProjections_EmptyTableSaysSo(t *testing.T) {
 }
 
 func TestOffsets_Golden(t *testing.T) {
+	t.Parallel()
 	schema, _ := fixtureSchema(t, fixture())
 	for _, tc := range []struct {
 		name, output, golden string
@@ -48,6 +52,7 @@ func TestOffsets_Golden(t *testing.T) {
 		{"tab\tname", "table", "offsets-tab.golden"},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
+			t.Parallel()
 			// Flags after the name, as the issue writes the synopsis.
 			args := []string{"offsets", tc.name, "--schema", schema, "--output", tc.output}
 			r := offsetctl(t, "", args...)
@@ -61,6 +66,7 @@ func TestOffsets_Golden(t *testing.T) {
 }
 
 func TestOffsets_UnknownProjectionFails(t *testing.T) {
+	t.Parallel()
 	schema, _ := fixtureSchema(t, fixture())
 	// Names are case-sensitive: Accounts is not accounts.
 	args := []string{"offsets", "Accounts", "--schema", schema}
