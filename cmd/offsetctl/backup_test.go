@@ -100,6 +100,12 @@ func TestExport_NamedProjections(t *testing.T) {
 		t.Errorf("offsetctl %s printed %s: %s; want Audit's and orders' offsets, once each", strings.Join(args, " "), r.stdout, diff)
 	}
 
+	// After --, everything is a name, even what looks like a flag.
+	args = []string{"export", "--schema", schema, "--", "orders", "--file"}
+	r = offsetctl(t, "", args...)
+	wantCode(t, r, exitFailure, args...)
+	wantOneLineError(t, r, `projection "--file" has no offsets`)
+
 	file := filepath.Join(t.TempDir(), "offsets.jsonl")
 	args = []string{"export", "orders", "nosuch", "--schema", schema, "--file", file}
 	r = offsetctl(t, "", args...)
