@@ -38,7 +38,7 @@ Example:
   offsetctl export --file offsets.jsonl
   offsetctl export accounts
 
-  {"projectionName":"accounts","shardNumber":"0","value":"1042","timestamp":"1764155640000"}
+  {"projectionName":"accounts","shardNumber":"0","value":"1042","timestamp":"1795691640000"}
 `,
 	run: runExport,
 }

@@ -33,7 +33,7 @@
 // them (so that tools which read JSON numbers as doubles, such as
 // JavaScript, do not round them):
 //
-//	{"projectionName":"accounts","shardNumber":"0","value":"1042","timestamp":"1764155640000"}
+//	{"projectionName":"accounts","shardNumber":"0","value":"1042","timestamp":"1795691640000"}
 //
 // import reads any protobuf JSON of [egopb.Offset] (numbers or strings,
 // camelCase or the proto's snake_case names; a missing field is zero, as
