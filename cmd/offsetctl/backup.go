@@ -1,0 +1,341 @@
+package main
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/ego-contrib/offsetstore/egopb"
+)
+
+var exportCommand = &command{
+	name:    "export",
+	args:    "[NAME ...]",
+	nargs:   anyNumber,
+	summary: "write offsets as JSON lines, to stdout or --file",
+	flags: func(fs *flag.FlagSet, o *options) {
+		fs.StringVar(&o.file, "file", "", "write to `file` instead of stdout; it is replaced only once the export is whole")
+	},
+	help: `Writes the offsets of the projections NAME, or of every projection, one
+JSON object per line, with the protobuf JSON names of eGo's Offset fields
+and 64-bit integers as strings, sorted by projection and shard. Each
+projection is read in one statement; without NAME, the whole table is. A
+NAME with no offsets is an error, and nothing is written.
+
+Example:
+  offsetctl export --file offsets.jsonl
+  offsetctl export accounts
+
+  {"projectionName":"accounts","shardNumber":"0","value":"1042","timestamp":"1795691640000"}
+`,
+	run: runExport,
+}
+
+var importCommand = &command{
+	name:    "import",
+	args:    "FILE",
+	nargs:   exactly(1),
+	summary: "write the offsets of an export file, all or none (dry run unless --execute)",
+	rows:    true,
+	flags: func(fs *flag.FlagSet, o *options) {
+		fs.BoolVar(&o.execute, "execute", false, "write the offsets; without it, only print what would change")
+		fs.BoolVar(&o.createTable, "create-table", false, "with --execute, create the table (and --schema) if missing")
+	},
+	help: `Reads FILE ('-' for stdin), JSON lines as export writes them, and checks
+every line first: bad JSON, unknown fields, bad projection names and a
+projection and shard given twice are reported with their line numbers, and
+then nothing is written. Prints, for every offset, the value and timestamp
+before and after; writes them only with --execute, all in one statement,
+so all or none. Offsets in the table but not in FILE are left as they are.
+Stop the projections first, as for reset.
+
+Example:
+  offsetctl import offsets.jsonl                  # dry run: prints the plan
+  offsetctl import offsets.jsonl --execute        # does it
+  offsetctl export --url "$FROM" | offsetctl import --url "$TO" --create-table --execute -
+`,
+	run: runImport,
+}
+
+func runExport(ctx context.Context, inv *invocation) error {
+	var names []string
+	for _, name := range inv.args {
+		if err := checkName(name); err != nil {
+			return &usageError{msg: err.Error()}
+		}
+		if !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	db, err := inv.connect(ctx, false)
+	defer db.close()
+	if err != nil {
+		return err
+	}
+	var offsets []*egopb.Offset
+	if len(names) == 0 {
+		if offsets, err = db.store.Snapshot(ctx); err != nil {
+			return db.explain(ctx, inv, err)
+		}
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		some, err := db.store.Offsets(ctx, name)
+		if err != nil {
+			return db.explain(ctx, inv, err)
+		}
+		if len(some) == 0 {
+			return fmt.Errorf("projection %q has no offsets in table %s of %s: nothing exported", name, db.table, db.where)
+		}
+		offsets = append(offsets, some...)
+	}
+	var buf bytes.Buffer
+	out := newJSONLines(&buf)
+	for _, o := range offsets {
+		if err := out.write(toJSON(o)); err != nil {
+			return err
+		}
+	}
+	dest := "stdout"
+	if inv.opts.file == "" {
+		if _, err := inv.stdout.Write(buf.Bytes()); err != nil {
+			return fmt.Errorf("write stdout: %w", err)
+		}
+	} else {
+		dest = displayName(inv.opts.file)
+		if err := writeFileAtomically(inv.opts.file, buf.Bytes()); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(inv.stderr, "exported %s of %s to %s\n", plural(len(offsets), "offset"), plural(countProjections(offsets), "projection"), dest)
+	return nil
+}
+
+// writeFileAtomically replaces name with data, whole or not at all: a
+// failed export must not leave a truncated file that looks like a backup.
+func writeFileAtomically(name string, data []byte) (err error) {
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("cannot write %s: %w", displayName(name), withoutPath(err))
+		}
+	}()
+	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // fails harmlessly once renamed
+	// CreateTemp makes the file readable by its owner only; an export is
+	// no more secret than the table, so give it a new file's usual mode.
+	err = tmp.Chmod(0o644)
+	if err == nil {
+		_, err = tmp.Write(data)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if closeErr := tmp.Close(); err == nil {
+		err = closeErr
+	}
+	if err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), name)
+}
+
+// withoutPath returns the reason of a file system error without the path,
+// which the message around it names already (or which is a temporary
+// file's, gone since).
+func withoutPath(err error) error {
+	var pathErr *fs.PathError
+	if errors.As(err, &pathErr) {
+		return pathErr.Err
+	}
+	var linkErr *os.LinkError
+	if errors.As(err, &linkErr) {
+		return linkErr.Err
+	}
+	return err
+}
+
+func countProjections(offsets []*egopb.Offset) int {
+	n := 0
+	for i, o := range offsets {
+		if i == 0 || o.ProjectionName != offsets[i-1].ProjectionName {
+			n++
+		}
+	}
+	return n
+}
+
+// maxProblems is how many bad lines import reports before it stops
+// listing them: enough to see the pattern, not a screenful of the same.
+const maxProblems = 20
+
+func runImport(ctx context.Context, inv *invocation) error {
+	var data []byte
+	var err error
+	// file names the input in messages, which must stay one line each.
+	file := displayName(inv.args[0])
+	if inv.args[0] == "-" {
+		file = "stdin"
+		data, err = io.ReadAll(inv.stdin)
+	} else {
+		data, err = os.ReadFile(inv.args[0])
+	}
+	if err != nil {
+		return fmt.Errorf("cannot read %s: %w", file, withoutPath(err))
+	}
+	offsets, problems := parseOffsets(data)
+	if len(problems) > 0 {
+		for i, p := range problems {
+			if i == maxProblems {
+				fmt.Fprintf(inv.stderr, "offsetctl: import: %s: %d more bad lines not shown\n", file, len(problems)-maxProblems)
+				break
+			}
+			fmt.Fprintf(inv.stderr, "offsetctl: import: %s:%d: %s\n", file, p.line, p.msg)
+		}
+		return fmt.Errorf("%s has %s: nothing imported", file, plural(len(problems), "bad line"))
+	}
+	if len(offsets) == 0 {
+		return fmt.Errorf("%s holds no offsets: nothing to import", file)
+	}
+	createTable := inv.opts.createTable && inv.opts.execute
+	db, err := inv.connect(ctx, createTable)
+	defer db.close()
+	tableMissing := false
+	switch {
+	case err != nil && inv.opts.createTable && !inv.opts.execute && missingTable(err):
+		// A dry run creates nothing: the table would be created empty.
+		tableMissing = true
+	case err != nil && missingTable(err):
+		return fmt.Errorf("%w; to import into a new database, add --create-table", err)
+	case err != nil:
+		return err
+	}
+	current := map[key]*egopb.Offset{}
+	if !tableMissing {
+		all, err := db.store.Snapshot(ctx)
+		if err != nil {
+			return db.explain(ctx, inv, err)
+		}
+		for _, o := range all {
+			current[keyOf(o)] = o
+		}
+	}
+	slices.SortFunc(offsets, func(a, b *egopb.Offset) int {
+		return cmp.Or(cmp.Compare(a.ProjectionName, b.ProjectionName), cmp.Compare(a.ShardNumber, b.ShardNumber))
+	})
+	changes := make([]change, len(offsets))
+	added, changed := 0, 0
+	for i, o := range offsets {
+		before := current[keyOf(o)]
+		changes[i] = change{before: before, after: o}
+		switch {
+		case before == nil:
+			added++
+		case before.Value != o.Value || before.Timestamp != o.Timestamp:
+			changed++
+		}
+	}
+	summary := fmt.Sprintf("%s of %s (%d new, %d changed, %d as they are)",
+		plural(len(offsets), "offset"), plural(countProjections(offsets), "projection"), added, changed, len(offsets)-added-changed)
+	if !inv.opts.execute {
+		if err := inv.printChanges(changes, true); err != nil {
+			return err
+		}
+		fmt.Fprintf(inv.stderr, "dry run: would write %s; nothing changed: add --execute to import\n", summary)
+		if tableMissing {
+			fmt.Fprintf(inv.stderr, "table %s does not exist in %s: --execute --create-table creates it\n", db.table, db.where)
+		}
+		return nil
+	}
+	if err := db.store.WriteOffsets(ctx, offsets); err != nil {
+		return db.explain(ctx, inv, err)
+	}
+	if err := inv.printChanges(changes, true); err != nil {
+		return err
+	}
+	fmt.Fprintf(inv.stderr, "imported %s\n", summary)
+	return nil
+}
+
+type key struct {
+	name  string
+	shard uint64
+}
+
+func keyOf(o *egopb.Offset) key { return key{o.ProjectionName, o.ShardNumber} }
+
+// A problem is what is wrong with a line of an import file.
+type problem struct {
+	line int
+	msg  string
+}
+
+// parseOffsets reads JSON lines of offsets, skipping blank lines, and
+// returns them with what is wrong with the lines that are not offsets the
+// table can hold, or name a projection and shard an earlier line named.
+func parseOffsets(data []byte) ([]*egopb.Offset, []problem) {
+	var offsets []*egopb.Offset
+	var problems []problem
+	seen := map[key]int{}
+	for i, line := range bytes.Split(data, []byte("\n")) {
+		n := i + 1
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 {
+			continue
+		}
+		var o egopb.Offset
+		// protojson refuses what the protobuf JSON mapping does: unknown
+		// and repeated fields, numbers out of range, invalid UTF-8.
+		if err := protojson.Unmarshal(line, &o); err != nil {
+			problems = append(problems, problem{n, "not an offset: " + protojsonMessage(err)})
+			continue
+		}
+		if err := checkName(o.ProjectionName); err != nil {
+			problems = append(problems, problem{n, err.Error()})
+			continue
+		}
+		k := keyOf(&o)
+		if first, ok := seen[k]; ok {
+			problems = append(problems, problem{n, fmt.Sprintf("projection %q shard %d is on line %d already", k.name, k.shard, first)})
+			continue
+		}
+		seen[k] = n
+		offsets = append(offsets, &o)
+	}
+	return offsets, problems
+}
+
+// protojsonError matches protojson's errors: a prefix, whose space
+// protojson picks at random (sometimes U+00A0) so that callers do not
+// compare its text, and a position in its input. Every input here is one
+// line, so the column is what tells, and "line 1" would read as the wrong
+// line of the file.
+var protojsonError = regexp.MustCompile(`^proto:[\s\x{a0}]*(syntax error)?[\s\x{a0}]*\(line 1:(\d+)\):[\s\x{a0}]*`)
+
+// protojsonMessage returns protojson's error as "column N: what", or as it
+// is, but for its prefix, if its shape has changed.
+func protojsonMessage(err error) string {
+	msg := err.Error()
+	if m := protojsonError.FindStringSubmatch(msg); m != nil {
+		what := msg[len(m[0]):]
+		if m[1] != "" {
+			what = m[1] + ": " + what
+		}
+		return "column " + m[2] + ": " + what
+	}
+	return strings.TrimLeft(strings.TrimPrefix(msg, "proto:"), " \u00a0")
+}

@@ -1,0 +1,256 @@
+package main
+
+import (
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestUsageErrors(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{nil, []string{"no command given", "(see 'offsetctl --help')"}},
+		{[]string{"list"}, []string{`unknown command "list"`, "projections, offsets, reset"}},
+		{[]string{"--bogus", "projections"}, []string{"unknown flag --bogus"}},
+		{[]string{"projections", "extra"}, []string{"projections: takes no arguments", "(see 'offsetctl projections --help')"}},
+		{[]string{"projections", "--output", "yaml"}, []string{`--output "yaml": want table or json`}},
+		{[]string{"projections", "--timeout", "soon"}, []string{`--timeout "soon"`, "duration"}},
+		{[]string{"projections", "--timeout", "-1s"}, []string{"--timeout -1s"}},
+		{[]string{"offsets"}, []string{"offsets: wrong number of arguments", "offsetctl offsets NAME"}},
+		{[]string{"offsets", "a", "b"}, []string{"wrong number of arguments"}},
+		{[]string{"offsets", ""}, []string{"projection name is empty"}},
+		{[]string{"offsets", strings.Repeat("x", 256)}, []string{"256 characters"}},
+		{[]string{"reset", "accounts"}, []string{"reset: --to VALUE is required", "(see 'offsetctl reset --help')"}},
+		{[]string{"reset", "accounts", "--to"}, []string{"flag --to needs a value"}},
+		{[]string{"reset", "accounts", "--to", "zero"}, []string{`--to "zero": want an integer`}},
+		{[]string{"reset", "accounts", "--to", "9223372036854775808"}, []string{`--to "9223372036854775808"`}},
+		{[]string{"reset", "accounts", "--to", "0", "--shard", "-1"}, []string{`--shard "-1": want shard numbers`}},
+		{[]string{"reset", "accounts", "--to", "0", "--execute=maybe"}, []string{`--execute "maybe"`}},
+		{[]string{"delete", "accounts", "--to", "0"}, []string{"delete: unknown flag --to"}},
+		{[]string{"export", "--output", "json"}, []string{"export: unknown flag --output"}},
+		{[]string{"import"}, []string{"import: wrong number of arguments"}},
+		{[]string{"projections", "--table", ""}, []string{"table name is empty"}},
+		{[]string{"help", "nosuch"}, []string{`unknown command "nosuch"`}},
+		{[]string{"projections", "--url", "postgres://user:secret@host:notaport/db"}, []string{"--url", "is not a PostgreSQL URL"}},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			t.Parallel()
+			r := offsetctl(t, "", tc.args...)
+			wantCode(t, r, exitUsage, tc.args...)
+			wantOneLineError(t, r, tc.want...)
+			if strings.Contains(r.stderr, "secret") {
+				t.Errorf("stderr = %q; want no password in it", r.stderr)
+			}
+			if r.stdout != "" {
+				t.Errorf("stdout = %q; want nothing", r.stdout)
+			}
+		})
+	}
+}
+
+func TestUsageError_NoDatabase(t *testing.T) {
+	t.Parallel()
+	// No --url and no OFFSETSTORE_POSTGRES_URL.
+	args := []string{"projections"}
+	r := runBinary(t, nil, "", args...)
+	wantCode(t, r, exitUsage, args...)
+	wantOneLineError(t, r, "no database given", "--url", urlVariable)
+}
+
+func TestUsageError_BadClock(t *testing.T) {
+	t.Parallel()
+	args := []string{"projections"}
+	r := runBinary(t, []string{nowVariable + "=yesterday"}, "", args...)
+	wantCode(t, r, exitUsage, args...)
+	wantOneLineError(t, r, nowVariable, "RFC 3339")
+}
+
+func TestHelp_EveryCommandHasAnExample(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}} {
+		r := offsetctl(t, "", args...)
+		wantCode(t, r, exitOK, args...)
+		for _, want := range append(commandNames(), "Example:", "--url", "Exit status", "stop", nowVariable) {
+			if !strings.Contains(strings.ToLower(r.stdout), strings.ToLower(want)) {
+				t.Errorf("offsetctl %s printed\n%s\nwant it to mention %q", strings.Join(args, " "), r.stdout, want)
+			}
+		}
+		if r.stderr != "" {
+			t.Errorf("offsetctl %s: stderr = %q; want nothing", strings.Join(args, " "), r.stderr)
+		}
+	}
+	for _, name := range commandNames() {
+		for _, args := range [][]string{{name, "--help"}, {"help", name}, {name, "-h", "--to", "x"}} {
+			t.Run(strings.Join(args, " "), func(t *testing.T) {
+				t.Parallel()
+				r := offsetctl(t, "", args...)
+				wantCode(t, r, exitOK, args...)
+				for _, want := range []string{"Usage: offsetctl " + name, "Example:\n  offsetctl " + name, "Flags:"} {
+					if !strings.Contains(r.stdout, want) {
+						t.Errorf("printed\n%s\nwant it to say %q", r.stdout, want)
+					}
+				}
+				if name != "help" && !strings.Contains(r.stdout, "--url URL") {
+					t.Errorf("printed\n%s\nwant the connection flags", r.stdout)
+				}
+				if r.stderr != "" {
+					t.Errorf("stderr = %q; want nothing", r.stderr)
+				}
+			})
+		}
+	}
+}
+
+// closedPort returns a port of 127.0.0.1 that nothing listens on.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	l.Close()
+	return port
+}
+
+// silentServer returns the address of a server that accepts connections
+// and never answers, as a server behind a dropped network route or a
+// stopped process does.
+func silentServer(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return l.Addr().String()
+}
+
+func TestUnreachableServer(t *testing.T) {
+	t.Parallel()
+	refused := "127.0.0.1:" + closedPort(t)
+	refused2 := "127.0.0.1:" + closedPort(t)
+	silent := silentServer(t)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"refused", []string{"projections", "--url", "postgres://postgres@" + refused + "/app"},
+			[]string{"cannot connect to database app on " + refused + ": connection refused"}},
+		{"refused, every command", []string{"reset", "accounts", "--to", "0", "--execute", "--url", "postgres://postgres@" + refused + "/app"},
+			[]string{"reset: cannot connect to database app on " + refused}},
+		{"refused, two addresses", []string{"projections", "--url", "postgres://postgres@" + refused + "," + refused2 + "/app"},
+			[]string{"cannot connect to database app on " + refused + " or " + refused2 + ": " + refused + ": connection refused; " + refused2 + ": connection refused"}},
+		{"no such host", []string{"offsets", "accounts", "--url", "postgres://postgres@nosuchhost.invalid:5432/app"},
+			[]string{"nosuchhost.invalid:5432", "cannot resolve host nosuchhost.invalid"}},
+		{"silent", []string{"projections", "--timeout", "1s", "--url", "postgres://postgres@" + silent + "/app"},
+			[]string{"no answer from database app on " + silent + " within 1s (--timeout)"}},
+		{"silent, before the command", []string{"--timeout", "500ms", "--url", "postgres://postgres@" + silent + "/app", "export"},
+			[]string{"export: no answer from database app on " + silent + " within 500ms"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			// runBinary fails the test if the command does not end by
+			// itself.
+			r := offsetctl(t, "", tc.args...)
+			wantCode(t, r, exitFailure, tc.args...)
+			wantOneLineError(t, r, tc.want...)
+			if r.stdout != "" {
+				t.Errorf("stdout = %q; want nothing", r.stdout)
+			}
+		})
+	}
+}
+
+// TestTimeout_ReturnsAtTheDeadline checks that --timeout bounds a command
+// whose server never answers. It measures no speed: the bound it checks,
+// twenty times the timeout, only tells a command that ends at its deadline
+// from one that waits for the server (runBinary's own bound, a minute, is
+// for commands that hang). It runs alone, so that the other tests' load
+// does not stretch the process's start.
+func TestTimeout_ReturnsAtTheDeadline(t *testing.T) {
+	silent := silentServer(t)
+	args := []string{"projections", "--timeout", "1s", "--url", "postgres://postgres@" + silent + "/app"}
+	start := time.Now()
+	r := offsetctl(t, "", args...)
+	if elapsed := time.Since(start); elapsed > 20*time.Second {
+		t.Errorf("offsetctl %s took %v; want it to give up after about 1s", strings.Join(args, " "), elapsed)
+	}
+	wantCode(t, r, exitFailure, args...)
+}
+
+func TestFileErrors(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		// A file name is the user's, and may hold a newline: the error
+		// still takes one line.
+		{[]string{"import", filepath.Join(dir, "no\nsuch.jsonl")}, []string{`cannot read "` + dir + `/no\nsuch.jsonl": no such file or directory`}},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			t.Parallel()
+			r := offsetctl(t, "", tc.args...)
+			wantCode(t, r, exitFailure, tc.args...)
+			wantOneLineError(t, r, tc.want...)
+		})
+	}
+}
+
+func TestMissingTable(t *testing.T) {
+	t.Parallel()
+	schema, _ := fixtureSchema(t, fixture())
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"projections", "--schema", schema, "--table", "nosuch"},
+			[]string{`table "` + schema + `"."nosuch" does not exist`, "check --schema and --table"}},
+		{[]string{"offsets", "accounts", "--schema", "nosuch"},
+			[]string{`table "nosuch"."offsets_store" does not exist`}},
+		{[]string{"reset", "accounts", "--to", "0", "--execute", "--schema", "nosuch"},
+			[]string{`table "nosuch"."offsets_store" does not exist`}},
+		{[]string{"import", "-", "--execute", "--schema", "nosuch"},
+			[]string{`table "nosuch"."offsets_store" does not exist`, "add --create-table"}},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			t.Parallel()
+			r := offsetctl(t, `{"projectionName":"a"}`, tc.args...)
+			wantCode(t, r, exitFailure, tc.args...)
+			wantOneLineError(t, r, tc.want...)
+		})
+	}
+}

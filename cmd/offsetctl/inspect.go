@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+)
+
+var projectionsCommand = &command{
+	name:    "projections",
+	nargs:   exactly(0),
+	summary: "list projections: shard count, lowest and highest value, last update",
+	rows:    true,
+	help: `One row per projection that has at least one offset, sorted by name:
+how many shards have an offset, the lowest and highest value among them,
+and the latest timestamp (in UTC) with its age.
+
+Example:
+  offsetctl projections --url postgres://user@db:5432/app
+
+  PROJECTION  SHARDS  MIN VALUE  MAX VALUE  LAST UPDATE               AGE
+  accounts    3       1042       1618       2026-11-26T11:14:00.000Z  5m3s
+`,
+	run: runProjections,
+}
+
+// projectionJSON is a row of projections --output json.
+type projectionJSON struct {
+	ProjectionName string `json:"projectionName"`
+	Shards         int    `json:"shards"`
+	MinValue       string `json:"minValue"`
+	MaxValue       string `json:"maxValue"`
+	LastUpdate     string `json:"lastUpdate"`
+}
+
+func runProjections(ctx context.Context, inv *invocation) error {
+	db, err := inv.connect(ctx, false)
+	defer db.close()
+	if err != nil {
+		return err
+	}
+	summaries, err := db.store.Summaries(ctx)
+	if err != nil {
+		return db.explain(ctx, inv, err)
+	}
+	if len(summaries) == 0 {
+		fmt.Fprintf(inv.stderr, "no projection has offsets in table %s of %s\n", db.table, db.where)
+		return nil
+	}
+	if inv.opts.output == "json" {
+		out := newJSONLines(inv.stdout)
+		for _, s := range summaries {
+			err := out.write(projectionJSON{
+				ProjectionName: s.ProjectionName,
+				Shards:         s.Shards,
+				MinValue:       int64String(s.MinValue),
+				MaxValue:       int64String(s.MaxValue),
+				LastUpdate:     int64String(s.LastUpdate),
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	now := inv.now()
+	t := newTable(inv.stdout, "PROJECTION", "SHARDS", "MIN VALUE", "MAX VALUE", "LAST UPDATE", "AGE")
+	for _, s := range summaries {
+		t.row(displayName(s.ProjectionName), strconv.Itoa(s.Shards), int64String(s.MinValue), int64String(s.MaxValue),
+			formatTime(s.LastUpdate), formatAge(now, s.LastUpdate))
+	}
+	return t.flush()
+}
+
+var offsetsCommand = &command{
+	name:    "offsets",
+	args:    "NAME",
+	nargs:   exactly(1),
+	summary: "list the offsets of projection NAME, shard by shard",
+	rows:    true,
+	help: `One row per shard of projection NAME that has an offset, sorted by shard
+number: the value, and the timestamp (in UTC) with its age. A projection
+with no offsets is an error. With --output json, the rows are export's
+lines, which import reads back.
+
+Example:
+  offsetctl offsets accounts
+
+  SHARD  VALUE  TIMESTAMP                 AGE
+  0      1042   2026-11-26T11:14:00.000Z  5m3s
+`,
+	run: runOffsets,
+}
+
+func runOffsets(ctx context.Context, inv *invocation) error {
+	name := inv.args[0]
+	if err := checkName(name); err != nil {
+		return &usageError{msg: err.Error()}
+	}
+	db, err := inv.connect(ctx, false)
+	defer db.close()
+	if err != nil {
+		return err
+	}
+	offsets, err := db.store.Offsets(ctx, name)
+	if err != nil {
+		return db.explain(ctx, inv, err)
+	}
+	if len(offsets) == 0 {
+		return fmt.Errorf("projection %q has no offsets in table %s of %s", name, db.table, db.where)
+	}
+	return inv.printOffsets(offsets)
+}

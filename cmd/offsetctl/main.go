@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+// Environment variables offsetctl reads.
+const (
+	urlVariable = "OFFSETSTORE_POSTGRES_URL"
+	nowVariable = "OFFSETCTL_NOW"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], &streams{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}, os.Getenv)
+	stop()
+	os.Exit(code)
+}
+
+// streams are where a command reads and writes.
+type streams struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+// A usageError is a command line offsetctl cannot run: exit code 2.
+type usageError struct {
+	msg string
+}
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// run runs the command line args and returns the exit code.
+func run(ctx context.Context, args []string, std *streams, getenv func(string) string) int {
+	now, err := clock(getenv)
+	if err != nil {
+		fmt.Fprintf(std.stderr, "offsetctl: %v\n", err)
+		return exitUsage
+	}
+	inv := &invocation{streams: std, getenv: getenv, now: now}
+	cmd, err := inv.parse(args)
+	if errors.Is(err, errHelpShown) {
+		return exitOK
+	}
+	if err == nil {
+		if inv.opts.timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, inv.opts.timeout)
+			defer cancel()
+		}
+		err = cmd.run(ctx, inv)
+	}
+	if err == nil {
+		return exitOK
+	}
+	prefix, help := "offsetctl", "offsetctl --help"
+	if cmd != nil {
+		prefix += ": " + cmd.name
+		help = "offsetctl " + cmd.name + " --help"
+	}
+	var usage *usageError
+	if errors.As(err, &usage) {
+		fmt.Fprintf(std.stderr, "%s: %s (see '%s')\n", prefix, oneLine(flagMessage(err.Error())), help)
+		return exitUsage
+	}
+	fmt.Fprintf(std.stderr, "%s: %s\n", prefix, oneLine(err.Error()))
+	return exitFailure
+}
+
+// clock returns the clock of OFFSETCTL_NOW, or time.Now.
+func clock(getenv func(string) string) (func() time.Time, error) {
+	s := getenv(nowVariable)
+	if s == "" {
+		return time.Now, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return nil, fmt.Errorf("%s=%q is not an RFC 3339 time such as 2026-11-26T12:00:00Z", nowVariable, s)
+	}
+	return func() time.Time { return t }, nil
+}
+
+// oneLine joins the lines of a message, so that every error takes one
+// line of stderr whatever the driver or the server put in it.
+func oneLine(msg string) string {
+	lines := strings.FieldsFunc(msg, func(r rune) bool { return r == '\n' || r == '\r' })
+	for i, line := range lines {
+		lines[i] = strings.TrimSpace(line)
+	}
+	return strings.Join(lines, "; ")
+}
