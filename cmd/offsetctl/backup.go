@@ -79,6 +79,8 @@ func runExport(ctx context.Context, inv *invocation) error {
 			names = append(names, name)
 		}
 	}
+	ctx, cancel := inv.withTimeout(ctx)
+	defer cancel()
 	db, err := inv.connect(ctx, false)
 	defer db.close()
 	if err != nil {
@@ -212,6 +214,8 @@ func runImport(ctx context.Context, inv *invocation) error {
 		return fmt.Errorf("%s holds no offsets: nothing to import", file)
 	}
 	createTable := inv.opts.createTable && inv.opts.execute
+	ctx, cancel := inv.withTimeout(ctx)
+	defer cancel()
 	db, err := inv.connect(ctx, createTable)
 	defer db.close()
 	tableMissing := false

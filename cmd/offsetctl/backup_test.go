@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -280,6 +283,37 @@ func TestImport_AllOrNothing(t *testing.T) {
 	wantCode(t, r, exitFailure, args...)
 	wantOneLineError(t, r, "test_refuses_666")
 	wantUnchanged(t, store, before, "an import the database refused")
+}
+
+// slowReader is an input that a pipe writes late, as a slow export into
+// import - does: its first Read waits for delay.
+type slowReader struct {
+	delay time.Duration
+	r     io.Reader
+	once  sync.Once
+}
+
+func (s *slowReader) Read(p []byte) (int, error) {
+	s.once.Do(func() { time.Sleep(s.delay) })
+	return s.r.Read(p)
+}
+
+// TestImport_TimeoutStartsOnceTheInputIsRead feeds import - an input that
+// arrives after --timeout has passed, as a pipe from a slow export does:
+// --timeout bounds the work with the database, which answers at once, so
+// the import must succeed, not blame the database for the pipe's delay.
+func TestImport_TimeoutStartsOnceTheInputIsRead(t *testing.T) {
+	t.Parallel()
+	schema, store := fixtureSchema(t, fixture())
+	line := `{"projectionName":"accounts","shardNumber":"0","value":"1","timestamp":"2"}` + "\n"
+	env := []string{nowVariable + "=" + now.Format(time.RFC3339), urlVariable + "=" + pgtest.URL(t)}
+	args := []string{"import", "-", "--schema", schema, "--execute", "--timeout", "3s"}
+	r := runBinaryReading(t, env, &slowReader{delay: 6 * time.Second, r: strings.NewReader(line)}, args...)
+	wantCode(t, r, exitOK, args...)
+	got, err := store.GetCurrentOffset(t.Context(), &egopb.ProjectionId{ProjectionName: "accounts", ShardNumber: 0})
+	if err != nil || got.GetValue() != 1 {
+		t.Errorf("after offsetctl %s, GetCurrentOffset(ctx, {accounts 0}) = %v, %v; want value 1, <nil>", strings.Join(args, " "), got, err)
+	}
 }
 
 func writeFile(t *testing.T, name, content string) {
