@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"net"
 	"path/filepath"
 	"strconv"
@@ -8,6 +10,11 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ego-contrib/offsetstore/internal/pgtest"
+	"github.com/ego-contrib/offsetstore/postgres"
 )
 
 func TestUsageErrors(t *testing.T) {
@@ -208,6 +215,56 @@ func TestTimeout_ReturnsAtTheDeadline(t *testing.T) {
 		t.Errorf("offsetctl %s took %v; want it to give up after about 1s", strings.Join(args, " "), elapsed)
 	}
 	wantCode(t, r, exitFailure, args...)
+}
+
+// TestTimeout_LockedTableIsNotAnUnansweredServer holds a lock that the
+// command waits for, as an open transaction of another session does: the
+// server answers, and the error must say so, not send the operator
+// looking for a network fault.
+func TestTimeout_LockedTableIsNotAnUnansweredServer(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		// lock is what the other session runs in its open transaction.
+		lock string
+		args []string
+	}{
+		// A projection's write not yet committed: reset's LOCK TABLE
+		// waits for it.
+		{"row written", `UPDATE %s SET current_offset = 1 WHERE projection_name = 'orders'`, []string{"reset", "accounts", "--to", "0", "--execute"}},
+		// A migration: even Connect's check of the table waits.
+		{"table locked", `LOCK TABLE %s IN ACCESS EXCLUSIVE MODE`, []string{"projections"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			schema, store := fixtureSchema(t, fixture())
+			before := snapshot(t, store)
+			conn, err := pgx.Connect(t.Context(), pgtest.URL(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close(context.Background())
+			tx, err := conn.Begin(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			table := pgx.Identifier{schema, postgres.DefaultTable}.Sanitize()
+			if _, err := tx.Exec(t.Context(), fmt.Sprintf(tc.lock, table)); err != nil {
+				t.Fatal(err)
+			}
+			args := append(tc.args, "--schema", schema, "--timeout", "1s")
+			r := offsetctl(t, "", args...)
+			if err := tx.Rollback(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			wantCode(t, r, exitFailure, args...)
+			wantOneLineError(t, r, "answered, but a statement on table "+table+" did not finish within 1s (--timeout)", "lock")
+			if strings.Contains(r.stderr, "no answer") {
+				t.Errorf("stderr = %q; want no claim that the server did not answer", r.stderr)
+			}
+			wantUnchanged(t, store, before, "offsetctl "+strings.Join(args, " ")+" that timed out")
+		})
+	}
 }
 
 func TestFileErrors(t *testing.T) {

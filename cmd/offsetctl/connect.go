@@ -140,6 +140,9 @@ func (db *database) explain(ctx context.Context, inv *invocation, err error) err
 	var connectErr *pgconn.ConnectError
 	var msg string
 	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded) && answered(err):
+		msg = fmt.Sprintf("%s answered, but a statement on table %s did not finish within %v (--timeout): another session may hold a lock on the table",
+			db.where, db.table, inv.opts.timeout)
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		msg = fmt.Sprintf("no answer from %s within %v (--timeout)", db.where, inv.opts.timeout)
 	case errors.Is(ctx.Err(), context.Canceled):
@@ -171,6 +174,18 @@ type explained struct {
 
 func (e *explained) Error() string { return e.msg }
 func (e *explained) Unwrap() error { return e.err }
+
+// answered reports whether err, which ended a call at its deadline, says
+// that the server had answered: a connection was made, and a statement was
+// waiting, most often for a lock that another session holds. The driver
+// says so with a timeout on an open connection, or with the server's error
+// when the server cancelled the statement first; a deadline that ends the
+// connection's making comes without either.
+func answered(err error) bool {
+	var pgErr *pgconn.PgError
+	var connectErr *pgconn.ConnectError
+	return errors.As(err, &pgErr) || (pgconn.Timeout(err) && !errors.As(err, &connectErr))
+}
 
 // missingTable reports whether err says the table, or its schema, does
 // not exist.
