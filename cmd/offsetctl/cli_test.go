@@ -45,7 +45,16 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"import"}, []string{"import: wrong number of arguments"}},
 		{[]string{"projections", "--table", ""}, []string{"table name is empty"}},
 		{[]string{"help", "nosuch"}, []string{`unknown command "nosuch"`}},
-		{[]string{"projections", "--url", "postgres://user:secret@host:notaport/db"}, []string{"--url", "is not a PostgreSQL URL"}},
+		{[]string{"projections", "--url", "postgres://user:secret@host:notaport/db"}, []string{"cannot use --url", "invalid port"}},
+		// The string parses, but names what the driver cannot use: the
+		// error says what, not that the string is not a connection string.
+		{[]string{"projections", "--url", "postgres://user:secret@host/db?sslmode=bogus"}, []string{"cannot use --url", "sslmode is invalid"}},
+		{[]string{"projections", "--url", "postgres://user:secret@host/db?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem"},
+			[]string{"cannot use --url", "/nonexistent/ca.pem: no such file or directory"}},
+		{[]string{"projections", "--url", "host=host password=secret port=notaport"}, []string{"cannot use --url", "invalid port"}},
+		// A pool setting the store would refuse is refused before anything
+		// is sent, and without the string the driver's error quotes.
+		{[]string{"projections", "--url", "postgres://user:secret@host/db?pool_max_conns=many"}, []string{"cannot use --url", `pool_max_conns (strconv.ParseInt: parsing "many"`}},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			t.Parallel()

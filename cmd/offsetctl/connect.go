@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ego-contrib/offsetstore"
 	"github.com/ego-contrib/offsetstore/postgres"
@@ -57,18 +58,13 @@ func (inv *invocation) database(createTable bool) (*database, error) {
 	if o.url == "" {
 		return nil, usagef("no database given: pass --url, or set %s", urlVariable)
 	}
-	config, err := pgconn.ParseConfig(o.url)
+	// The store parses the string as pgxpool does, pool settings included:
+	// what it would refuse is refused here, before anything is sent.
+	config, err := pgxpool.ParseConfig(o.url)
 	if err != nil {
-		// The error would quote the connection string, password included
-		// when it cannot tell where the password is.
-		reason := "cannot parse it"
-		var urlErr *url.Error
-		if errors.As(err, &urlErr) {
-			reason = urlErr.Err.Error()
-		}
-		return nil, usagef("--url (or $%s) is not a PostgreSQL URL or key=value connection string: %s", urlVariable, reason)
+		return nil, usagef("cannot use --url (or $%s): %s", urlVariable, parseReason(err))
 	}
-	db := &database{where: describe(config)}
+	db := &database{where: describe(&config.ConnConfig.Config)}
 	opts := []postgres.Option{
 		postgres.WithTable(o.table),
 		postgres.WithClock(func() time.Time {
@@ -87,6 +83,25 @@ func (inv *invocation) database(createTable bool) (*database, error) {
 	db.table = id.Sanitize()
 	db.store = postgres.NewOffsetStore(o.url, opts...)
 	return db, nil
+}
+
+// parseReason says why the driver could not parse a connection string,
+// without the string: the driver's error quotes it, the password masked
+// only where the driver can tell where the password is.
+func parseReason(err error) string {
+	var urlErr *url.Error
+	var parseErr *pgconn.ParseConfigError
+	switch {
+	case errors.As(err, &urlErr):
+		return urlErr.Err.Error()
+	case errors.As(err, &parseErr):
+		// The reason follows the quoted string: "cannot parse `...`: why".
+		msg := parseErr.Error()
+		if i := strings.LastIndex(msg, "`: "); i >= 0 {
+			return msg[i+len("`: "):]
+		}
+	}
+	return "cannot parse it"
 }
 
 // close disconnects db, waiting at most a second: offsetctl has nothing
