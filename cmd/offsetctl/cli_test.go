@@ -299,6 +299,16 @@ func TestFileErrors(t *testing.T) {
 func TestMissingTable(t *testing.T) {
 	t.Parallel()
 	schema, _ := fixtureSchema(t, fixture())
+	conn, err := pgx.Connect(t.Context(), pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	// A table that is there but is not eGo's: --table names another one.
+	other := pgx.Identifier{schema, "accounts"}.Sanitize()
+	if _, err := conn.Exec(t.Context(), "CREATE TABLE "+other+" (id bigint PRIMARY KEY, owner text)"); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args []string
 		want []string
@@ -311,6 +321,10 @@ func TestMissingTable(t *testing.T) {
 			[]string{`table "nosuch"."offsets_store" does not exist`}},
 		{[]string{"import", "-", "--execute", "--schema", "nosuch"},
 			[]string{`table "nosuch"."offsets_store" does not exist`, "add --create-table"}},
+		{[]string{"projections", "--schema", schema, "--table", "accounts"},
+			[]string{"table " + other + " in database", "is not an offsets table", `column "projection_name" does not exist`, "check --schema and --table"}},
+		{[]string{"import", "-", "--execute", "--schema", schema, "--table", "accounts"},
+			[]string{"table " + other + " in database", "is not an offsets table"}},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			t.Parallel()

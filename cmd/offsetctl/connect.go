@@ -24,6 +24,7 @@ import (
 const (
 	codeUndefinedTable    = "42P01"
 	codeInvalidSchemaName = "3F000"
+	codeUndefinedColumn   = "42703"
 )
 
 // A database is the store offsetctl works on, and what to call it in
@@ -164,6 +165,10 @@ func (db *database) explain(ctx context.Context, inv *invocation, err error) err
 		msg = fmt.Sprintf("interrupted while working on %s", db.where)
 	case missingTable(err):
 		msg = fmt.Sprintf("table %s does not exist in %s: check --schema and --table", db.table, db.where)
+	case errors.As(err, &pgErr) && pgErr.Code == codeUndefinedColumn:
+		// Every statement reads the same four columns: a table that lacks
+		// one is another table than eGo's.
+		msg = fmt.Sprintf("table %s in %s is not an offsets table: server says: %s: check --schema and --table", db.table, db.where, pgErr.Message)
 	case errors.As(err, &pgErr):
 		msg = fmt.Sprintf("%s: server says: %s (SQLSTATE %s)", db.where, pgErr.Message, pgErr.Code)
 	case errors.As(err, &dnsErr):
