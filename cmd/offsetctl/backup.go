@@ -200,6 +200,10 @@ func runImport(ctx context.Context, inv *invocation) error {
 		return fmt.Errorf("cannot read %s: %w", file, withoutPath(err))
 	}
 	offsets, problems := parseOffsets(data)
+	if len(problems) == 1 {
+		// One error, one line, as every other error.
+		return fmt.Errorf("%s:%d: %s: nothing imported", file, problems[0].line, problems[0].msg)
+	}
 	if len(problems) > 0 {
 		for i, p := range problems {
 			if i == maxProblems {
