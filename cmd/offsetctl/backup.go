@@ -133,7 +133,11 @@ func writeFileAtomically(name string, data []byte) (err error) {
 			err = fmt.Errorf("cannot write %s: %w", displayName(name), withoutPath(err))
 		}
 	}()
-	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*.tmp")
+	// The rename would replace a symbolic link, not the file it names,
+	// which would keep the old export: write where the link points, as
+	// the shell's > does.
+	path := followLinks(name)
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return err
 	}
@@ -153,7 +157,28 @@ func writeFileAtomically(name string, data []byte) (err error) {
 	if err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), name)
+	return os.Rename(tmp.Name(), path)
+}
+
+// maxLinks bounds the symbolic links followLinks follows, as the kernel
+// bounds them, so that a loop of links ends.
+const maxLinks = 40
+
+// followLinks returns the file that name names once every symbolic link on
+// the way is followed, even if that file does not exist yet.
+func followLinks(name string) string {
+	for range maxLinks {
+		target, err := os.Readlink(name)
+		if err != nil {
+			// Not a link (or not there): name is the file.
+			return name
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(name), target)
+		}
+		name = target
+	}
+	return name
 }
 
 // withoutPath returns the reason of a file system error without the path,

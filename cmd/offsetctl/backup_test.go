@@ -119,6 +119,40 @@ func TestExport_NamedProjections(t *testing.T) {
 	}
 }
 
+// TestExport_FileThroughASymbolicLink exports to a link to the latest
+// backup, and to a link to a file not yet written: the export must land
+// in the file the link names, and the link stay a link, as with the
+// shell's >.
+func TestExport_FileThroughASymbolicLink(t *testing.T) {
+	t.Parallel()
+	schema, _ := fixtureSchema(t, fixture())
+	want := offsetctl(t, "", "export", "--schema", schema)
+	wantCode(t, want, exitOK, "export")
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "backups"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "backups", "old.jsonl"), "an old export\n")
+	for _, target := range []string{"old.jsonl", "new.jsonl"} {
+		link := filepath.Join(dir, "latest-"+target)
+		if err := os.Symlink(filepath.Join("backups", target), link); err != nil {
+			t.Fatal(err)
+		}
+		args := []string{"export", "--schema", schema, "--file", link}
+		r := offsetctl(t, "", args...)
+		wantCode(t, r, exitOK, args...)
+		if fi, err := os.Lstat(link); err != nil {
+			t.Errorf("after offsetctl %s, os.Lstat(%s) = %v; want the link still there", strings.Join(args, " "), link, err)
+		} else if fi.Mode()&os.ModeSymlink == 0 {
+			t.Errorf("after offsetctl %s, %s has mode %v; want the link still a link", strings.Join(args, " "), link, fi.Mode())
+		}
+		got, err := os.ReadFile(filepath.Join(dir, "backups", target))
+		if err != nil || string(got) != want.stdout {
+			t.Errorf("after offsetctl %s, backups/%s holds %q, %v; want the export\n%s", strings.Join(args, " "), target, got, err, want.stdout)
+		}
+	}
+}
+
 func TestExport_UnwritableFile(t *testing.T) {
 	t.Parallel()
 	schema, _ := fixtureSchema(t, fixture())
