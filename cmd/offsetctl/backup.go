@@ -181,6 +181,29 @@ func followLinks(name string) string {
 	return name
 }
 
+// readAll reads r to its end, or until ctx is done: a read from a
+// terminal, a pipe or a FIFO waits for a writer, and heeds no signal by
+// itself, so that without this an operator could not interrupt an import
+// whose input does not come (import - typed by mistake).
+func readAll(ctx context.Context, r io.Reader) ([]byte, error) {
+	type result struct {
+		data []byte
+		err  error
+	}
+	// Buffered: the reader may finish after nobody waits for it.
+	done := make(chan result, 1)
+	go func() {
+		data, err := io.ReadAll(r)
+		done <- result{data, err}
+	}()
+	select {
+	case res := <-done:
+		return res.data, res.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
 // withoutPath returns the reason of a file system error without the path,
 // which the message around it names already (or which is a temporary
 // file's, gone since).
@@ -217,9 +240,16 @@ func runImport(ctx context.Context, inv *invocation) error {
 	file := displayName(inv.args[0])
 	if inv.args[0] == "-" {
 		file = "stdin"
-		data, err = io.ReadAll(inv.stdin)
+		data, err = readAll(ctx, inv.stdin)
 	} else {
-		data, err = os.ReadFile(inv.args[0])
+		var f *os.File
+		if f, err = os.Open(inv.args[0]); err == nil {
+			data, err = readAll(ctx, f)
+			f.Close()
+		}
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("interrupted while reading %s: nothing imported", file)
 	}
 	if err != nil {
 		return fmt.Errorf("cannot read %s: %w", file, withoutPath(err))

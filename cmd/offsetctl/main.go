@@ -27,6 +27,10 @@ const (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first signal asks the command to stop; a second one ends
+	// offsetctl at once, as if no signal were caught, should the command
+	// be stuck where it cannot heed the first.
+	context.AfterFunc(ctx, stop)
 	code := run(ctx, os.Args[1:], &streams{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}, os.Getenv)
 	stop()
 	os.Exit(code)
