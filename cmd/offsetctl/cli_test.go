@@ -209,6 +209,24 @@ func TestUnreachableServer(t *testing.T) {
 			}
 		})
 	}
+	// Each command starts the timeout itself, when it connects: every one
+	// must give up on a server that never answers.
+	for _, args := range [][]string{
+		{"projections"},
+		{"offsets", "accounts"},
+		{"reset", "accounts", "--to", "0", "--execute"},
+		{"delete", "accounts", "--execute"},
+		{"export", "accounts"},
+		{"import", "-", "--execute"},
+	} {
+		t.Run("silent, "+args[0], func(t *testing.T) {
+			t.Parallel()
+			args := append(args, "--timeout", "1s", "--url", "postgres://postgres@"+silent+"/app")
+			r := offsetctl(t, `{"projectionName":"accounts"}`, args...)
+			wantCode(t, r, exitFailure, args...)
+			wantOneLineError(t, r, args[0]+": no answer from database app on "+silent+" within 1s (--timeout)")
+		})
+	}
 }
 
 // TestTimeout_ReturnsAtTheDeadline checks that --timeout bounds a command
