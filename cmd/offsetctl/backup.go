@@ -79,6 +79,8 @@ func runExport(ctx context.Context, inv *invocation) error {
 			names = append(names, name)
 		}
 	}
+	ctx, cancel := inv.withTimeout(ctx)
+	defer cancel()
 	db, err := inv.connect(ctx, false)
 	defer db.close()
 	if err != nil {
@@ -131,7 +133,11 @@ func writeFileAtomically(name string, data []byte) (err error) {
 			err = fmt.Errorf("cannot write %s: %w", displayName(name), withoutPath(err))
 		}
 	}()
-	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*.tmp")
+	// The rename would replace a symbolic link, not the file it names,
+	// which would keep the old export: write where the link points, as
+	// the shell's > does.
+	path := followLinks(name)
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return err
 	}
@@ -151,7 +157,51 @@ func writeFileAtomically(name string, data []byte) (err error) {
 	if err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), name)
+	return os.Rename(tmp.Name(), path)
+}
+
+// maxLinks bounds the symbolic links followLinks follows, as the kernel
+// bounds them, so that a loop of links ends.
+const maxLinks = 40
+
+// followLinks returns the file that name names once every symbolic link on
+// the way is followed, even if that file does not exist yet.
+func followLinks(name string) string {
+	for range maxLinks {
+		target, err := os.Readlink(name)
+		if err != nil {
+			// Not a link (or not there): name is the file.
+			return name
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(name), target)
+		}
+		name = target
+	}
+	return name
+}
+
+// readAll reads r to its end, or until ctx is done: a read from a
+// terminal, a pipe or a FIFO waits for a writer, and heeds no signal by
+// itself, so that without this an operator could not interrupt an import
+// whose input does not come (import - typed by mistake).
+func readAll(ctx context.Context, r io.Reader) ([]byte, error) {
+	type result struct {
+		data []byte
+		err  error
+	}
+	// Buffered: the reader may finish after nobody waits for it.
+	done := make(chan result, 1)
+	go func() {
+		data, err := io.ReadAll(r)
+		done <- result{data, err}
+	}()
+	select {
+	case res := <-done:
+		return res.data, res.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // withoutPath returns the reason of a file system error without the path,
@@ -190,14 +240,25 @@ func runImport(ctx context.Context, inv *invocation) error {
 	file := displayName(inv.args[0])
 	if inv.args[0] == "-" {
 		file = "stdin"
-		data, err = io.ReadAll(inv.stdin)
+		data, err = readAll(ctx, inv.stdin)
 	} else {
-		data, err = os.ReadFile(inv.args[0])
+		var f *os.File
+		if f, err = os.Open(inv.args[0]); err == nil {
+			data, err = readAll(ctx, f)
+			f.Close()
+		}
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("interrupted while reading %s: nothing imported", file)
 	}
 	if err != nil {
 		return fmt.Errorf("cannot read %s: %w", file, withoutPath(err))
 	}
 	offsets, problems := parseOffsets(data)
+	if len(problems) == 1 {
+		// One error, one line, as every other error.
+		return fmt.Errorf("%s:%d: %s: nothing imported", file, problems[0].line, problems[0].msg)
+	}
 	if len(problems) > 0 {
 		for i, p := range problems {
 			if i == maxProblems {
@@ -212,6 +273,8 @@ func runImport(ctx context.Context, inv *invocation) error {
 		return fmt.Errorf("%s holds no offsets: nothing to import", file)
 	}
 	createTable := inv.opts.createTable && inv.opts.execute
+	ctx, cancel := inv.withTimeout(ctx)
+	defer cancel()
 	db, err := inv.connect(ctx, createTable)
 	defer db.close()
 	tableMissing := false

@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -116,6 +119,40 @@ func TestExport_NamedProjections(t *testing.T) {
 	}
 }
 
+// TestExport_FileThroughASymbolicLink exports to a link to the latest
+// backup, and to a link to a file not yet written: the export must land
+// in the file the link names, and the link stay a link, as with the
+// shell's >.
+func TestExport_FileThroughASymbolicLink(t *testing.T) {
+	t.Parallel()
+	schema, _ := fixtureSchema(t, fixture())
+	want := offsetctl(t, "", "export", "--schema", schema)
+	wantCode(t, want, exitOK, "export")
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "backups"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "backups", "old.jsonl"), "an old export\n")
+	for _, target := range []string{"old.jsonl", "new.jsonl"} {
+		link := filepath.Join(dir, "latest-"+target)
+		if err := os.Symlink(filepath.Join("backups", target), link); err != nil {
+			t.Fatal(err)
+		}
+		args := []string{"export", "--schema", schema, "--file", link}
+		r := offsetctl(t, "", args...)
+		wantCode(t, r, exitOK, args...)
+		if fi, err := os.Lstat(link); err != nil {
+			t.Errorf("after offsetctl %s, os.Lstat(%s) = %v; want the link still there", strings.Join(args, " "), link, err)
+		} else if fi.Mode()&os.ModeSymlink == 0 {
+			t.Errorf("after offsetctl %s, %s has mode %v; want the link still a link", strings.Join(args, " "), link, fi.Mode())
+		}
+		got, err := os.ReadFile(filepath.Join(dir, "backups", target))
+		if err != nil || string(got) != want.stdout {
+			t.Errorf("after offsetctl %s, backups/%s holds %q, %v; want the export\n%s", strings.Join(args, " "), target, got, err, want.stdout)
+		}
+	}
+}
+
 func TestExport_UnwritableFile(t *testing.T) {
 	t.Parallel()
 	schema, _ := fixtureSchema(t, fixture())
@@ -201,19 +238,10 @@ func TestImport_BadFileChangesNothingAndNamesTheLine(t *testing.T) {
 			args := []string{"import", file, "--schema", schema, "--execute"}
 			r := offsetctl(t, "", args...)
 			wantCode(t, r, exitFailure, args...)
-			lines := strings.Split(strings.TrimSuffix(r.stderr, "\n"), "\n")
-			if len(lines) != 2 {
-				t.Fatalf("stderr = %q; want one line for the bad line, then the verdict", r.stderr)
-			}
+			// One bad line is one error: one line, which names it and says
+			// that nothing was imported.
 			want := append([]string{"offsetctl: import: " + file + tc.want[0]}, tc.want[1:]...)
-			for _, w := range want {
-				if !strings.Contains(lines[0], w) {
-					t.Errorf("stderr line 1 = %q; want it to say %q", lines[0], w)
-				}
-			}
-			if w := "has 1 bad line: nothing imported"; !strings.Contains(lines[1], w) {
-				t.Errorf("stderr line 2 = %q; want it to say %q", lines[1], w)
-			}
+			wantOneLineError(t, r, append(want, ": nothing imported\n")...)
 			if r.stdout != "" {
 				t.Errorf("stdout = %q; want nothing", r.stdout)
 			}
@@ -280,6 +308,37 @@ func TestImport_AllOrNothing(t *testing.T) {
 	wantCode(t, r, exitFailure, args...)
 	wantOneLineError(t, r, "test_refuses_666")
 	wantUnchanged(t, store, before, "an import the database refused")
+}
+
+// slowReader is an input that a pipe writes late, as a slow export into
+// import - does: its first Read waits for delay.
+type slowReader struct {
+	delay time.Duration
+	r     io.Reader
+	once  sync.Once
+}
+
+func (s *slowReader) Read(p []byte) (int, error) {
+	s.once.Do(func() { time.Sleep(s.delay) })
+	return s.r.Read(p)
+}
+
+// TestImport_TimeoutStartsOnceTheInputIsRead feeds import - an input that
+// arrives after --timeout has passed, as a pipe from a slow export does:
+// --timeout bounds the work with the database, which answers at once, so
+// the import must succeed, not blame the database for the pipe's delay.
+func TestImport_TimeoutStartsOnceTheInputIsRead(t *testing.T) {
+	t.Parallel()
+	schema, store := fixtureSchema(t, fixture())
+	line := `{"projectionName":"accounts","shardNumber":"0","value":"1","timestamp":"2"}` + "\n"
+	env := []string{nowVariable + "=" + now.Format(time.RFC3339), urlVariable + "=" + pgtest.URL(t)}
+	args := []string{"import", "-", "--schema", schema, "--execute", "--timeout", "3s"}
+	r := runBinaryReading(t, env, &slowReader{delay: 6 * time.Second, r: strings.NewReader(line)}, args...)
+	wantCode(t, r, exitOK, args...)
+	got, err := store.GetCurrentOffset(t.Context(), &egopb.ProjectionId{ProjectionName: "accounts", ShardNumber: 0})
+	if err != nil || got.GetValue() != 1 {
+		t.Errorf("after offsetctl %s, GetCurrentOffset(ctx, {accounts 0}) = %v, %v; want value 1, <nil>", strings.Join(args, " "), got, err)
+	}
 }
 
 func writeFile(t *testing.T, name, content string) {

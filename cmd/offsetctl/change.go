@@ -229,6 +229,8 @@ func runReset(ctx context.Context, inv *invocation) error {
 		return usagef("--to VALUE is required: the value to reset to, such as --to 0")
 	}
 	to := inv.opts.to.value
+	ctx, cancel := inv.withTimeout(ctx)
+	defer cancel()
 	db, err := inv.connect(ctx, false)
 	defer db.close()
 	if err != nil {
@@ -283,6 +285,8 @@ func runDelete(ctx context.Context, inv *invocation) error {
 	if err := checkName(name); err != nil {
 		return &usageError{msg: err.Error()}
 	}
+	ctx, cancel := inv.withTimeout(ctx)
+	defer cancel()
 	db, err := inv.connect(ctx, false)
 	defer db.close()
 	if err != nil {

@@ -101,6 +101,8 @@ func TestReset_ExecuteChangesWhatThePlanPrinted(t *testing.T) {
 	for _, args := range [][]string{
 		{"reset", "accounts", "--to", "0"},
 		{"reset", "accounts", "--to", "-62135596800000", "--shard", "270,17"},
+		// A shard named twice is reset, and shown, once.
+		{"reset", "accounts", "--to", "3", "--shard", "17,17", "--shard", "17"},
 		{"reset", "orders", "--to", "5", "--shard", "9223372036854775813"},
 		{"reset", "tab\tname", "--to", "8"},
 	} {
@@ -142,6 +144,7 @@ func TestDelete_ExecuteDeletesWhatThePlanPrinted(t *testing.T) {
 	for _, args := range [][]string{
 		{"delete", "accounts"},
 		{"delete", "accounts", "--shard", "0", "--shard", "270"},
+		{"delete", "accounts", "--shard", "270", "--shard", "270"},
 		{"delete", "orders", "--shard", "9223372036854775813"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {

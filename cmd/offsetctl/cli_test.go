@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"net"
 	"path/filepath"
 	"strconv"
@@ -8,6 +10,11 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ego-contrib/offsetstore/internal/pgtest"
+	"github.com/ego-contrib/offsetstore/postgres"
 )
 
 func TestUsageErrors(t *testing.T) {
@@ -36,9 +43,20 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"delete", "accounts", "--to", "0"}, []string{"delete: unknown flag --to"}},
 		{[]string{"export", "--output", "json"}, []string{"export: unknown flag --output"}},
 		{[]string{"import"}, []string{"import: wrong number of arguments"}},
-		{[]string{"projections", "--table", ""}, []string{"table name is empty"}},
+		// Refused before anything is sent: the address is never dialled,
+		// so the case needs no server.
+		{[]string{"projections", "--table", "", "--url", "postgres://nobody@127.0.0.1:1/none"}, []string{"table name is empty"}},
 		{[]string{"help", "nosuch"}, []string{`unknown command "nosuch"`}},
-		{[]string{"projections", "--url", "postgres://user:secret@host:notaport/db"}, []string{"--url", "is not a PostgreSQL URL"}},
+		{[]string{"projections", "--url", "postgres://user:secret@host:notaport/db"}, []string{"cannot use --url", "invalid port"}},
+		// The string parses, but names what the driver cannot use: the
+		// error says what, not that the string is not a connection string.
+		{[]string{"projections", "--url", "postgres://user:secret@host/db?sslmode=bogus"}, []string{"cannot use --url", "sslmode is invalid"}},
+		{[]string{"projections", "--url", "postgres://user:secret@host/db?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem"},
+			[]string{"cannot use --url", "/nonexistent/ca.pem: no such file or directory"}},
+		{[]string{"projections", "--url", "host=host password=secret port=notaport"}, []string{"cannot use --url", "invalid port"}},
+		// A pool setting the store would refuse is refused before anything
+		// is sent, and without the string the driver's error quotes.
+		{[]string{"projections", "--url", "postgres://user:secret@host/db?pool_max_conns=many"}, []string{"cannot use --url", `pool_max_conns (strconv.ParseInt: parsing "many"`}},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			t.Parallel()
@@ -191,6 +209,24 @@ func TestUnreachableServer(t *testing.T) {
 			}
 		})
 	}
+	// Each command starts the timeout itself, when it connects: every one
+	// must give up on a server that never answers.
+	for _, args := range [][]string{
+		{"projections"},
+		{"offsets", "accounts"},
+		{"reset", "accounts", "--to", "0", "--execute"},
+		{"delete", "accounts", "--execute"},
+		{"export", "accounts"},
+		{"import", "-", "--execute"},
+	} {
+		t.Run("silent, "+args[0], func(t *testing.T) {
+			t.Parallel()
+			args := append(args, "--timeout", "1s", "--url", "postgres://postgres@"+silent+"/app")
+			r := offsetctl(t, `{"projectionName":"accounts"}`, args...)
+			wantCode(t, r, exitFailure, args...)
+			wantOneLineError(t, r, args[0]+": no answer from database app on "+silent+" within 1s (--timeout)")
+		})
+	}
 }
 
 // TestTimeout_ReturnsAtTheDeadline checks that --timeout bounds a command
@@ -208,6 +244,56 @@ func TestTimeout_ReturnsAtTheDeadline(t *testing.T) {
 		t.Errorf("offsetctl %s took %v; want it to give up after about 1s", strings.Join(args, " "), elapsed)
 	}
 	wantCode(t, r, exitFailure, args...)
+}
+
+// TestTimeout_LockedTableIsNotAnUnansweredServer holds a lock that the
+// command waits for, as an open transaction of another session does: the
+// server answers, and the error must say so, not send the operator
+// looking for a network fault.
+func TestTimeout_LockedTableIsNotAnUnansweredServer(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		// lock is what the other session runs in its open transaction.
+		lock string
+		args []string
+	}{
+		// A projection's write not yet committed: reset's LOCK TABLE
+		// waits for it.
+		{"row written", `UPDATE %s SET current_offset = 1 WHERE projection_name = 'orders'`, []string{"reset", "accounts", "--to", "0", "--execute"}},
+		// A migration: even Connect's check of the table waits.
+		{"table locked", `LOCK TABLE %s IN ACCESS EXCLUSIVE MODE`, []string{"projections"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			schema, store := fixtureSchema(t, fixture())
+			before := snapshot(t, store)
+			conn, err := pgx.Connect(t.Context(), pgtest.URL(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close(context.Background())
+			tx, err := conn.Begin(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			table := pgx.Identifier{schema, postgres.DefaultTable}.Sanitize()
+			if _, err := tx.Exec(t.Context(), fmt.Sprintf(tc.lock, table)); err != nil {
+				t.Fatal(err)
+			}
+			args := append(tc.args, "--schema", schema, "--timeout", "1s")
+			r := offsetctl(t, "", args...)
+			if err := tx.Rollback(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			wantCode(t, r, exitFailure, args...)
+			wantOneLineError(t, r, "answered, but a statement on table "+table+" did not finish within 1s (--timeout)", "lock")
+			if strings.Contains(r.stderr, "no answer") {
+				t.Errorf("stderr = %q; want no claim that the server did not answer", r.stderr)
+			}
+			wantUnchanged(t, store, before, "offsetctl "+strings.Join(args, " ")+" that timed out")
+		})
+	}
 }
 
 func TestFileErrors(t *testing.T) {
@@ -233,6 +319,16 @@ func TestFileErrors(t *testing.T) {
 func TestMissingTable(t *testing.T) {
 	t.Parallel()
 	schema, _ := fixtureSchema(t, fixture())
+	conn, err := pgx.Connect(t.Context(), pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	// A table that is there but is not eGo's: --table names another one.
+	other := pgx.Identifier{schema, "accounts"}.Sanitize()
+	if _, err := conn.Exec(t.Context(), "CREATE TABLE "+other+" (id bigint PRIMARY KEY, owner text)"); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args []string
 		want []string
@@ -245,6 +341,10 @@ func TestMissingTable(t *testing.T) {
 			[]string{`table "nosuch"."offsets_store" does not exist`}},
 		{[]string{"import", "-", "--execute", "--schema", "nosuch"},
 			[]string{`table "nosuch"."offsets_store" does not exist`, "add --create-table"}},
+		{[]string{"projections", "--schema", schema, "--table", "accounts"},
+			[]string{"table " + other + " in database", "is not an offsets table", `column "projection_name" does not exist`, "check --schema and --table"}},
+		{[]string{"import", "-", "--execute", "--schema", schema, "--table", "accounts"},
+			[]string{"table " + other + " in database", "is not an offsets table"}},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			t.Parallel()

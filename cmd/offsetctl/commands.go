@@ -150,14 +150,14 @@ func (inv *invocation) flagSet(name string, cmd *command) *flag.FlagSet {
 		fs.StringVar(&o.url, "url", inv.getenv(urlVariable), "PostgreSQL `URL` or key=value connection string (default $"+urlVariable+")")
 		fs.StringVar(&o.schema, "schema", "", "`schema` of the table (default: the first schema of the search_path)")
 		fs.StringVar(&o.table, "table", "offsets_store", "`table` of the offsets")
-		fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "give up after `duration`; 0 for never")
+		fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "give up on the database after `duration`; 0 for never")
 		o.output = "table"
 		return fs
 	}
 	fs.Func("url", "PostgreSQL `URL` or key=value connection string (default $"+urlVariable+")", setString(&o.url))
 	fs.Func("schema", "`schema` of the table (default: the first schema of the search_path)", setString(&o.schema))
 	fs.Func("table", "`table` of the offsets (default offsets_store)", setString(&o.table))
-	fs.Func("timeout", "give up after `duration`, such as 10s; 0 for never (default 30s)", func(s string) error {
+	fs.Func("timeout", "give up on the database after `duration`, such as 10s; 0 for never (default 30s)", func(s string) error {
 		d, err := time.ParseDuration(s)
 		if err != nil {
 			return errors.New("want a duration such as 10s or 1m")

@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ego-contrib/offsetstore"
 	"github.com/ego-contrib/offsetstore/postgres"
@@ -23,6 +24,7 @@ import (
 const (
 	codeUndefinedTable    = "42P01"
 	codeInvalidSchemaName = "3F000"
+	codeUndefinedColumn   = "42703"
 )
 
 // A database is the store offsetctl works on, and what to call it in
@@ -57,18 +59,13 @@ func (inv *invocation) database(createTable bool) (*database, error) {
 	if o.url == "" {
 		return nil, usagef("no database given: pass --url, or set %s", urlVariable)
 	}
-	config, err := pgconn.ParseConfig(o.url)
+	// The store parses the string as pgxpool does, pool settings included:
+	// what it would refuse is refused here, before anything is sent.
+	config, err := pgxpool.ParseConfig(o.url)
 	if err != nil {
-		// The error would quote the connection string, password included
-		// when it cannot tell where the password is.
-		reason := "cannot parse it"
-		var urlErr *url.Error
-		if errors.As(err, &urlErr) {
-			reason = urlErr.Err.Error()
-		}
-		return nil, usagef("--url (or $%s) is not a PostgreSQL URL or key=value connection string: %s", urlVariable, reason)
+		return nil, usagef("cannot use --url (or $%s): %s", urlVariable, parseReason(err))
 	}
-	db := &database{where: describe(config)}
+	db := &database{where: describe(&config.ConnConfig.Config)}
 	opts := []postgres.Option{
 		postgres.WithTable(o.table),
 		postgres.WithClock(func() time.Time {
@@ -87,6 +84,25 @@ func (inv *invocation) database(createTable bool) (*database, error) {
 	db.table = id.Sanitize()
 	db.store = postgres.NewOffsetStore(o.url, opts...)
 	return db, nil
+}
+
+// parseReason says why the driver could not parse a connection string,
+// without the string: the driver's error quotes it, the password masked
+// only where the driver can tell where the password is.
+func parseReason(err error) string {
+	var urlErr *url.Error
+	var parseErr *pgconn.ParseConfigError
+	switch {
+	case errors.As(err, &urlErr):
+		return urlErr.Err.Error()
+	case errors.As(err, &parseErr):
+		// The reason follows the quoted string: "cannot parse `...`: why".
+		msg := parseErr.Error()
+		if i := strings.LastIndex(msg, "`: "); i >= 0 {
+			return msg[i+len("`: "):]
+		}
+	}
+	return "cannot parse it"
 }
 
 // close disconnects db, waiting at most a second: offsetctl has nothing
@@ -140,12 +156,19 @@ func (db *database) explain(ctx context.Context, inv *invocation, err error) err
 	var connectErr *pgconn.ConnectError
 	var msg string
 	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded) && answered(err):
+		msg = fmt.Sprintf("%s answered, but a statement on table %s did not finish within %v (--timeout): another session may hold a lock on the table",
+			db.where, db.table, inv.opts.timeout)
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		msg = fmt.Sprintf("no answer from %s within %v (--timeout)", db.where, inv.opts.timeout)
 	case errors.Is(ctx.Err(), context.Canceled):
 		msg = fmt.Sprintf("interrupted while working on %s", db.where)
 	case missingTable(err):
 		msg = fmt.Sprintf("table %s does not exist in %s: check --schema and --table", db.table, db.where)
+	case errors.As(err, &pgErr) && pgErr.Code == codeUndefinedColumn:
+		// Every statement reads the same four columns: a table that lacks
+		// one is another table than eGo's.
+		msg = fmt.Sprintf("table %s in %s is not an offsets table: server says: %s: check --schema and --table", db.table, db.where, pgErr.Message)
 	case errors.As(err, &pgErr):
 		msg = fmt.Sprintf("%s: server says: %s (SQLSTATE %s)", db.where, pgErr.Message, pgErr.Code)
 	case errors.As(err, &dnsErr):
@@ -171,6 +194,18 @@ type explained struct {
 
 func (e *explained) Error() string { return e.msg }
 func (e *explained) Unwrap() error { return e.err }
+
+// answered reports whether err, which ended a call at its deadline, says
+// that the server had answered: a connection was made, and a statement was
+// waiting, most often for a lock that another session holds. The driver
+// says so with a timeout on an open connection, or with the server's error
+// when the server cancelled the statement first; a deadline that ends the
+// connection's making comes without either.
+func answered(err error) bool {
+	var pgErr *pgconn.PgError
+	var connectErr *pgconn.ConnectError
+	return errors.As(err, &pgErr) || (pgconn.Timeout(err) && !errors.As(err, &connectErr))
+}
 
 // missingTable reports whether err says the table, or its schema, does
 // not exist.

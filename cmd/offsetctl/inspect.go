@@ -34,6 +34,8 @@ type projectionJSON struct {
 }
 
 func runProjections(ctx context.Context, inv *invocation) error {
+	ctx, cancel := inv.withTimeout(ctx)
+	defer cancel()
 	db, err := inv.connect(ctx, false)
 	defer db.close()
 	if err != nil {
@@ -97,6 +99,8 @@ func runOffsets(ctx context.Context, inv *invocation) error {
 	if err := checkName(name); err != nil {
 		return &usageError{msg: err.Error()}
 	}
+	ctx, cancel := inv.withTimeout(ctx)
+	defer cancel()
 	db, err := inv.connect(ctx, false)
 	defer db.close()
 	if err != nil {

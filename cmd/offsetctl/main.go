@@ -27,6 +27,10 @@ const (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first signal asks the command to stop; a second one ends
+	// offsetctl at once, as if no signal were caught, should the command
+	// be stuck where it cannot heed the first.
+	context.AfterFunc(ctx, stop)
 	code := run(ctx, os.Args[1:], &streams{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}, os.Getenv)
 	stop()
 	os.Exit(code)
@@ -62,11 +66,6 @@ func run(ctx context.Context, args []string, std *streams, getenv func(string) s
 		return exitOK
 	}
 	if err == nil {
-		if inv.opts.timeout > 0 {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, inv.opts.timeout)
-			defer cancel()
-		}
 		err = cmd.run(ctx, inv)
 	}
 	if err == nil {
@@ -84,6 +83,17 @@ func run(ctx context.Context, args []string, std *streams, getenv func(string) s
 	}
 	fmt.Fprintf(std.stderr, "%s: %s\n", prefix, oneLine(err.Error()))
 	return exitFailure
+}
+
+// withTimeout returns ctx bounded by --timeout from now. Each command
+// calls it just before it connects, so import only once it has read its
+// input: the time a pipe or a person takes to write the input is not the
+// database's, and a deadline spent on it would be blamed on the database.
+func (inv *invocation) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if inv.opts.timeout == 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, inv.opts.timeout)
 }
 
 // clock returns the clock of OFFSETCTL_NOW, or time.Now.

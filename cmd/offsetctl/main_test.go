@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -81,6 +82,12 @@ func offsetctl(t *testing.T, stdin string, args ...string) result {
 // process, minus offsetctl's variables, plus env.
 func runBinary(t *testing.T, env []string, stdin string, args ...string) result {
 	t.Helper()
+	return runBinaryReading(t, env, strings.NewReader(stdin), args...)
+}
+
+// runBinaryReading is runBinary with stdin read from a reader.
+func runBinaryReading(t *testing.T, env []string, stdin io.Reader, args ...string) result {
+	t.Helper()
 	// No command may hang: a run that takes this long has failed, however
 	// slow the machine.
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
@@ -90,7 +97,7 @@ func runBinary(t *testing.T, env []string, stdin string, args ...string) result 
 		return strings.HasPrefix(kv, urlVariable+"=") || strings.HasPrefix(kv, nowVariable+"=") || strings.HasPrefix(kv, "TZ=")
 	})
 	cmd.Env = append(cmd.Env, env...)
-	cmd.Stdin = strings.NewReader(stdin)
+	cmd.Stdin = stdin
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
