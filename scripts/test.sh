@@ -46,5 +46,12 @@ go -C tools mod tidy -diff
 step "generated code"
 scripts/generate.sh -check
 
+# With a server of the caller's, with-postgres.sh starts none, and this
+# machine may lack the binaries to test it with.
+if [ -z "${OFFSETSTORE_POSTGRES_URL:-}" ]; then
+	step "scripts/with-postgres.sh"
+	scripts/with-postgres-test.sh
+fi
+
 step "go test -race, with a PostgreSQL server"
 OFFSETSTORE_POSTGRES_REQUIRED=1 scripts/with-postgres.sh go test -race -count=1 ./...
