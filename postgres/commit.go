@@ -250,41 +250,78 @@ func (c *committer) commit(batch []*request) {
 	}
 }
 
-// writeRows writes the rows of reqs in one statement and returns each
-// request's outcome, in order.
+// writeRows writes the rows of reqs and returns each request's outcome, in
+// order: in one statement, unless monotonic writes need more (below).
 func (s *OffsetStore) writeRows(ctx context.Context, sess *session, reqs []*request) []error {
 	errs := make([]error, len(reqs))
-	// One row per key, the last request winning, since a statement may
-	// not change a row twice. With monotonic writes a request below an
-	// earlier one of the same key fails here: whatever the server holds,
-	// that one commits (and so this one is below it) or is refused for
-	// being below the stored value (and so this one is too).
-	rowOf := make([]int, len(reqs))
-	index := make(map[key]int, len(reqs))
-	rows := make([]row, 0, len(reqs))
+	// A statement may not change a row twice, so the requests of one key
+	// fold into one row, the last to arrive winning. With monotonic writes
+	// a request above an earlier one of its key must not fold that one in:
+	// whether the earlier may be written depends on the stored value, which
+	// only the server knows, so the later goes out in a further statement,
+	// a round, after the earlier's. A request below an earlier one of its
+	// key fails here: whatever the server holds, that one commits (and so
+	// this one is below it) or is refused for being below the stored value
+	// (and so this one is too).
+	type place struct{ round, row int }
+	var rounds [][]row
+	placeOf := make([]place, len(reqs))
+	last := make(map[key]place, len(reqs))
 	for i, req := range reqs {
 		k := req.row.key()
-		j, ok := index[k]
+		p, ok := last[k]
 		switch {
 		case !ok:
-			index[k] = len(rows)
-			rowOf[i] = len(rows)
-			rows = append(rows, req.row)
-		case s.monotonic && req.row.value < rows[j].value:
-			rowOf[i] = -1
+			if len(rounds) == 0 {
+				rounds = append(rounds, make([]row, 0, len(reqs)))
+			}
+			p = place{0, len(rounds[0])}
+			rounds[0] = append(rounds[0], req.row)
+		case !s.monotonic || req.row.value == rounds[p.round][p.row].value:
+			rounds[p.round][p.row] = req.row
+		case req.row.value < rounds[p.round][p.row].value:
+			placeOf[i] = place{-1, -1}
 			errs[i] = opError("WriteOffset", fmt.Errorf("%w: projection %q shard %d: value %d is below %d, written by a concurrent call",
-				offsetstore.ErrOffsetRegression, k.name, k.shard, req.row.value, rows[j].value))
+				offsetstore.ErrOffsetRegression, k.name, k.shard, req.row.value, rounds[p.round][p.row].value))
+			continue
 		default:
-			rowOf[i] = j
-			rows[j] = req.row
+			p.round++
+			if p.round == len(rounds) {
+				rounds = append(rounds, nil)
+			}
+			p.row = len(rounds[p.round])
+			rounds[p.round] = append(rounds[p.round], req.row)
+		}
+		last[k] = p
+		placeOf[i] = p
+	}
+	written := make([][]bool, len(rounds))
+	rowErrs := make([][]error, len(rounds))
+	for n, rows := range rounds {
+		written[n], rowErrs[n] = s.sendRows(ctx, sess, rows)
+	}
+	for i, req := range reqs {
+		p := placeOf[i]
+		switch {
+		case p.round < 0:
+		case rowErrs[p.round][p.row] != nil:
+			errs[i] = s.translate(req.ctx, "WriteOffset", sess, rowErrs[p.round][p.row])
+		case !written[p.round][p.row]:
+			errs[i] = opError("WriteOffset", fmt.Errorf("%w: projection %q shard %d: value %d is below the stored value",
+				offsetstore.ErrOffsetRegression, req.row.name, req.row.shard, req.row.value))
 		}
 	}
-	var written []bool
+	return errs
+}
+
+// sendRows writes rows, which name each key once, in one statement, and
+// returns which it wrote and each one's error.
+func (s *OffsetStore) sendRows(ctx context.Context, sess *session, rows []row) (written []bool, rowErrs []error) {
 	err := retry(ctx, func() (err error) {
 		written, err = s.upsertRows(ctx, sess.pool, rows)
 		return err
 	})
-	rowErrs := make([]error, len(rows))
+	rowErrs = make([]error, len(rows))
 	if err != nil && len(rows) > 1 && strings.HasPrefix(sqlState(err), codeDataExceptionClassHead) {
 		// One row the database cannot hold (a name its encoding lacks,
 		// say) must fail its own writes only: find it by writing each
@@ -293,23 +330,12 @@ func (s *OffsetStore) writeRows(ctx context.Context, sess *session, reqs []*requ
 			w, err := s.upsertRows(ctx, sess.pool, []row{r})
 			written[j], rowErrs[j] = w[0], err
 		}
-	} else {
-		for j := range rowErrs {
-			rowErrs[j] = err
-		}
+		return written, rowErrs
 	}
-	for i, req := range reqs {
-		j := rowOf[i]
-		switch {
-		case j < 0:
-		case rowErrs[j] != nil:
-			errs[i] = s.translate(req.ctx, "WriteOffset", sess, rowErrs[j])
-		case !written[j]:
-			errs[i] = opError("WriteOffset", fmt.Errorf("%w: projection %q shard %d: value %d is below the stored value",
-				offsetstore.ErrOffsetRegression, req.row.name, req.row.shard, rows[j].value))
-		}
+	for j := range rowErrs {
+		rowErrs[j] = err
 	}
-	return errs
+	return written, rowErrs
 }
 
 // A querier runs statements: a pool, a connection or a transaction.

@@ -574,3 +574,60 @@ func TestOffsetStore_Disconnect_RefusesQueuedWrites(t *testing.T) {
 		wantOffset(t, store, "q", shard, nil)
 	}
 }
+
+// TestOffsetStore_GroupCommit_MonotonicEarlierLower checks monotonic
+// writes to one key queued in one batch when a lower value arrives before
+// a higher one: the lower write succeeds only if the stored value allows
+// it, as it would had each been sent alone, in either order; it must not
+// ride on the higher write's success.
+func TestOffsetStore_GroupCommit_MonotonicEarlierLower(t *testing.T) {
+	store, schema := connectedStore(t, postgres.WithMonotonicWrites())
+	pool := newPool(t, serverURL(t))
+	// Per shard: the value stored before, if any, and whether the writes
+	// of 5 and then of 7 must succeed.
+	cases := []struct {
+		shard    uint64
+		stored   int64 // 0: none
+		ok5, ok7 bool
+		want     int64 // value and timestamp afterwards
+	}{
+		{shard: 1, stored: 6, ok5: false, ok7: true, want: 7},
+		{shard: 2, stored: 4, ok5: true, ok7: true, want: 7},
+		{shard: 3, stored: 8, ok5: false, ok7: false, want: 8},
+		{shard: 4, ok5: true, ok7: true, want: 7},
+	}
+	for _, c := range cases {
+		if c.stored != 0 {
+			mustWrite(t, store, offset("p", c.shard, c.stored, c.stored))
+		}
+	}
+	release := holdCommitter(t, store, pool, table(schema))
+	errs5 := make([]chan error, len(cases))
+	errs7 := make([]chan error, len(cases))
+	for i, c := range cases {
+		errs5[i] = make(chan error, 1)
+		go func() { errs5[i] <- store.WriteOffset(t.Context(), offset("p", c.shard, 5, 5)) }()
+	}
+	time.Sleep(100 * time.Millisecond) // the writes of 5 arrive first
+	for i, c := range cases {
+		errs7[i] = make(chan error, 1)
+		go func() { errs7[i] <- store.WriteOffset(t.Context(), offset("p", c.shard, 7, 7)) }()
+	}
+	time.Sleep(100 * time.Millisecond) // let them queue
+	release()
+	for i, c := range cases {
+		for _, w := range []struct {
+			value int64
+			ok    bool
+			err   error
+		}{{5, c.ok5, <-errs5[i]}, {7, c.ok7, <-errs7[i]}} {
+			switch {
+			case w.ok && w.err != nil:
+				t.Errorf("WriteOffset(ctx, {p %d value:%d}), stored %d, queued with a write of 5 then 7 = %v; want <nil>", c.shard, w.value, c.stored, w.err)
+			case !w.ok && !errors.Is(w.err, offsetstore.ErrOffsetRegression):
+				t.Errorf("WriteOffset(ctx, {p %d value:%d}), stored %d, queued with a write of 5 then 7 = %v; want an error wrapping offsetstore.ErrOffsetRegression: no order of the two writes lets %d follow %d", c.shard, w.value, c.stored, w.err, w.value, c.stored)
+			}
+		}
+		wantOffset(t, store, "p", c.shard, offset("p", c.shard, c.want, c.want))
+	}
+}
