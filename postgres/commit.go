@@ -42,8 +42,11 @@ func newSession(s *OffsetStore, pool *pgxpool.Pool, owned bool) *session {
 }
 
 // close stops the committer, after the batch in flight unless ctx ends
-// first, and closes the pool if the session opened it.
-func (sess *session) close(ctx context.Context) {
+// first, and closes the pool if the session opened it. Closing the pool
+// waits for the calls still using it, which may have no deadline and a
+// server that does not answer: if ctx ends first, close returns ctx's
+// error and the pool finishes closing when those calls return.
+func (sess *session) close(ctx context.Context) error {
 	close(sess.commits.stop)
 	select {
 	case <-sess.commits.exited:
@@ -52,8 +55,19 @@ func (sess *session) close(ctx context.Context) {
 		<-sess.commits.exited
 	}
 	sess.cancel()
-	if sess.owned {
+	if !sess.owned {
+		return nil
+	}
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
 		sess.pool.Close()
+	}()
+	select {
+	case <-closed:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%w: the pool closes once the calls still using it return", ctx.Err())
 	}
 }
 

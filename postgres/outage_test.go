@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ego-contrib/offsetstore"
 	"github.com/ego-contrib/offsetstore/egopb"
 	"github.com/ego-contrib/offsetstore/postgres"
 )
@@ -329,5 +330,59 @@ func TestOffsetStore_ContextEndsWhileServerSilent(t *testing.T) {
 			t.Fatalf("WriteOffset 30s after new connections flow again = %v; want <nil>: the store must not wait for a silent connection for ever", err)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestOffsetStore_Disconnect_ContextEnds checks that Disconnect, too,
+// returns promptly with its context's error when the server stops
+// answering while a call with no deadline still uses the store's pool
+// (eGo's projections write with such contexts), and that the store is
+// disconnected all the same.
+func TestOffsetStore_Disconnect_ContextEnds(t *testing.T) {
+	p, proxied := startProxy(t)
+	_, schema := connectedStore(t)
+	store := postgres.NewOffsetStore(proxied, postgres.WithSchema(schema))
+	if err := store.Connect(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, store, &egopb.Offset{ProjectionName: "p", ShardNumber: 1, Value: 1, Timestamp: 1})
+	p.stall()
+	hungCtx, unhang := context.WithCancel(context.Background())
+	defer unhang()
+	hung := make(chan error, 1)
+	go func() {
+		_, err := store.GetCurrentOffset(hungCtx, &egopb.ProjectionId{ProjectionName: "p", ShardNumber: 1})
+		hung <- err
+	}()
+	// The call is on its way to the silent server.
+	time.Sleep(200 * time.Millisecond)
+	select {
+	case err := <-hung:
+		t.Fatalf("GetCurrentOffset on a silent server returned %v at once; want it to hang, or the test checks nothing", err)
+	default:
+	}
+
+	const timeout = 300 * time.Millisecond
+	ctx, cancel := context.WithTimeout(t.Context(), timeout)
+	defer cancel()
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- store.Disconnect(ctx) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Disconnect with a %v context while a call hangs = %v after %v; want an error wrapping context.DeadlineExceeded", timeout, err, time.Since(start))
+		}
+	case <-time.After(timeout + 5*time.Second):
+		t.Errorf("Disconnect with a %v context while a call hangs has not returned after %v; want it to return when its context ends", timeout, time.Since(start))
+		unhang()
+		<-done
+	}
+	if err := store.WriteOffset(t.Context(), &egopb.Offset{ProjectionName: "p", ShardNumber: 1, Value: 2, Timestamp: 2}); !errors.Is(err, offsetstore.ErrNotConnected) {
+		t.Errorf("WriteOffset after Disconnect's context ended = %v; want an error wrapping offsetstore.ErrNotConnected: the store is disconnected all the same", err)
+	}
+	unhang()
+	if err := <-hung; !errors.Is(err, context.Canceled) {
+		t.Errorf("the hung GetCurrentOffset, cancelled = %v; want an error wrapping context.Canceled", err)
 	}
 }

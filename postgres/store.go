@@ -187,8 +187,10 @@ func (s *OffsetStore) create(ctx context.Context, pool *pgxpool.Pool) error {
 // fail with [offsetstore.ErrNotConnected]. It waits for the writes already
 // sent to commit (or, if ctx ends first, abandons them) and closes the pool
 // the store opened, which waits for the calls still using it; the pool of
-// [WithPool] stays open. Disconnecting a store that is not connected does
-// nothing.
+// [WithPool] stays open. If ctx ends before that is done, Disconnect
+// returns ctx's error at once, the store disconnected all the same, and
+// the pool finishes closing when the calls using it return.
+// Disconnecting a store that is not connected does nothing.
 func (s *OffsetStore) Disconnect(ctx context.Context) error {
 	if err := check(ctx, "Disconnect", nil); err != nil {
 		return err
@@ -198,7 +200,9 @@ func (s *OffsetStore) Disconnect(ctx context.Context) error {
 	}
 	defer s.unlockConnecting()
 	if sess := s.sess.Swap(nil); sess != nil {
-		sess.close(ctx)
+		if err := sess.close(ctx); err != nil {
+			return opError("Disconnect", err)
+		}
 	}
 	return nil
 }
