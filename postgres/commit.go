@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -30,14 +31,11 @@ func newSession(s *OffsetStore, pool *pgxpool.Pool, owned bool) *session {
 	ctx, cancel := context.WithCancel(context.Background())
 	sess := &session{pool: pool, owned: owned, cancel: cancel}
 	sess.commits = &committer{
-		store:  s,
-		sess:   sess,
-		ctx:    ctx,
-		wake:   make(chan struct{}, 1),
-		stop:   make(chan struct{}),
-		exited: make(chan struct{}),
+		store:    s,
+		sess:     sess,
+		ctx:      ctx,
+		maxUnits: max(1, int(pool.Config().MaxConns)-1),
 	}
-	go sess.commits.run()
 	return sess
 }
 
@@ -47,12 +45,17 @@ func newSession(s *OffsetStore, pool *pgxpool.Pool, owned bool) *session {
 // server that does not answer: if ctx ends first, close returns ctx's
 // error and the pool finishes closing when those calls return.
 func (sess *session) close(ctx context.Context) error {
-	close(sess.commits.stop)
+	sess.commits.drain()
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		sess.commits.sending.Wait()
+	}()
 	select {
-	case <-sess.commits.exited:
+	case <-sent:
 	case <-ctx.Done():
 		sess.cancel()
-		<-sess.commits.exited
+		<-sent
 	}
 	sess.cancel()
 	if !sess.owned {
@@ -105,36 +108,49 @@ const (
 	abandoned
 )
 
-// A committer is a session's group commit. One write or batch is in flight
-// at a time: a write that finds none goes out at once from its caller's
-// goroutine, and the writes that arrive while one is in flight queue up and
-// go out together, as one statement, from the committer's goroutine. There
-// is no timer: under load, a batch holds the writes that arrived during one
-// round trip.
+// A committer is a session's group commit. A write that finds nothing in
+// flight goes out at once, from its caller's goroutine; the writes that
+// arrive while a write or batch is in flight queue up, and go out together,
+// as one statement, when it is answered. There is no timer on that path:
+// under load, a batch holds the writes that arrived during one round trip.
+//
+// A write or batch in flight for longer than stallAfter (its row locked by
+// a long transaction, say, or its connection gone silent) no longer holds
+// the others back: the queue goes out beside it, and so do later writes,
+// still one unit in flight after another, leaving the pool a connection
+// for reads.
 type committer struct {
 	store *OffsetStore
 	sess  *session
 	// ctx ends when the session is abandoned; every batch's context
 	// derives from it.
 	ctx context.Context
+	// maxUnits bounds the writes and batches in flight: the pool's size
+	// but one, so that a stall cannot take every connection.
+	maxUnits int
 
 	mu    sync.Mutex
 	queue []*request
-	// busy is set while a write or a batch is in flight; the queue is
-	// empty whenever it is not.
-	busy   bool
-	closed bool // no more requests are taken: the committer has stopped
+	// sent holds when each write or batch in flight was sent, in order.
+	sent   []time.Time
+	closed bool // no more requests are taken: the session is closing
+
+	// sending counts the batches sent from goroutines of their own.
+	sending sync.WaitGroup
 
 	// batches and rows count what was sent, for tests to see that
 	// writes did share round trips.
 	batches, rows atomic.Int64
-
-	wake   chan struct{} // hands the queue over to the committer
-	stop   chan struct{} // closed by session.close
-	exited chan struct{} // closed when run returns
 }
 
-// write writes r: at once, on the caller's goroutine, when no batch is in
+// stallAfter is how long a write or batch may be in flight before the
+// writes queued behind it go out without it. A commit takes milliseconds;
+// one that takes seconds waits for something that may never come, such as
+// an answer on a connection that went silent, which pgx, given a context
+// with no deadline, as eGo gives, waits for as long as TCP keeps it open.
+const stallAfter = 5 * time.Second
+
+// write writes r: at once, on the caller's goroutine, when nothing is in
 // flight, so that a lone writer pays nothing for group commit; otherwise
 // it queues r for the next batch and waits for that batch to commit, or
 // ctx to end.
@@ -145,77 +161,103 @@ func (c *committer) write(ctx context.Context, r row) error {
 		c.mu.Unlock()
 		return opError("WriteOffset", offsetstore.ErrNotConnected)
 	}
-	if !c.busy {
-		c.busy = true
+	wait := c.stallLocked()
+	if len(c.sent) == 0 || wait == 0 && len(c.queue) == 0 {
+		sent := c.sendingLocked()
 		c.mu.Unlock()
 		c.batches.Add(1)
 		c.rows.Add(1)
 		err := c.store.writeRows(ctx, c.sess, []*request{req})[0]
-		// Writes that arrived meanwhile go out together, from the
-		// committer's goroutine.
-		c.mu.Lock()
-		handOver := len(c.queue) > 0
-		c.busy = handOver
-		c.mu.Unlock()
-		if handOver {
-			c.wake <- struct{}{}
-		}
+		c.answered(sent)
 		return err
 	}
 	req.done = make(chan error, 1)
 	c.queue = append(c.queue, req)
+	if wait == 0 {
+		c.sendLocked()
+	}
 	c.mu.Unlock()
-	select {
-	case err := <-req.done:
-		return err
-	case <-ctx.Done():
-		if req.state.CompareAndSwap(queued, abandoned) {
-			return opError("WriteOffset", fmt.Errorf("%w: the write was not sent", ctx.Err()))
-		}
+	stall := time.NewTimer(orStallAfter(wait))
+	defer stall.Stop()
+	for {
 		select {
 		case err := <-req.done:
 			return err
-		default:
-		}
-		return opError("WriteOffset", fmt.Errorf("%w: the write was sent and may still commit", ctx.Err()))
-	}
-}
-
-// run sends the queued writes, a batch at a time, from when a write hands
-// them over until the queue is empty.
-func (c *committer) run() {
-	defer close(c.exited)
-	var batch []*request
-	for {
-		select {
-		case <-c.stop:
-			c.drain()
-			return
-		case <-c.wake:
-		}
-		for {
+		case <-stall.C:
 			c.mu.Lock()
-			if len(c.queue) == 0 {
-				c.busy = false
-				c.mu.Unlock()
-				break
+			wait := c.stallLocked()
+			if wait == 0 && len(c.queue) > 0 && !c.closed {
+				c.sendLocked()
 			}
-			batch, c.queue = c.queue, batch
 			c.mu.Unlock()
-			c.commit(batch)
-			clear(batch) // let the requests go
-			batch = batch[:0]
+			stall.Reset(orStallAfter(wait))
+		case <-ctx.Done():
+			if req.state.CompareAndSwap(queued, abandoned) {
+				return opError("WriteOffset", fmt.Errorf("%w: the write was not sent", ctx.Err()))
+			}
 			select {
-			case <-c.stop:
-				c.drain()
-				return
+			case err := <-req.done:
+				return err
 			default:
 			}
+			return opError("WriteOffset", fmt.Errorf("%w: the write was sent and may still commit", ctx.Err()))
 		}
 	}
 }
 
-// drain refuses the requests still queued when the session stops.
+// stallLocked returns how long until every write and batch in flight
+// has been so for stallAfter, 0 if they have, and stallAfter if there is
+// nothing in flight or no room for one more. c.mu is held.
+func (c *committer) stallLocked() time.Duration {
+	if len(c.sent) == 0 || len(c.sent) >= c.maxUnits {
+		return stallAfter
+	}
+	return max(0, stallAfter-time.Since(c.sent[len(c.sent)-1]))
+}
+
+// orStallAfter returns wait, or stallAfter if wait is 0: how long a queued
+// write waits before it looks again whether what is in flight stalls.
+func orStallAfter(wait time.Duration) time.Duration {
+	if wait == 0 {
+		return stallAfter
+	}
+	return wait
+}
+
+// sendingLocked records a write or batch going out, and returns its
+// record for answered. c.mu is held.
+func (c *committer) sendingLocked() time.Time {
+	now := time.Now()
+	c.sent = append(c.sent, now)
+	return now
+}
+
+// answered records that the write or batch sent at sent was answered, and
+// sends the writes that queued meanwhile.
+func (c *committer) answered(sent time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i := slices.Index(c.sent, sent)
+	c.sent = slices.Delete(c.sent, i, i+1)
+	if len(c.queue) > 0 && !c.closed {
+		c.sendLocked()
+	}
+}
+
+// sendLocked sends the queue as one batch, from a goroutine of its own.
+// c.mu is held.
+func (c *committer) sendLocked() {
+	batch := c.queue
+	c.queue = nil
+	sent := c.sendingLocked()
+	c.sending.Go(func() {
+		c.commit(batch)
+		c.answered(sent)
+	})
+}
+
+// drain stops the committer: it refuses the requests still queued, and
+// any that come later.
 func (c *committer) drain() {
 	c.mu.Lock()
 	c.closed = true

@@ -28,7 +28,8 @@
 // Concurrent [OffsetStore.WriteOffset] calls share round trips (group
 // commit): while one batch is in flight, the calls that arrive go out
 // together as one statement, and each returns once its own batch has
-// committed. [OffsetStore.WriteOffsetTx] writes an offset inside the
+// committed; a batch stuck for 5 seconds no longer holds the others back.
+// [OffsetStore.WriteOffsetTx] writes an offset inside the
 // caller's transaction instead, with the read model it belongs to, so
 // that both commit or neither does.
 //

@@ -242,7 +242,10 @@ func (s *OffsetStore) session(op string) (*session, error) {
 // Concurrent calls share round trips: while one batch of writes is in
 // flight, the calls that arrive wait and then go out together as one
 // statement, one row per key, the last call to arrive winning; each call
-// returns its own batch's outcome. A lone call goes out at once.
+// returns its own batch's outcome. A lone call goes out at once. A write
+// or batch still in flight after 5 seconds (its row locked by another
+// transaction, or its connection silent) no longer holds up the others:
+// they go out beside it, keeping one connection of the pool for reads.
 //
 // If ctx ends first, WriteOffset returns at once with ctx's error; the
 // write may still commit if it was already sent, and is dropped if it

@@ -631,3 +631,40 @@ func TestOffsetStore_GroupCommit_MonotonicEarlierLower(t *testing.T) {
 		wantOffset(t, store, "p", c.shard, offset("p", c.shard, c.want, c.want))
 	}
 }
+
+// TestOffsetStore_GroupCommit_StuckWriteHoldsUpNoOther checks that a write
+// that cannot commit, here because another transaction holds its row,
+// does not hold up the writes of other keys for longer than the store
+// lets a write stall: they queue behind it at first, as group commit
+// wants, then go out without it. The writes carry no deadline, as eGo's
+// do. The stuck write returns only once its row is free.
+func TestOffsetStore_GroupCommit_StuckWriteHoldsUpNoOther(t *testing.T) {
+	store, schema := connectedStore(t)
+	pool := newPool(t, serverURL(t))
+	release := holdCommitter(t, store, pool, table(schema))
+	ctx := t.Context()
+	const writes = 3
+	done := make(chan error, writes)
+	start := time.Now()
+	for shard := range uint64(writes) {
+		go func() { done <- store.WriteOffset(ctx, offset("q", shard, 1, 1)) }()
+		time.Sleep(50 * time.Millisecond)
+	}
+	const patience = 15 * time.Second
+	for range writes {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("WriteOffset of another key, queued behind a stuck write = %v; want <nil>", err)
+			}
+		case <-time.After(patience - time.Since(start)):
+			t.Fatalf("WriteOffset of another key has not returned %v after it queued behind a write that cannot commit; want it to go out without that write", patience)
+		}
+	}
+	t.Logf("the writes queued behind the stuck one returned within %v", time.Since(start))
+	for shard := range uint64(writes) {
+		wantOffset(t, store, "q", shard, offset("q", shard, 1, 1))
+	}
+	release() // fails the test unless the stuck write now returns nil
+	wantOffset(t, store, "block", 0, offset("block", 0, 1, 1))
+}
