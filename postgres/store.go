@@ -83,8 +83,10 @@ func (s *OffsetStore) CreateTableSQL() string {
 
 // Connect opens the store's pool (or takes the one of [WithPool]), checks
 // that the server answers and that the table exists with eGo's columns,
-// creating it first if the store was made [WithCreateTable]. Connecting a
-// connected store does nothing.
+// creating it first if the store was made [WithCreateTable], and that its
+// projection_name column holds names of 255 characters exactly as given:
+// VARCHAR(255) as eGo makes it, a wider VARCHAR or TEXT, not CHAR(n).
+// Connecting a connected store does nothing.
 func (s *OffsetStore) Connect(ctx context.Context) error {
 	return s.connect(ctx, "Connect")
 }
@@ -146,13 +148,33 @@ func (s *OffsetStore) prepareTable(ctx context.Context, pool *pgxpool.Pool) erro
 	}
 	switch {
 	case err == nil:
-		return nil
+		return s.checkNameColumn(ctx, pool)
 	case sqlState(err) == codeUndefinedTable || sqlState(err) == codeInvalidSchemaName:
 		return fmt.Errorf("table %s does not exist: make the store with postgres.WithCreateTable() to create it on Connect, or run the statement of OffsetStore.CreateTableSQL (postgres/schema.sql for the default table): %w", s.ident, err)
 	case sqlState(err) == codeUndefinedColumn:
 		return fmt.Errorf("table %s lacks a column of eGo's offsets table (projection_name, shard_number, current_offset, timestamp): %w", s.ident, err)
 	}
 	return err
+}
+
+// checkNameColumn fails unless the table's projection_name column holds
+// every name the store accepts (up to maxNameChars characters) exactly as
+// given. Into a narrower VARCHAR(n) PostgreSQL silently cuts a value whose
+// excess is spaces, so a write would return nil and store its offset under
+// another name; CHAR(n) pads, making "a" and "a " one key.
+func (s *OffsetStore) checkNameColumn(ctx context.Context, pool *pgxpool.Pool) error {
+	var typ, shown string
+	var typmod int32
+	err := pool.QueryRow(ctx, s.stmts.nameColumn, s.ident).Scan(&typ, &typmod, &shown)
+	if err != nil {
+		return err
+	}
+	switch {
+	case typ == "text", typ == "varchar" && (typmod < 0 || typmod-4 >= maxNameChars):
+		return nil
+	}
+	return fmt.Errorf("table %s: its projection_name column is %s, which cannot hold every name of up to %d characters exactly as given; the store needs eGo's VARCHAR(%d), a wider VARCHAR, or TEXT",
+		s.ident, shown, maxNameChars, maxNameChars)
 }
 
 // create creates the schema, if the store names one, and the table. It

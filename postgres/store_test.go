@@ -141,6 +141,60 @@ func TestOffsetStore_Connect_MissingTable(t *testing.T) {
 	mustWrite(t, store, offset("p", 1, 1, 1))
 }
 
+// TestOffsetStore_Connect_NameColumnTooNarrow checks that Connect refuses
+// a table whose projection_name column cannot hold every name eGo's
+// VARCHAR(255) holds, exactly as given: PostgreSQL silently cuts the
+// trailing spaces of a value too long for a VARCHAR(n), so a write there
+// would return nil and store its offset under another name, and CHAR(n)
+// pads names, making "a" and "a " one key. Wider columns are accepted.
+func TestOffsetStore_Connect_NameColumnTooNarrow(t *testing.T) {
+	pool := newPool(t, serverURL(t))
+	for _, tc := range []struct {
+		column string
+		ok     bool
+	}{
+		{"VARCHAR(10)", false},
+		{"VARCHAR(254)", false},
+		{"CHAR(255)", false},
+		{"VARCHAR(255)", true},
+		{"VARCHAR(1000)", true},
+		{"VARCHAR", true},
+		{"TEXT", true},
+	} {
+		schema := newSchema(t)
+		if _, err := pool.Exec(t.Context(), `CREATE SCHEMA `+pgx.Identifier{schema}.Sanitize()+`;
+CREATE TABLE `+table(schema)+` (projection_name `+tc.column+` NOT NULL, shard_number BIGINT NOT NULL,
+current_offset BIGINT NOT NULL, timestamp BIGINT NOT NULL, PRIMARY KEY (projection_name, shard_number))`); err != nil {
+			t.Fatal(err)
+		}
+		store := postgres.NewOffsetStore(serverURL(t), postgres.WithSchema(schema))
+		err := store.Connect(t.Context())
+		if tc.ok {
+			if err != nil {
+				t.Errorf("Connect(ctx) on a table whose projection_name is %s = %v; want <nil>", tc.column, err)
+				continue
+			}
+			name := strings.Repeat("n", 250) + "     "
+			mustWrite(t, store, offset(name, 1, 5, 5))
+			wantOffset(t, store, name, 1, offset(name, 1, 5, 5))
+			store.Disconnect(t.Context())
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), "projection_name") || !strings.Contains(err.Error(), table(schema)) {
+			t.Errorf("Connect(ctx) on a table whose projection_name is %s = %v; want an error naming the table and its projection_name column", tc.column, err)
+		}
+		if err == nil {
+			// What the store would do there: acknowledge a write it keeps
+			// under another name.
+			name := "abcdefghij    "
+			werr := store.WriteOffset(t.Context(), offset(name, 1, 5, 5))
+			got, gerr := store.GetCurrentOffset(t.Context(), id(name, 1))
+			t.Logf("on %s: WriteOffset(ctx, {%q 1}) = %v; GetCurrentOffset then = %v, %v", tc.column, name, werr, got, gerr)
+			store.Disconnect(t.Context())
+		}
+	}
+}
+
 // TestOffsetStore_BadOptions checks that names PostgreSQL would cut short
 // or cannot hold make Connect fail with ErrInvalidArgument.
 func TestOffsetStore_BadOptions(t *testing.T) {
@@ -428,28 +482,30 @@ func TestOffsetStore_WriteOffsets_MonotonicAllOrNothing(t *testing.T) {
 }
 
 // TestOffsetStore_ServerRefusesName checks the mapping at the edge, for
-// names the store cannot check before sending: on a table whose column is
-// narrower than eGo's, a name too long for it fails with
-// ErrInvalidArgument, not a raw driver error, and fails only its own
-// write, though it went out in one batch with others.
+// names the store cannot check before sending (a character a non-UTF-8
+// database lacks, say): a name the server refuses with a data exception
+// fails with ErrInvalidArgument, not a raw driver error, and fails only
+// its own write, though it went out in one batch with others. A trigger
+// on eGo's table stands in for the server: it refuses one name as a value
+// too long for its column, SQLSTATE 22001.
 func TestOffsetStore_ServerRefusesName(t *testing.T) {
-	schema := newSchema(t)
+	store, schema := connectedStore(t)
 	pool := newPool(t, serverURL(t))
 	ctx := t.Context()
-	narrow := pgx.Identifier{schema, "narrow"}.Sanitize()
-	if _, err := pool.Exec(ctx, `CREATE SCHEMA `+pgx.Identifier{schema}.Sanitize()+`;
-CREATE TABLE `+narrow+` (projection_name VARCHAR(10) NOT NULL, shard_number BIGINT NOT NULL,
-current_offset BIGINT NOT NULL, timestamp BIGINT NOT NULL, PRIMARY KEY (projection_name, shard_number))`); err != nil {
-		t.Fatal(err)
-	}
-	store := postgres.NewOffsetStore(serverURL(t), postgres.WithSchema(schema), postgres.WithTable("narrow"))
-	if err := store.Connect(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer store.Disconnect(context.Background())
-	release := holdCommitter(t, store, pool, narrow)
-
 	long := strings.Repeat("x", 11)
+	refuse := pgx.Identifier{schema, "refuse"}.Sanitize()
+	if _, err := pool.Exec(ctx, `CREATE FUNCTION `+refuse+`() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF NEW.projection_name = '`+long+`' THEN
+		RAISE EXCEPTION 'value too long for type character varying(10)' USING ERRCODE = 'string_data_right_truncation';
+	END IF;
+	RETURN NEW;
+END $$;
+CREATE TRIGGER refuse BEFORE INSERT OR UPDATE ON `+table(schema)+` FOR EACH ROW EXECUTE FUNCTION `+refuse+`()`); err != nil {
+		t.Fatal(err)
+	}
+	release := holdCommitter(t, store, pool, table(schema))
+
 	names := []string{"a", long, "b", "c"}
 	errs := make([]chan error, len(names))
 	for i, name := range names {
@@ -463,12 +519,12 @@ current_offset BIGINT NOT NULL, timestamp BIGINT NOT NULL, PRIMARY KEY (projecti
 		err := <-errs[i]
 		if name == long {
 			if !errors.Is(err, offsetstore.ErrInvalidArgument) || !strings.Contains(err.Error(), "longer than") {
-				t.Errorf("WriteOffset(ctx, {%q 1}) on a VARCHAR(10) column = %v; want an error wrapping offsetstore.ErrInvalidArgument that says the name is too long", name, err)
+				t.Errorf("WriteOffset(ctx, {%q 1}), refused by the server as too long = %v; want an error wrapping offsetstore.ErrInvalidArgument that says the name is too long", name, err)
 			}
 			continue
 		}
 		if err != nil {
-			t.Errorf("WriteOffset(ctx, {%q 1}), sent with a name the column cannot hold = %v; want <nil>: one bad name fails only its own write", name, err)
+			t.Errorf("WriteOffset(ctx, {%q 1}), sent with a name the server refuses = %v; want <nil>: one bad name fails only its own write", name, err)
 		}
 		wantOffset(t, store, name, 1, offset(name, 1, 1, 1))
 	}
