@@ -67,7 +67,10 @@
 //     seconds while pgx tries to cancel its query: after a silent network
 //     (rather than a refused or reset one), the store may need that long to
 //     recover. [OffsetStore.Disconnect] waits for calls already using the
-//     store's own pool to return.
+//     store's own pool to return, or for its context to end: then it
+//     returns the context's error, and the pool closes once they return.
+//     A write stuck for 5 seconds, with no deadline, on a silent
+//     connection or a locked row, no longer holds up the others.
 //   - Distributed SQL engines that speak PostgreSQL's protocol may lack
 //     some of what the store uses (LOCK TABLE, unnest over arrays, ON
 //     CONFLICT): the store is tested on PostgreSQL only.
