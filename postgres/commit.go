@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -30,30 +31,46 @@ func newSession(s *OffsetStore, pool *pgxpool.Pool, owned bool) *session {
 	ctx, cancel := context.WithCancel(context.Background())
 	sess := &session{pool: pool, owned: owned, cancel: cancel}
 	sess.commits = &committer{
-		store:  s,
-		sess:   sess,
-		ctx:    ctx,
-		wake:   make(chan struct{}, 1),
-		stop:   make(chan struct{}),
-		exited: make(chan struct{}),
+		store:    s,
+		sess:     sess,
+		ctx:      ctx,
+		maxUnits: max(1, int(pool.Config().MaxConns)-1),
 	}
-	go sess.commits.run()
 	return sess
 }
 
 // close stops the committer, after the batch in flight unless ctx ends
-// first, and closes the pool if the session opened it.
-func (sess *session) close(ctx context.Context) {
-	close(sess.commits.stop)
+// first, and closes the pool if the session opened it. Closing the pool
+// waits for the calls still using it, which may have no deadline and a
+// server that does not answer: if ctx ends first, close returns ctx's
+// error and the pool finishes closing when those calls return.
+func (sess *session) close(ctx context.Context) error {
+	sess.commits.drain()
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		sess.commits.sending.Wait()
+	}()
 	select {
-	case <-sess.commits.exited:
+	case <-sent:
 	case <-ctx.Done():
 		sess.cancel()
-		<-sess.commits.exited
+		<-sent
 	}
 	sess.cancel()
-	if sess.owned {
+	if !sess.owned {
+		return nil
+	}
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
 		sess.pool.Close()
+	}()
+	select {
+	case <-closed:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%w: the pool closes once the calls still using it return", ctx.Err())
 	}
 }
 
@@ -91,36 +108,49 @@ const (
 	abandoned
 )
 
-// A committer is a session's group commit. One write or batch is in flight
-// at a time: a write that finds none goes out at once from its caller's
-// goroutine, and the writes that arrive while one is in flight queue up and
-// go out together, as one statement, from the committer's goroutine. There
-// is no timer: under load, a batch holds the writes that arrived during one
-// round trip.
+// A committer is a session's group commit. A write that finds nothing in
+// flight goes out at once, from its caller's goroutine; the writes that
+// arrive while a write or batch is in flight queue up, and go out together,
+// as one statement, when it is answered. There is no timer on that path:
+// under load, a batch holds the writes that arrived during one round trip.
+//
+// A write or batch in flight for longer than stallAfter (its row locked by
+// a long transaction, say, or its connection gone silent) no longer holds
+// the others back: the queue goes out beside it, and so do later writes,
+// still one unit in flight after another, leaving the pool a connection
+// for reads.
 type committer struct {
 	store *OffsetStore
 	sess  *session
 	// ctx ends when the session is abandoned; every batch's context
 	// derives from it.
 	ctx context.Context
+	// maxUnits bounds the writes and batches in flight: the pool's size
+	// but one, so that a stall cannot take every connection.
+	maxUnits int
 
 	mu    sync.Mutex
 	queue []*request
-	// busy is set while a write or a batch is in flight; the queue is
-	// empty whenever it is not.
-	busy   bool
-	closed bool // no more requests are taken: the committer has stopped
+	// sent holds when each write or batch in flight was sent, in order.
+	sent   []time.Time
+	closed bool // no more requests are taken: the session is closing
+
+	// sending counts the batches sent from goroutines of their own.
+	sending sync.WaitGroup
 
 	// batches and rows count what was sent, for tests to see that
 	// writes did share round trips.
 	batches, rows atomic.Int64
-
-	wake   chan struct{} // hands the queue over to the committer
-	stop   chan struct{} // closed by session.close
-	exited chan struct{} // closed when run returns
 }
 
-// write writes r: at once, on the caller's goroutine, when no batch is in
+// stallAfter is how long a write or batch may be in flight before the
+// writes queued behind it go out without it. A commit takes milliseconds;
+// one that takes seconds waits for something that may never come, such as
+// an answer on a connection that went silent, which pgx, given a context
+// with no deadline, as eGo gives, waits for as long as TCP keeps it open.
+const stallAfter = 5 * time.Second
+
+// write writes r: at once, on the caller's goroutine, when nothing is in
 // flight, so that a lone writer pays nothing for group commit; otherwise
 // it queues r for the next batch and waits for that batch to commit, or
 // ctx to end.
@@ -131,77 +161,103 @@ func (c *committer) write(ctx context.Context, r row) error {
 		c.mu.Unlock()
 		return opError("WriteOffset", offsetstore.ErrNotConnected)
 	}
-	if !c.busy {
-		c.busy = true
+	wait := c.stallLocked()
+	if len(c.sent) == 0 || wait == 0 && len(c.queue) == 0 {
+		sent := c.sendingLocked()
 		c.mu.Unlock()
 		c.batches.Add(1)
 		c.rows.Add(1)
 		err := c.store.writeRows(ctx, c.sess, []*request{req})[0]
-		// Writes that arrived meanwhile go out together, from the
-		// committer's goroutine.
-		c.mu.Lock()
-		handOver := len(c.queue) > 0
-		c.busy = handOver
-		c.mu.Unlock()
-		if handOver {
-			c.wake <- struct{}{}
-		}
+		c.answered(sent)
 		return err
 	}
 	req.done = make(chan error, 1)
 	c.queue = append(c.queue, req)
+	if wait == 0 {
+		c.sendLocked()
+	}
 	c.mu.Unlock()
-	select {
-	case err := <-req.done:
-		return err
-	case <-ctx.Done():
-		if req.state.CompareAndSwap(queued, abandoned) {
-			return opError("WriteOffset", fmt.Errorf("%w: the write was not sent", ctx.Err()))
-		}
+	stall := time.NewTimer(orStallAfter(wait))
+	defer stall.Stop()
+	for {
 		select {
 		case err := <-req.done:
 			return err
-		default:
-		}
-		return opError("WriteOffset", fmt.Errorf("%w: the write was sent and may still commit", ctx.Err()))
-	}
-}
-
-// run sends the queued writes, a batch at a time, from when a write hands
-// them over until the queue is empty.
-func (c *committer) run() {
-	defer close(c.exited)
-	var batch []*request
-	for {
-		select {
-		case <-c.stop:
-			c.drain()
-			return
-		case <-c.wake:
-		}
-		for {
+		case <-stall.C:
 			c.mu.Lock()
-			if len(c.queue) == 0 {
-				c.busy = false
-				c.mu.Unlock()
-				break
+			wait := c.stallLocked()
+			if wait == 0 && len(c.queue) > 0 && !c.closed {
+				c.sendLocked()
 			}
-			batch, c.queue = c.queue, batch
 			c.mu.Unlock()
-			c.commit(batch)
-			clear(batch) // let the requests go
-			batch = batch[:0]
+			stall.Reset(orStallAfter(wait))
+		case <-ctx.Done():
+			if req.state.CompareAndSwap(queued, abandoned) {
+				return opError("WriteOffset", fmt.Errorf("%w: the write was not sent", ctx.Err()))
+			}
 			select {
-			case <-c.stop:
-				c.drain()
-				return
+			case err := <-req.done:
+				return err
 			default:
 			}
+			return opError("WriteOffset", fmt.Errorf("%w: the write was sent and may still commit", ctx.Err()))
 		}
 	}
 }
 
-// drain refuses the requests still queued when the session stops.
+// stallLocked returns how long until every write and batch in flight
+// has been so for stallAfter, 0 if they have, and stallAfter if there is
+// nothing in flight or no room for one more. c.mu is held.
+func (c *committer) stallLocked() time.Duration {
+	if len(c.sent) == 0 || len(c.sent) >= c.maxUnits {
+		return stallAfter
+	}
+	return max(0, stallAfter-time.Since(c.sent[len(c.sent)-1]))
+}
+
+// orStallAfter returns wait, or stallAfter if wait is 0: how long a queued
+// write waits before it looks again whether what is in flight stalls.
+func orStallAfter(wait time.Duration) time.Duration {
+	if wait == 0 {
+		return stallAfter
+	}
+	return wait
+}
+
+// sendingLocked records a write or batch going out, and returns its
+// record for answered. c.mu is held.
+func (c *committer) sendingLocked() time.Time {
+	now := time.Now()
+	c.sent = append(c.sent, now)
+	return now
+}
+
+// answered records that the write or batch sent at sent was answered, and
+// sends the writes that queued meanwhile.
+func (c *committer) answered(sent time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i := slices.Index(c.sent, sent)
+	c.sent = slices.Delete(c.sent, i, i+1)
+	if len(c.queue) > 0 && !c.closed {
+		c.sendLocked()
+	}
+}
+
+// sendLocked sends the queue as one batch, from a goroutine of its own.
+// c.mu is held.
+func (c *committer) sendLocked() {
+	batch := c.queue
+	c.queue = nil
+	sent := c.sendingLocked()
+	c.sending.Go(func() {
+		c.commit(batch)
+		c.answered(sent)
+	})
+}
+
+// drain stops the committer: it refuses the requests still queued, and
+// any that come later.
 func (c *committer) drain() {
 	c.mu.Lock()
 	c.closed = true
@@ -250,41 +306,78 @@ func (c *committer) commit(batch []*request) {
 	}
 }
 
-// writeRows writes the rows of reqs in one statement and returns each
-// request's outcome, in order.
+// writeRows writes the rows of reqs and returns each request's outcome, in
+// order: in one statement, unless monotonic writes need more (below).
 func (s *OffsetStore) writeRows(ctx context.Context, sess *session, reqs []*request) []error {
 	errs := make([]error, len(reqs))
-	// One row per key, the last request winning, since a statement may
-	// not change a row twice. With monotonic writes a request below an
-	// earlier one of the same key fails here: whatever the server holds,
-	// that one commits (and so this one is below it) or is refused for
-	// being below the stored value (and so this one is too).
-	rowOf := make([]int, len(reqs))
-	index := make(map[key]int, len(reqs))
-	rows := make([]row, 0, len(reqs))
+	// A statement may not change a row twice, so the requests of one key
+	// fold into one row, the last to arrive winning. With monotonic writes
+	// a request above an earlier one of its key must not fold that one in:
+	// whether the earlier may be written depends on the stored value, which
+	// only the server knows, so the later goes out in a further statement,
+	// a round, after the earlier's. A request below an earlier one of its
+	// key fails here: whatever the server holds, that one commits (and so
+	// this one is below it) or is refused for being below the stored value
+	// (and so this one is too).
+	type place struct{ round, row int }
+	var rounds [][]row
+	placeOf := make([]place, len(reqs))
+	last := make(map[key]place, len(reqs))
 	for i, req := range reqs {
 		k := req.row.key()
-		j, ok := index[k]
+		p, ok := last[k]
 		switch {
 		case !ok:
-			index[k] = len(rows)
-			rowOf[i] = len(rows)
-			rows = append(rows, req.row)
-		case s.monotonic && req.row.value < rows[j].value:
-			rowOf[i] = -1
+			if len(rounds) == 0 {
+				rounds = append(rounds, make([]row, 0, len(reqs)))
+			}
+			p = place{0, len(rounds[0])}
+			rounds[0] = append(rounds[0], req.row)
+		case !s.monotonic || req.row.value == rounds[p.round][p.row].value:
+			rounds[p.round][p.row] = req.row
+		case req.row.value < rounds[p.round][p.row].value:
+			placeOf[i] = place{-1, -1}
 			errs[i] = opError("WriteOffset", fmt.Errorf("%w: projection %q shard %d: value %d is below %d, written by a concurrent call",
-				offsetstore.ErrOffsetRegression, k.name, k.shard, req.row.value, rows[j].value))
+				offsetstore.ErrOffsetRegression, k.name, k.shard, req.row.value, rounds[p.round][p.row].value))
+			continue
 		default:
-			rowOf[i] = j
-			rows[j] = req.row
+			p.round++
+			if p.round == len(rounds) {
+				rounds = append(rounds, nil)
+			}
+			p.row = len(rounds[p.round])
+			rounds[p.round] = append(rounds[p.round], req.row)
+		}
+		last[k] = p
+		placeOf[i] = p
+	}
+	written := make([][]bool, len(rounds))
+	rowErrs := make([][]error, len(rounds))
+	for n, rows := range rounds {
+		written[n], rowErrs[n] = s.sendRows(ctx, sess, rows)
+	}
+	for i, req := range reqs {
+		p := placeOf[i]
+		switch {
+		case p.round < 0:
+		case rowErrs[p.round][p.row] != nil:
+			errs[i] = s.translate(req.ctx, "WriteOffset", sess, rowErrs[p.round][p.row])
+		case !written[p.round][p.row]:
+			errs[i] = opError("WriteOffset", fmt.Errorf("%w: projection %q shard %d: value %d is below the stored value",
+				offsetstore.ErrOffsetRegression, req.row.name, req.row.shard, req.row.value))
 		}
 	}
-	var written []bool
+	return errs
+}
+
+// sendRows writes rows, which name each key once, in one statement, and
+// returns which it wrote and each one's error.
+func (s *OffsetStore) sendRows(ctx context.Context, sess *session, rows []row) (written []bool, rowErrs []error) {
 	err := retry(ctx, func() (err error) {
 		written, err = s.upsertRows(ctx, sess.pool, rows)
 		return err
 	})
-	rowErrs := make([]error, len(rows))
+	rowErrs = make([]error, len(rows))
 	if err != nil && len(rows) > 1 && strings.HasPrefix(sqlState(err), codeDataExceptionClassHead) {
 		// One row the database cannot hold (a name its encoding lacks,
 		// say) must fail its own writes only: find it by writing each
@@ -293,23 +386,12 @@ func (s *OffsetStore) writeRows(ctx context.Context, sess *session, reqs []*requ
 			w, err := s.upsertRows(ctx, sess.pool, []row{r})
 			written[j], rowErrs[j] = w[0], err
 		}
-	} else {
-		for j := range rowErrs {
-			rowErrs[j] = err
-		}
+		return written, rowErrs
 	}
-	for i, req := range reqs {
-		j := rowOf[i]
-		switch {
-		case j < 0:
-		case rowErrs[j] != nil:
-			errs[i] = s.translate(req.ctx, "WriteOffset", sess, rowErrs[j])
-		case !written[j]:
-			errs[i] = opError("WriteOffset", fmt.Errorf("%w: projection %q shard %d: value %d is below the stored value",
-				offsetstore.ErrOffsetRegression, req.row.name, req.row.shard, rows[j].value))
-		}
+	for j := range rowErrs {
+		rowErrs[j] = err
 	}
-	return errs
+	return written, rowErrs
 }
 
 // A querier runs statements: a pool, a connection or a transaction.

@@ -28,7 +28,8 @@
 // Concurrent [OffsetStore.WriteOffset] calls share round trips (group
 // commit): while one batch is in flight, the calls that arrive go out
 // together as one statement, and each returns once its own batch has
-// committed. [OffsetStore.WriteOffsetTx] writes an offset inside the
+// committed; a batch stuck for 5 seconds no longer holds the others back.
+// [OffsetStore.WriteOffsetTx] writes an offset inside the
 // caller's transaction instead, with the read model it belongs to, so
 // that both commit or neither does.
 //
@@ -66,7 +67,10 @@
 //     seconds while pgx tries to cancel its query: after a silent network
 //     (rather than a refused or reset one), the store may need that long to
 //     recover. [OffsetStore.Disconnect] waits for calls already using the
-//     store's own pool to return.
+//     store's own pool to return, or for its context to end: then it
+//     returns the context's error, and the pool closes once they return.
+//     A write stuck for 5 seconds, with no deadline, on a silent
+//     connection or a locked row, no longer holds up the others.
 //   - Distributed SQL engines that speak PostgreSQL's protocol may lack
 //     some of what the store uses (LOCK TABLE, unnest over arrays, ON
 //     CONFLICT): the store is tested on PostgreSQL only.

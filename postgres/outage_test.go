@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ego-contrib/offsetstore"
 	"github.com/ego-contrib/offsetstore/egopb"
 	"github.com/ego-contrib/offsetstore/postgres"
 )
@@ -98,11 +99,12 @@ func pipe(dst, src net.Conn, stalled *atomic.Bool) {
 	}
 }
 
-// cut closes every connection the proxy holds.
+// cut closes every connection the proxy holds, stalled ones included.
 func (p *proxy) cut() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for c := range p.conns {
+	for c, stalled := range p.conns {
+		stalled.Store(false)
 		c.Close()
 	}
 	clear(p.conns)
@@ -330,4 +332,113 @@ func TestOffsetStore_ContextEndsWhileServerSilent(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// TestOffsetStore_Disconnect_ContextEnds checks that Disconnect, too,
+// returns promptly with its context's error when the server stops
+// answering while a call with no deadline still uses the store's pool
+// (eGo's projections write with such contexts), and that the store is
+// disconnected all the same.
+func TestOffsetStore_Disconnect_ContextEnds(t *testing.T) {
+	p, proxied := startProxy(t)
+	_, schema := connectedStore(t)
+	store := postgres.NewOffsetStore(proxied, postgres.WithSchema(schema))
+	if err := store.Connect(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, store, &egopb.Offset{ProjectionName: "p", ShardNumber: 1, Value: 1, Timestamp: 1})
+	p.stall()
+	hungCtx, unhang := context.WithCancel(context.Background())
+	defer unhang()
+	hung := make(chan error, 1)
+	go func() {
+		_, err := store.GetCurrentOffset(hungCtx, &egopb.ProjectionId{ProjectionName: "p", ShardNumber: 1})
+		hung <- err
+	}()
+	// The call is on its way to the silent server.
+	time.Sleep(200 * time.Millisecond)
+	select {
+	case err := <-hung:
+		t.Fatalf("GetCurrentOffset on a silent server returned %v at once; want it to hang, or the test checks nothing", err)
+	default:
+	}
+
+	const timeout = 300 * time.Millisecond
+	ctx, cancel := context.WithTimeout(t.Context(), timeout)
+	defer cancel()
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- store.Disconnect(ctx) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Disconnect with a %v context while a call hangs = %v after %v; want an error wrapping context.DeadlineExceeded", timeout, err, time.Since(start))
+		}
+	case <-time.After(timeout + 5*time.Second):
+		t.Errorf("Disconnect with a %v context while a call hangs has not returned after %v; want it to return when its context ends", timeout, time.Since(start))
+		unhang()
+		<-done
+	}
+	if err := store.WriteOffset(t.Context(), &egopb.Offset{ProjectionName: "p", ShardNumber: 1, Value: 2, Timestamp: 2}); !errors.Is(err, offsetstore.ErrNotConnected) {
+		t.Errorf("WriteOffset after Disconnect's context ended = %v; want an error wrapping offsetstore.ErrNotConnected: the store is disconnected all the same", err)
+	}
+	unhang()
+	if err := <-hung; !errors.Is(err, context.Canceled) {
+		t.Errorf("the hung GetCurrentOffset, cancelled = %v; want an error wrapping context.Canceled", err)
+	}
+}
+
+// TestOffsetStore_SilentConnectionHoldsUpNoOtherWrite leaves a write with
+// no deadline, as eGo's are, hanging on a connection that stopped
+// answering, while new connections flow again: the store must write again
+// by itself, without that write, though pgx will never give up on it.
+func TestOffsetStore_SilentConnectionHoldsUpNoOtherWrite(t *testing.T) {
+	p, proxied := startProxy(t)
+	_, schema := connectedStore(t)
+	store := postgres.NewOffsetStore(proxied, postgres.WithSchema(schema))
+	ctx := t.Context()
+	if err := store.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer store.Disconnect(context.Background())
+	mustWrite(t, store, &egopb.Offset{ProjectionName: "p", ShardNumber: 1, Value: 1, Timestamp: 1})
+
+	p.stall()
+	hungCtx, unhang := context.WithCancel(context.Background())
+	defer unhang()
+	hung := make(chan error, 1)
+	go func() {
+		hung <- store.WriteOffset(hungCtx, &egopb.Offset{ProjectionName: "p", ShardNumber: 1, Value: 2, Timestamp: 2})
+	}()
+	time.Sleep(200 * time.Millisecond)
+	p.unstallNew()
+
+	start := time.Now()
+	const patience = 15 * time.Second
+	for v := int64(3); ; v++ {
+		callCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		o := &egopb.Offset{ProjectionName: "p", ShardNumber: 2, Value: v, Timestamp: v}
+		err := store.WriteOffset(callCtx, o)
+		cancel()
+		if err == nil {
+			t.Logf("the store wrote again %v after new connections flowed", time.Since(start))
+			wantOffset(t, store, "p", 2, o)
+			break
+		}
+		if time.Since(start) > patience {
+			t.Fatalf("WriteOffset %v after new connections flow again, while a write with no deadline hangs on a silent one = %v; want <nil>: one hung write must not hold up every other", patience, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	select {
+	case err := <-hung:
+		t.Errorf("the write on the silent connection returned %v; want it still hanging, or the test checked nothing", err)
+	default:
+	}
+	unhang()
+	if err := <-hung; !errors.Is(err, context.Canceled) {
+		t.Errorf("the hung WriteOffset, cancelled = %v; want an error wrapping context.Canceled", err)
+	}
+	// pgx gives a silent connection 15 seconds to close: cut it.
+	p.cut()
 }

@@ -22,6 +22,12 @@ const (
 	// package uses.
 	checkTableSQL = `SELECT projection_name, shard_number, current_offset, timestamp FROM offsets_store LIMIT 0`
 
+	// nameColumnSQL reads the type of the table's projection_name column;
+	// $1 is the table's quoted name, found as the statements find it.
+	nameColumnSQL = `SELECT t.typname, a.atttypmod, format_type(a.atttypid, a.atttypmod)
+FROM pg_attribute AS a JOIN pg_type AS t ON t.oid = a.atttypid
+WHERE a.attrelid = $1::regclass AND a.attname = 'projection_name'`
+
 	selectOffsetSQL = `SELECT current_offset, timestamp FROM offsets_store
 WHERE projection_name = $1 AND shard_number = $2`
 
@@ -111,7 +117,7 @@ FROM offsets_store GROUP BY projection_name`
 
 // statements are the statements of one store, naming its table.
 type statements struct {
-	createTable, checkTable                                  string
+	createTable, checkTable, nameColumn                      string
 	selectOffset, selectProjection, selectAll, selectNames   string
 	summaries                                                string
 	upsert, upsertMonotonic, upsertMany, upsertManyMonotonic string
@@ -126,6 +132,7 @@ func newStatements(table string) statements {
 	return statements{
 		createTable:         b(createTableSQL),
 		checkTable:          b(checkTableSQL),
+		nameColumn:          nameColumnSQL,
 		selectOffset:        b(selectOffsetSQL),
 		selectProjection:    b(selectProjectionSQL),
 		selectAll:           b(selectAllSQL),

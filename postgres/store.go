@@ -83,8 +83,10 @@ func (s *OffsetStore) CreateTableSQL() string {
 
 // Connect opens the store's pool (or takes the one of [WithPool]), checks
 // that the server answers and that the table exists with eGo's columns,
-// creating it first if the store was made [WithCreateTable]. Connecting a
-// connected store does nothing.
+// creating it first if the store was made [WithCreateTable], and that its
+// projection_name column holds names of 255 characters exactly as given:
+// VARCHAR(255) as eGo makes it, a wider VARCHAR or TEXT, not CHAR(n).
+// Connecting a connected store does nothing.
 func (s *OffsetStore) Connect(ctx context.Context) error {
 	return s.connect(ctx, "Connect")
 }
@@ -146,13 +148,33 @@ func (s *OffsetStore) prepareTable(ctx context.Context, pool *pgxpool.Pool) erro
 	}
 	switch {
 	case err == nil:
-		return nil
+		return s.checkNameColumn(ctx, pool)
 	case sqlState(err) == codeUndefinedTable || sqlState(err) == codeInvalidSchemaName:
 		return fmt.Errorf("table %s does not exist: make the store with postgres.WithCreateTable() to create it on Connect, or run the statement of OffsetStore.CreateTableSQL (postgres/schema.sql for the default table): %w", s.ident, err)
 	case sqlState(err) == codeUndefinedColumn:
 		return fmt.Errorf("table %s lacks a column of eGo's offsets table (projection_name, shard_number, current_offset, timestamp): %w", s.ident, err)
 	}
 	return err
+}
+
+// checkNameColumn fails unless the table's projection_name column holds
+// every name the store accepts (up to maxNameChars characters) exactly as
+// given. Into a narrower VARCHAR(n) PostgreSQL silently cuts a value whose
+// excess is spaces, so a write would return nil and store its offset under
+// another name; CHAR(n) pads, making "a" and "a " one key.
+func (s *OffsetStore) checkNameColumn(ctx context.Context, pool *pgxpool.Pool) error {
+	var typ, shown string
+	var typmod int32
+	err := pool.QueryRow(ctx, s.stmts.nameColumn, s.ident).Scan(&typ, &typmod, &shown)
+	if err != nil {
+		return err
+	}
+	switch {
+	case typ == "text", typ == "varchar" && (typmod < 0 || typmod-4 >= maxNameChars):
+		return nil
+	}
+	return fmt.Errorf("table %s: its projection_name column is %s, which cannot hold every name of up to %d characters exactly as given; the store needs eGo's VARCHAR(%d), a wider VARCHAR, or TEXT",
+		s.ident, shown, maxNameChars, maxNameChars)
 }
 
 // create creates the schema, if the store names one, and the table. It
@@ -187,8 +209,10 @@ func (s *OffsetStore) create(ctx context.Context, pool *pgxpool.Pool) error {
 // fail with [offsetstore.ErrNotConnected]. It waits for the writes already
 // sent to commit (or, if ctx ends first, abandons them) and closes the pool
 // the store opened, which waits for the calls still using it; the pool of
-// [WithPool] stays open. Disconnecting a store that is not connected does
-// nothing.
+// [WithPool] stays open. If ctx ends before that is done, Disconnect
+// returns ctx's error at once, the store disconnected all the same, and
+// the pool finishes closing when the calls using it return.
+// Disconnecting a store that is not connected does nothing.
 func (s *OffsetStore) Disconnect(ctx context.Context) error {
 	if err := check(ctx, "Disconnect", nil); err != nil {
 		return err
@@ -198,7 +222,9 @@ func (s *OffsetStore) Disconnect(ctx context.Context) error {
 	}
 	defer s.unlockConnecting()
 	if sess := s.sess.Swap(nil); sess != nil {
-		sess.close(ctx)
+		if err := sess.close(ctx); err != nil {
+			return opError("Disconnect", err)
+		}
 	}
 	return nil
 }
@@ -238,7 +264,10 @@ func (s *OffsetStore) session(op string) (*session, error) {
 // Concurrent calls share round trips: while one batch of writes is in
 // flight, the calls that arrive wait and then go out together as one
 // statement, one row per key, the last call to arrive winning; each call
-// returns its own batch's outcome. A lone call goes out at once.
+// returns its own batch's outcome. A lone call goes out at once. A write
+// or batch still in flight after 5 seconds (its row locked by another
+// transaction, or its connection silent) no longer holds up the others:
+// they go out beside it, keeping one connection of the pool for reads.
 //
 // If ctx ends first, WriteOffset returns at once with ctx's error; the
 // write may still commit if it was already sent, and is dropped if it

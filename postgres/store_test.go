@@ -141,6 +141,60 @@ func TestOffsetStore_Connect_MissingTable(t *testing.T) {
 	mustWrite(t, store, offset("p", 1, 1, 1))
 }
 
+// TestOffsetStore_Connect_NameColumnTooNarrow checks that Connect refuses
+// a table whose projection_name column cannot hold every name eGo's
+// VARCHAR(255) holds, exactly as given: PostgreSQL silently cuts the
+// trailing spaces of a value too long for a VARCHAR(n), so a write there
+// would return nil and store its offset under another name, and CHAR(n)
+// pads names, making "a" and "a " one key. Wider columns are accepted.
+func TestOffsetStore_Connect_NameColumnTooNarrow(t *testing.T) {
+	pool := newPool(t, serverURL(t))
+	for _, tc := range []struct {
+		column string
+		ok     bool
+	}{
+		{"VARCHAR(10)", false},
+		{"VARCHAR(254)", false},
+		{"CHAR(255)", false},
+		{"VARCHAR(255)", true},
+		{"VARCHAR(1000)", true},
+		{"VARCHAR", true},
+		{"TEXT", true},
+	} {
+		schema := newSchema(t)
+		if _, err := pool.Exec(t.Context(), `CREATE SCHEMA `+pgx.Identifier{schema}.Sanitize()+`;
+CREATE TABLE `+table(schema)+` (projection_name `+tc.column+` NOT NULL, shard_number BIGINT NOT NULL,
+current_offset BIGINT NOT NULL, timestamp BIGINT NOT NULL, PRIMARY KEY (projection_name, shard_number))`); err != nil {
+			t.Fatal(err)
+		}
+		store := postgres.NewOffsetStore(serverURL(t), postgres.WithSchema(schema))
+		err := store.Connect(t.Context())
+		if tc.ok {
+			if err != nil {
+				t.Errorf("Connect(ctx) on a table whose projection_name is %s = %v; want <nil>", tc.column, err)
+				continue
+			}
+			name := strings.Repeat("n", 250) + "     "
+			mustWrite(t, store, offset(name, 1, 5, 5))
+			wantOffset(t, store, name, 1, offset(name, 1, 5, 5))
+			store.Disconnect(t.Context())
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), "projection_name") || !strings.Contains(err.Error(), table(schema)) {
+			t.Errorf("Connect(ctx) on a table whose projection_name is %s = %v; want an error naming the table and its projection_name column", tc.column, err)
+		}
+		if err == nil {
+			// What the store would do there: acknowledge a write it keeps
+			// under another name.
+			name := "abcdefghij    "
+			werr := store.WriteOffset(t.Context(), offset(name, 1, 5, 5))
+			got, gerr := store.GetCurrentOffset(t.Context(), id(name, 1))
+			t.Logf("on %s: WriteOffset(ctx, {%q 1}) = %v; GetCurrentOffset then = %v, %v", tc.column, name, werr, got, gerr)
+			store.Disconnect(t.Context())
+		}
+	}
+}
+
 // TestOffsetStore_BadOptions checks that names PostgreSQL would cut short
 // or cannot hold make Connect fail with ErrInvalidArgument.
 func TestOffsetStore_BadOptions(t *testing.T) {
@@ -428,28 +482,30 @@ func TestOffsetStore_WriteOffsets_MonotonicAllOrNothing(t *testing.T) {
 }
 
 // TestOffsetStore_ServerRefusesName checks the mapping at the edge, for
-// names the store cannot check before sending: on a table whose column is
-// narrower than eGo's, a name too long for it fails with
-// ErrInvalidArgument, not a raw driver error, and fails only its own
-// write, though it went out in one batch with others.
+// names the store cannot check before sending (a character a non-UTF-8
+// database lacks, say): a name the server refuses with a data exception
+// fails with ErrInvalidArgument, not a raw driver error, and fails only
+// its own write, though it went out in one batch with others. A trigger
+// on eGo's table stands in for the server: it refuses one name as a value
+// too long for its column, SQLSTATE 22001.
 func TestOffsetStore_ServerRefusesName(t *testing.T) {
-	schema := newSchema(t)
+	store, schema := connectedStore(t)
 	pool := newPool(t, serverURL(t))
 	ctx := t.Context()
-	narrow := pgx.Identifier{schema, "narrow"}.Sanitize()
-	if _, err := pool.Exec(ctx, `CREATE SCHEMA `+pgx.Identifier{schema}.Sanitize()+`;
-CREATE TABLE `+narrow+` (projection_name VARCHAR(10) NOT NULL, shard_number BIGINT NOT NULL,
-current_offset BIGINT NOT NULL, timestamp BIGINT NOT NULL, PRIMARY KEY (projection_name, shard_number))`); err != nil {
-		t.Fatal(err)
-	}
-	store := postgres.NewOffsetStore(serverURL(t), postgres.WithSchema(schema), postgres.WithTable("narrow"))
-	if err := store.Connect(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer store.Disconnect(context.Background())
-	release := holdCommitter(t, store, pool, narrow)
-
 	long := strings.Repeat("x", 11)
+	refuse := pgx.Identifier{schema, "refuse"}.Sanitize()
+	if _, err := pool.Exec(ctx, `CREATE FUNCTION `+refuse+`() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF NEW.projection_name = '`+long+`' THEN
+		RAISE EXCEPTION 'value too long for type character varying(10)' USING ERRCODE = 'string_data_right_truncation';
+	END IF;
+	RETURN NEW;
+END $$;
+CREATE TRIGGER refuse BEFORE INSERT OR UPDATE ON `+table(schema)+` FOR EACH ROW EXECUTE FUNCTION `+refuse+`()`); err != nil {
+		t.Fatal(err)
+	}
+	release := holdCommitter(t, store, pool, table(schema))
+
 	names := []string{"a", long, "b", "c"}
 	errs := make([]chan error, len(names))
 	for i, name := range names {
@@ -463,12 +519,12 @@ current_offset BIGINT NOT NULL, timestamp BIGINT NOT NULL, PRIMARY KEY (projecti
 		err := <-errs[i]
 		if name == long {
 			if !errors.Is(err, offsetstore.ErrInvalidArgument) || !strings.Contains(err.Error(), "longer than") {
-				t.Errorf("WriteOffset(ctx, {%q 1}) on a VARCHAR(10) column = %v; want an error wrapping offsetstore.ErrInvalidArgument that says the name is too long", name, err)
+				t.Errorf("WriteOffset(ctx, {%q 1}), refused by the server as too long = %v; want an error wrapping offsetstore.ErrInvalidArgument that says the name is too long", name, err)
 			}
 			continue
 		}
 		if err != nil {
-			t.Errorf("WriteOffset(ctx, {%q 1}), sent with a name the column cannot hold = %v; want <nil>: one bad name fails only its own write", name, err)
+			t.Errorf("WriteOffset(ctx, {%q 1}), sent with a name the server refuses = %v; want <nil>: one bad name fails only its own write", name, err)
 		}
 		wantOffset(t, store, name, 1, offset(name, 1, 1, 1))
 	}
@@ -573,4 +629,98 @@ func TestOffsetStore_Disconnect_RefusesQueuedWrites(t *testing.T) {
 	for shard := range uint64(queued) {
 		wantOffset(t, store, "q", shard, nil)
 	}
+}
+
+// TestOffsetStore_GroupCommit_MonotonicEarlierLower checks monotonic
+// writes to one key queued in one batch when a lower value arrives before
+// a higher one: the lower write succeeds only if the stored value allows
+// it, as it would had each been sent alone, in either order; it must not
+// ride on the higher write's success.
+func TestOffsetStore_GroupCommit_MonotonicEarlierLower(t *testing.T) {
+	store, schema := connectedStore(t, postgres.WithMonotonicWrites())
+	pool := newPool(t, serverURL(t))
+	// Per shard: the value stored before, if any, and whether the writes
+	// of 5 and then of 7 must succeed.
+	cases := []struct {
+		shard    uint64
+		stored   int64 // 0: none
+		ok5, ok7 bool
+		want     int64 // value and timestamp afterwards
+	}{
+		{shard: 1, stored: 6, ok5: false, ok7: true, want: 7},
+		{shard: 2, stored: 4, ok5: true, ok7: true, want: 7},
+		{shard: 3, stored: 8, ok5: false, ok7: false, want: 8},
+		{shard: 4, ok5: true, ok7: true, want: 7},
+	}
+	for _, c := range cases {
+		if c.stored != 0 {
+			mustWrite(t, store, offset("p", c.shard, c.stored, c.stored))
+		}
+	}
+	release := holdCommitter(t, store, pool, table(schema))
+	errs5 := make([]chan error, len(cases))
+	errs7 := make([]chan error, len(cases))
+	for i, c := range cases {
+		errs5[i] = make(chan error, 1)
+		go func() { errs5[i] <- store.WriteOffset(t.Context(), offset("p", c.shard, 5, 5)) }()
+	}
+	time.Sleep(100 * time.Millisecond) // the writes of 5 arrive first
+	for i, c := range cases {
+		errs7[i] = make(chan error, 1)
+		go func() { errs7[i] <- store.WriteOffset(t.Context(), offset("p", c.shard, 7, 7)) }()
+	}
+	time.Sleep(100 * time.Millisecond) // let them queue
+	release()
+	for i, c := range cases {
+		for _, w := range []struct {
+			value int64
+			ok    bool
+			err   error
+		}{{5, c.ok5, <-errs5[i]}, {7, c.ok7, <-errs7[i]}} {
+			switch {
+			case w.ok && w.err != nil:
+				t.Errorf("WriteOffset(ctx, {p %d value:%d}), stored %d, queued with a write of 5 then 7 = %v; want <nil>", c.shard, w.value, c.stored, w.err)
+			case !w.ok && !errors.Is(w.err, offsetstore.ErrOffsetRegression):
+				t.Errorf("WriteOffset(ctx, {p %d value:%d}), stored %d, queued with a write of 5 then 7 = %v; want an error wrapping offsetstore.ErrOffsetRegression: no order of the two writes lets %d follow %d", c.shard, w.value, c.stored, w.err, w.value, c.stored)
+			}
+		}
+		wantOffset(t, store, "p", c.shard, offset("p", c.shard, c.want, c.want))
+	}
+}
+
+// TestOffsetStore_GroupCommit_StuckWriteHoldsUpNoOther checks that a write
+// that cannot commit, here because another transaction holds its row,
+// does not hold up the writes of other keys for longer than the store
+// lets a write stall: they queue behind it at first, as group commit
+// wants, then go out without it. The writes carry no deadline, as eGo's
+// do. The stuck write returns only once its row is free.
+func TestOffsetStore_GroupCommit_StuckWriteHoldsUpNoOther(t *testing.T) {
+	store, schema := connectedStore(t)
+	pool := newPool(t, serverURL(t))
+	release := holdCommitter(t, store, pool, table(schema))
+	ctx := t.Context()
+	const writes = 3
+	done := make(chan error, writes)
+	start := time.Now()
+	for shard := range uint64(writes) {
+		go func() { done <- store.WriteOffset(ctx, offset("q", shard, 1, 1)) }()
+		time.Sleep(50 * time.Millisecond)
+	}
+	const patience = 15 * time.Second
+	for range writes {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("WriteOffset of another key, queued behind a stuck write = %v; want <nil>", err)
+			}
+		case <-time.After(patience - time.Since(start)):
+			t.Fatalf("WriteOffset of another key has not returned %v after it queued behind a write that cannot commit; want it to go out without that write", patience)
+		}
+	}
+	t.Logf("the writes queued behind the stuck one returned within %v", time.Since(start))
+	for shard := range uint64(writes) {
+		wantOffset(t, store, "q", shard, offset("q", shard, 1, 1))
+	}
+	release() // fails the test unless the stuck write now returns nil
+	wantOffset(t, store, "block", 0, offset("block", 0, 1, 1))
 }

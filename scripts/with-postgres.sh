@@ -126,12 +126,14 @@ if ! as "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C.UTF
 fi
 
 # POSIX sh cannot ask the kernel for a free port, so try random ones
-# until the server binds one.
+# until the server binds one. The tests connect over TCP: the server
+# listens on no Unix socket, whose path pg_ctl would split at a space in
+# $TMPDIR and the kernel refuses beyond 107 bytes.
 port=
 for try in 1 2 3 4 5 6 7 8 9 10; do
 	candidate=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 40000 ))
 	if as "$bin/pg_ctl" start -D "$dir/data" -w -t 60 -s -l "$dir/server.log" \
-		-o "-c listen_addresses=127.0.0.1 -p $candidate -k $dir" >/dev/null 2>&1; then
+		-o "-c listen_addresses=127.0.0.1 -p $candidate -c unix_socket_directories=" >/dev/null 2>&1; then
 		port=$candidate
 		started=1
 		break
