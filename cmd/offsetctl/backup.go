@@ -51,7 +51,6 @@ var importCommand = &command{
 	rows:    true,
 	flags: func(fs *flag.FlagSet, o *options) {
 		fs.BoolVar(&o.execute, "execute", false, "write the offsets; without it, only print what would change")
-		fs.BoolVar(&o.createTable, "create-table", false, "with --execute, create the table (and --schema) if missing")
 	},
 	help: `Reads FILE ('-' for stdin), JSON lines as export writes them, and checks
 every line first: bad JSON, unknown fields, bad projection names and a
@@ -61,10 +60,15 @@ before and after; writes them only with --execute, all in one statement,
 so all or none. Offsets in the table but not in FILE are left as they are.
 Stop the projections first, as for reset.
 
+A table that does not exist, and its --schema, are created by --execute
+(with package postgres's statement, postgres/schema.sql), so that a backup
+restores into a new database; the dry run says it would. A table that
+exists but is not an offsets table is an error.
+
 Example:
   offsetctl import offsets.jsonl                  # dry run: prints the plan
   offsetctl import offsets.jsonl --execute        # does it
-  offsetctl export --url "$FROM" | offsetctl import --url "$TO" --create-table --execute -
+  offsetctl export --url "$FROM" | offsetctl import --url "$TO" --execute -
 `,
 	run: runImport,
 }
@@ -272,19 +276,22 @@ func runImport(ctx context.Context, inv *invocation) error {
 	if len(offsets) == 0 {
 		return fmt.Errorf("%s holds no offsets: nothing to import", file)
 	}
-	createTable := inv.opts.createTable && inv.opts.execute
 	ctx, cancel := inv.withTimeout(ctx)
 	defer cancel()
-	db, err := inv.connect(ctx, createTable)
-	defer db.close()
-	tableMissing := false
-	switch {
-	case err != nil && inv.opts.createTable && !inv.opts.execute && missingTable(err):
-		// A dry run creates nothing: the table would be created empty.
-		tableMissing = true
-	case err != nil && missingTable(err):
-		return fmt.Errorf("%w; to import into a new database, add --create-table", err)
-	case err != nil:
+	// Connect without creating first: a dry run creates nothing, and an
+	// import that creates the table must say so, since a --table typo
+	// would create one too.
+	db, err := inv.connect(ctx, false)
+	defer func() { db.close() }()
+	tableMissing := err != nil && missingTable(err)
+	if tableMissing && inv.opts.execute {
+		db.close()
+		if db, err = inv.connect(ctx, true); err != nil {
+			return err
+		}
+		fmt.Fprintf(inv.stderr, "created table %s in %s\n", db.table, db.where)
+		tableMissing = false
+	} else if err != nil && !tableMissing {
 		return err
 	}
 	current := map[key]*egopb.Offset{}
@@ -320,7 +327,7 @@ func runImport(ctx context.Context, inv *invocation) error {
 		}
 		fmt.Fprintf(inv.stderr, "dry run: would write %s; nothing changed: add --execute to import\n", summary)
 		if tableMissing {
-			fmt.Fprintf(inv.stderr, "table %s does not exist in %s: --execute --create-table creates it\n", db.table, db.where)
+			fmt.Fprintf(inv.stderr, "table %s does not exist in %s: --execute creates it\n", db.table, db.where)
 		}
 		return nil
 	}

@@ -38,11 +38,10 @@ type options struct {
 	timeout            time.Duration
 	output             string
 
-	to          optionalInt64
-	shards      shardList
-	execute     bool
-	file        string
-	createTable bool
+	to      optionalInt64
+	shards  shardList
+	execute bool
+	file    string
 }
 
 // An invocation is a parsed command line and what it runs with.

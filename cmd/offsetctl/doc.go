@@ -11,11 +11,14 @@
 //	offsetctl reset NAME --to VALUE [--shard N ...] [--execute]
 //	offsetctl delete NAME [--shard N ...] [--execute]
 //	offsetctl export [NAME ...] [--file FILE]
-//	offsetctl import FILE [--create-table] [--execute]
+//	offsetctl import FILE [--execute]
 //
 // reset, delete and import print what they would change, before and after,
 // and change nothing unless given --execute; each change is one
-// transaction. Every command takes --url (default $OFFSETSTORE_POSTGRES_URL),
+// transaction. import --execute creates the table, and its schema, when
+// they do not exist, so that a backup restores into a new database; every
+// other command fails on a missing table, so that a typo in --schema or
+// --table creates nothing. Every command takes --url (default $OFFSETSTORE_POSTGRES_URL),
 // --schema, --table and --timeout (default 30s, 0 for none); those that
 // print rows take --output table|json. Tables are aligned with
 // [text/tabwriter], times are in UTC. Run offsetctl help COMMAND, or
