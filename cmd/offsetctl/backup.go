@@ -25,6 +25,7 @@ var exportCommand = &command{
 	args:    "[NAME ...]",
 	nargs:   anyNumber,
 	summary: "write offsets as JSON lines, to stdout or --file",
+	output:  "json",
 	flags: func(fs *flag.FlagSet, o *options) {
 		fs.StringVar(&o.file, "file", "", "write to `file` instead of stdout; it is replaced only once the export is whole")
 	},
@@ -34,11 +35,20 @@ and 64-bit integers as strings, sorted by projection and shard. Each
 projection is read in one statement; without NAME, the whole table is. A
 NAME with no offsets is an error, and nothing is written.
 
+--output table shows the same offsets as a table, for people: the columns
+of offsets, after a PROJECTION column, times in UTC. import reads JSON
+lines only: keep those for a backup.
+
 Example:
   offsetctl export --file offsets.jsonl
   offsetctl export accounts
 
   {"projectionName":"accounts","shardNumber":"0","value":"1042","timestamp":"1795691640000"}
+
+  offsetctl export accounts --output table
+
+  PROJECTION  SHARD  VALUE  TIMESTAMP                 AGE
+  accounts    0      1042   2026-11-26T11:14:00.000Z  5m3s
 `,
 	run: runExport,
 }
@@ -48,7 +58,7 @@ var importCommand = &command{
 	args:    "FILE",
 	nargs:   exactly(1),
 	summary: "write the offsets of an export file, all or none (dry run unless --execute)",
-	rows:    true,
+	output:  "table",
 	flags: func(fs *flag.FlagSet, o *options) {
 		fs.BoolVar(&o.execute, "execute", false, "write the offsets; without it, only print what would change")
 	},
@@ -108,11 +118,8 @@ func runExport(ctx context.Context, inv *invocation) error {
 		offsets = append(offsets, some...)
 	}
 	var buf bytes.Buffer
-	out := newJSONLines(&buf)
-	for _, o := range offsets {
-		if err := out.write(toJSON(o)); err != nil {
-			return err
-		}
+	if err := inv.printOffsets(&buf, offsets, true); err != nil {
+		return err
 	}
 	dest := "stdout"
 	if inv.opts.file == "" {

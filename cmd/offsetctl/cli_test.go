@@ -42,7 +42,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"reset", "accounts", "--to", "0", "--shard", "-1"}, []string{`--shard "-1": want shard numbers`}},
 		{[]string{"reset", "accounts", "--to", "0", "--execute=maybe"}, []string{`--execute "maybe"`}},
 		{[]string{"delete", "accounts", "--to", "0"}, []string{"delete: unknown flag --to"}},
-		{[]string{"export", "--output", "json"}, []string{"export: unknown flag --output"}},
+		{[]string{"export", "--output", "yaml"}, []string{`export: --output "yaml": want table or json`}},
+		{[]string{"export", "--output", ""}, []string{`export: --output "": want table or json`}},
 		{[]string{"import"}, []string{"import: wrong number of arguments"}},
 		// import creates a missing table by itself now; the flag that asked
 		// for it is gone.
@@ -121,6 +122,13 @@ func TestHelp_EveryCommandHasAnExample(t *testing.T) {
 				}
 				if name != "help" && !strings.Contains(r.stdout, "--url URL") {
 					t.Errorf("printed\n%s\nwant the connection flags", r.stdout)
+				}
+				// Every command that prints rows takes --output, and says
+				// which format it prints without it.
+				if def := lookup(name).output; def != "" {
+					if want := "(default " + def + ")"; !strings.Contains(r.stdout, "--output FORMAT") || !strings.Contains(r.stdout, want) {
+						t.Errorf("printed\n%s\nwant --output FORMAT, %s", r.stdout, want)
+					}
 				}
 				if r.stderr != "" {
 					t.Errorf("stderr = %q; want nothing", r.stderr)

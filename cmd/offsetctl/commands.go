@@ -27,9 +27,11 @@ type command struct {
 	help string
 	// flags defines the command's own flags beyond the connection's.
 	flags func(fs *flag.FlagSet, o *options)
-	// rows says whether the command prints rows, and so takes --output.
-	rows bool
-	run  func(ctx context.Context, inv *invocation) error
+	// output is the format of the rows the command prints when --output
+	// is not given, table or json; "" for a command that prints no rows,
+	// and so takes no --output.
+	output string
+	run    func(ctx context.Context, inv *invocation) error
 }
 
 // options are the values of every flag a command may take.
@@ -37,6 +39,8 @@ type options struct {
 	url, schema, table string
 	timeout            time.Duration
 	output             string
+	// outputGiven tells --output "" from no --output.
+	outputGiven bool
 
 	to      optionalInt64
 	shards  shardList
@@ -125,8 +129,13 @@ func (inv *invocation) parse(args []string) (*command, error) {
 		return cmd, usagef("wrong number of arguments %q: usage is offsetctl %s %s", strings.Join(positional, " "), cmd.name, cmd.args)
 	}
 	inv.args = positional
-	if cmd.rows && inv.opts.output != "table" && inv.opts.output != "json" {
-		return cmd, usagef("--output %q: want table or json", inv.opts.output)
+	if cmd.output != "" {
+		if !inv.opts.outputGiven {
+			inv.opts.output = cmd.output
+		}
+		if inv.opts.output != "table" && inv.opts.output != "json" {
+			return cmd, usagef("--output %q: want table or json", inv.opts.output)
+		}
 	}
 	if inv.opts.timeout < 0 {
 		return cmd, usagef("--timeout %v: want a positive duration, or 0 for none", inv.opts.timeout)
@@ -150,7 +159,6 @@ func (inv *invocation) flagSet(name string, cmd *command) *flag.FlagSet {
 		fs.StringVar(&o.schema, "schema", "", "`schema` of the table (default: the first schema of the search_path)")
 		fs.StringVar(&o.table, "table", "offsets_store", "`table` of the offsets")
 		fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "give up on the database after `duration`; 0 for never")
-		o.output = "table"
 		return fs
 	}
 	fs.Func("url", "PostgreSQL `URL` or key=value connection string (default $"+urlVariable+")", setString(&o.url))
@@ -164,8 +172,11 @@ func (inv *invocation) flagSet(name string, cmd *command) *flag.FlagSet {
 		o.timeout = d
 		return nil
 	})
-	if cmd.rows {
-		fs.Func("output", "`format` of the rows: table, or json for JSON lines (default table)", setString(&o.output))
+	if cmd.output != "" {
+		fs.Func("output", "`format` of the rows: table, or json for JSON lines (default "+cmd.output+")", func(s string) error {
+			o.output, o.outputGiven = s, true
+			return nil
+		})
 	}
 	if cmd.flags != nil {
 		cmd.flags(fs, o)
@@ -247,7 +258,9 @@ Commands:
 	fmt.Fprint(w, `
 Flags of every command (--output: of those that print rows):
 `)
-	inv.printFlags(w, inv.flagSet("offsetctl", &command{rows: true}))
+	// The default of --output differs between commands: say so, rather
+	// than one command's.
+	inv.printFlags(w, inv.flagSet("offsetctl", &command{output: "table; json for export"}))
 	fmt.Fprintf(w, `
 reset, delete and import change nothing unless given --execute: without it
 they print what they would change. Stop a projection before you reset,

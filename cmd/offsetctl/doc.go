@@ -10,7 +10,7 @@
 //	offsetctl offsets NAME                    one row per shard of NAME
 //	offsetctl reset NAME --to VALUE [--shard N ...] [--execute]
 //	offsetctl delete NAME [--shard N ...] [--execute]
-//	offsetctl export [NAME ...] [--file FILE]
+//	offsetctl export [NAME ...] [--file FILE] [--output json|table]
 //	offsetctl import FILE [--execute]
 //
 // reset, delete and import print what they would change, before and after,
@@ -42,6 +42,9 @@
 // camelCase or the proto's snake_case names; a missing field is zero, as
 // the mapping says), and skips blank lines. --output json prints JSON
 // lines too: offsets prints export's lines, which import reads back.
+// export prints JSON lines unless given --output table, which shows its
+// offsets as offsets does, with a column of projection names, for people
+// (import reads JSON lines only).
 //
 // # Exit status
 //
