@@ -44,6 +44,14 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"delete", "accounts", "--to", "0"}, []string{"delete: unknown flag --to"}},
 		{[]string{"export", "--output", "yaml"}, []string{`export: --output "yaml": want table or json`}},
 		{[]string{"export", "--output", ""}, []string{`export: --output "": want table or json`}},
+		// Before the command, --output is checked as after it.
+		{[]string{"--output", "yaml", "projections"}, []string{`projections: --output "yaml": want table or json`}},
+		{[]string{"--output", "", "export"}, []string{`export: --output "": want table or json`}},
+		// help prints no rows: --output is as unknown to it before the
+		// command as after.
+		{[]string{"help", "--output", "json"}, []string{"help: unknown flag --output", "(see 'offsetctl help --help')"}},
+		{[]string{"--output", "json", "help"}, []string{"help: unknown flag --output", "(see 'offsetctl help --help')"}},
+		{[]string{"--output", "json", "help", "offsets"}, []string{"help: unknown flag --output"}},
 		{[]string{"import"}, []string{"import: wrong number of arguments"}},
 		// import creates a missing table by itself now; the flag that asked
 		// for it is gone.

@@ -94,9 +94,8 @@ func anyNumber(int) bool           { return true }
 // help that was asked for, and a usage error naming the command, when it
 // knows it, for anything else.
 func (inv *invocation) parse(args []string) (*command, error) {
-	// The connection flags may come before the command too, as in
-	// offsetctl --url URL projections; --output, which not every command
-	// takes, may not.
+	// The connection flags and --output may come before the command too,
+	// as in offsetctl --output json projections.
 	top := inv.flagSet("offsetctl", nil)
 	if err := top.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -112,6 +111,11 @@ func (inv *invocation) parse(args []string) (*command, error) {
 	cmd := lookup(args[0])
 	if cmd == nil {
 		return nil, usagef("unknown command %q: one of %s", args[0], strings.Join(commandNames(), ", "))
+	}
+	// Only now is it known whether --output, taken before the command,
+	// applies: refuse it as the command's own flags would.
+	if cmd.output == "" && inv.opts.outputGiven {
+		return cmd, usagef("unknown flag --output")
 	}
 	fs := inv.flagSet(cmd.name, cmd)
 	positional, err := parseInterspersed(fs, args[1:])
@@ -144,8 +148,8 @@ func (inv *invocation) parse(args []string) (*command, error) {
 }
 
 // flagSet returns the flags of cmd, or, for a nil cmd, those that may
-// precede the command: the connection's. Both bind the same options, so
-// that either place sets them.
+// precede the command: the connection's and --output. Both bind the same
+// options, so that either place sets them.
 func (inv *invocation) flagSet(name string, cmd *command) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	// Errors are reported by run, in one line; help by parse.
@@ -159,6 +163,7 @@ func (inv *invocation) flagSet(name string, cmd *command) *flag.FlagSet {
 		fs.StringVar(&o.schema, "schema", "", "`schema` of the table (default: the first schema of the search_path)")
 		fs.StringVar(&o.table, "table", "offsets_store", "`table` of the offsets")
 		fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "give up on the database after `duration`; 0 for never")
+		fs.Func("output", "`format` of the rows, for a command that prints rows", setOutput(o))
 		return fs
 	}
 	fs.Func("url", "PostgreSQL `URL` or key=value connection string (default $"+urlVariable+")", setString(&o.url))
@@ -173,10 +178,7 @@ func (inv *invocation) flagSet(name string, cmd *command) *flag.FlagSet {
 		return nil
 	})
 	if cmd.output != "" {
-		fs.Func("output", "`format` of the rows: table, or json for JSON lines (default "+cmd.output+")", func(s string) error {
-			o.output, o.outputGiven = s, true
-			return nil
-		})
+		fs.Func("output", "`format` of the rows: table, or json for JSON lines (default "+cmd.output+")", setOutput(o))
 	}
 	if cmd.flags != nil {
 		cmd.flags(fs, o)
@@ -209,6 +211,14 @@ func flagMessage(msg string) string {
 
 func setString(p *string) func(string) error {
 	return func(s string) error { *p = s; return nil }
+}
+
+// setOutput sets --output, which parse checks once it knows the command.
+func setOutput(o *options) func(string) error {
+	return func(s string) error {
+		o.output, o.outputGiven = s, true
+		return nil
+	}
 }
 
 // parseInterspersed parses args with fs, allowing flags after positional
@@ -256,7 +266,8 @@ Commands:
 	}
 	tw.Flush()
 	fmt.Fprint(w, `
-Flags of every command (--output: of those that print rows):
+Flags of every command (--output: of those that print rows), after the
+command or before it, as in offsetctl --output json projections:
 `)
 	// The default of --output differs between commands: say so, rather
 	// than one command's.

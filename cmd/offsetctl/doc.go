@@ -18,9 +18,13 @@
 // transaction. import --execute creates the table, and its schema, when
 // they do not exist, so that a backup restores into a new database; every
 // other command fails on a missing table, so that a typo in --schema or
-// --table creates nothing. Every command takes --url (default $OFFSETSTORE_POSTGRES_URL),
-// --schema, --table and --timeout (default 30s, 0 for none); those that
-// print rows take --output table|json. Tables are aligned with
+// --table creates nothing.
+//
+// Every command takes --url (default $OFFSETSTORE_POSTGRES_URL), --schema,
+// --table and --timeout (default 30s, 0 for none); those that print rows,
+// every command but help, take --output table|json. These flags, unlike a
+// command's own, may also come before the command, as in
+// offsetctl --output json projections. Tables are aligned with
 // [text/tabwriter], times are in UTC. Run offsetctl help COMMAND, or
 // offsetctl COMMAND --help, for a command's flags and an example.
 //

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -11,14 +12,20 @@ func TestProjections_Golden(t *testing.T) {
 	t.Parallel()
 	schema, _ := fixtureSchema(t, fixture())
 	for _, tc := range []struct {
-		output, golden string
+		name   string
+		args   []string
+		golden string
 	}{
-		{"table", "projections.golden"},
-		{"json", "projections.json.golden"},
+		{"table", []string{"projections", "--output", "table"}, "projections.golden"},
+		{"json", []string{"projections", "--output", "json"}, "projections.json.golden"},
+		// Before the command, as the connection flags may be.
+		{"json before the command", []string{"--output", "json", "projections"}, "projections.json.golden"},
+		// Given twice, the last one counts, as for every flag.
+		{"json before, table after", []string{"--output", "json", "projections", "--output", "table"}, "projections.golden"},
 	} {
-		t.Run(tc.output, func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			args := []string{"projections", "--schema", schema, "--output", tc.output}
+			args := append(tc.args, "--schema", schema)
 			r := offsetctl(t, "", args...)
 			wantCode(t, r, exitOK, args...)
 			if r.stderr != "" {
@@ -89,17 +96,18 @@ func TestExport_Golden(t *testing.T) {
 	t.Parallel()
 	schema, _ := fixtureSchema(t, fixture())
 	for _, tc := range []struct {
-		name   string
-		flags  []string
-		golden string
+		name          string
+		before, flags []string
+		golden        string
 	}{
-		{"default", nil, "export.json.golden"},
-		{"json", []string{"--output", "json"}, "export.json.golden"},
-		{"table", []string{"--output", "table"}, "export.golden"},
+		{"default", nil, nil, "export.json.golden"},
+		{"json", nil, []string{"--output", "json"}, "export.json.golden"},
+		{"table", nil, []string{"--output", "table"}, "export.golden"},
+		{"table before the command", []string{"--output", "table"}, nil, "export.golden"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			args := append([]string{"export", "--schema", schema}, tc.flags...)
+			args := append(append(slices.Clip(tc.before), "export", "--schema", schema), tc.flags...)
 			r := offsetctl(t, "", args...)
 			wantCode(t, r, exitOK, args...)
 			golden(t, tc.golden, r.stdout+"-- stderr --\n"+r.stderr)
