@@ -25,6 +25,7 @@ var exportCommand = &command{
 	args:    "[NAME ...]",
 	nargs:   anyNumber,
 	summary: "write offsets as JSON lines, to stdout or --file",
+	output:  "json",
 	flags: func(fs *flag.FlagSet, o *options) {
 		fs.StringVar(&o.file, "file", "", "write to `file` instead of stdout; it is replaced only once the export is whole")
 	},
@@ -34,11 +35,20 @@ and 64-bit integers as strings, sorted by projection and shard. Each
 projection is read in one statement; without NAME, the whole table is. A
 NAME with no offsets is an error, and nothing is written.
 
+--output table shows the same offsets as a table, for people: the columns
+of offsets, after a PROJECTION column, times in UTC. import reads JSON
+lines only: keep those for a backup.
+
 Example:
   offsetctl export --file offsets.jsonl
   offsetctl export accounts
 
   {"projectionName":"accounts","shardNumber":"0","value":"1042","timestamp":"1795691640000"}
+
+  offsetctl export accounts --output table
+
+  PROJECTION  SHARD  VALUE  TIMESTAMP                 AGE
+  accounts    0      1042   2026-11-26T11:14:00.000Z  5m3s
 `,
 	run: runExport,
 }
@@ -48,10 +58,9 @@ var importCommand = &command{
 	args:    "FILE",
 	nargs:   exactly(1),
 	summary: "write the offsets of an export file, all or none (dry run unless --execute)",
-	rows:    true,
+	output:  "table",
 	flags: func(fs *flag.FlagSet, o *options) {
 		fs.BoolVar(&o.execute, "execute", false, "write the offsets; without it, only print what would change")
-		fs.BoolVar(&o.createTable, "create-table", false, "with --execute, create the table (and --schema) if missing")
 	},
 	help: `Reads FILE ('-' for stdin), JSON lines as export writes them, and checks
 every line first: bad JSON, unknown fields, bad projection names and a
@@ -61,10 +70,15 @@ before and after; writes them only with --execute, all in one statement,
 so all or none. Offsets in the table but not in FILE are left as they are.
 Stop the projections first, as for reset.
 
+A table that does not exist, and its --schema, are created by --execute
+(with package postgres's statement, postgres/schema.sql), so that a backup
+restores into a new database; the dry run says it would. A table that
+exists but is not an offsets table is an error.
+
 Example:
   offsetctl import offsets.jsonl                  # dry run: prints the plan
   offsetctl import offsets.jsonl --execute        # does it
-  offsetctl export --url "$FROM" | offsetctl import --url "$TO" --create-table --execute -
+  offsetctl export --url "$FROM" | offsetctl import --url "$TO" --execute -
 `,
 	run: runImport,
 }
@@ -104,11 +118,8 @@ func runExport(ctx context.Context, inv *invocation) error {
 		offsets = append(offsets, some...)
 	}
 	var buf bytes.Buffer
-	out := newJSONLines(&buf)
-	for _, o := range offsets {
-		if err := out.write(toJSON(o)); err != nil {
-			return err
-		}
+	if err := inv.printOffsets(&buf, offsets, true); err != nil {
+		return err
 	}
 	dest := "stdout"
 	if inv.opts.file == "" {
@@ -272,19 +283,22 @@ func runImport(ctx context.Context, inv *invocation) error {
 	if len(offsets) == 0 {
 		return fmt.Errorf("%s holds no offsets: nothing to import", file)
 	}
-	createTable := inv.opts.createTable && inv.opts.execute
 	ctx, cancel := inv.withTimeout(ctx)
 	defer cancel()
-	db, err := inv.connect(ctx, createTable)
-	defer db.close()
-	tableMissing := false
-	switch {
-	case err != nil && inv.opts.createTable && !inv.opts.execute && missingTable(err):
-		// A dry run creates nothing: the table would be created empty.
-		tableMissing = true
-	case err != nil && missingTable(err):
-		return fmt.Errorf("%w; to import into a new database, add --create-table", err)
-	case err != nil:
+	// Connect without creating first: a dry run creates nothing, and an
+	// import that creates the table must say so, since a --table typo
+	// would create one too.
+	db, err := inv.connect(ctx, false)
+	defer func() { db.close() }()
+	tableMissing := err != nil && missingTable(err)
+	if tableMissing && inv.opts.execute {
+		db.close()
+		if db, err = inv.connect(ctx, true); err != nil {
+			return err
+		}
+		fmt.Fprintf(inv.stderr, "created table %s in %s\n", db.table, db.where)
+		tableMissing = false
+	} else if err != nil && !tableMissing {
 		return err
 	}
 	current := map[key]*egopb.Offset{}
@@ -320,7 +334,7 @@ func runImport(ctx context.Context, inv *invocation) error {
 		}
 		fmt.Fprintf(inv.stderr, "dry run: would write %s; nothing changed: add --execute to import\n", summary)
 		if tableMissing {
-			fmt.Fprintf(inv.stderr, "table %s does not exist in %s: --execute --create-table creates it\n", db.table, db.where)
+			fmt.Fprintf(inv.stderr, "table %s does not exist in %s: --execute creates it\n", db.table, db.where)
 		}
 		return nil
 	}

@@ -66,19 +66,31 @@ func TestExportImport_RoundTripIntoAnEmptySchema(t *testing.T) {
 		}
 	}
 
+	// The schema does not exist: import creates it, and the table, as the
+	// issue's "import into an empty schema" needs, with no flag to know.
 	to, target := emptyStore(t)
-	args = []string{"import", file, "--schema", to, "--create-table"}
+	table := `"` + to + `"."offsets_store"`
+	args = []string{"import", file, "--schema", to}
 	r = offsetctl(t, "", args...)
 	wantCode(t, r, exitOK, args...)
-	if !strings.Contains(r.stderr, "dry run") || !strings.Contains(r.stderr, "--create-table creates it") {
-		t.Errorf("stderr = %q; want a dry run that says the table would be created", r.stderr)
+	for _, want := range []string{
+		"dry run: would write 7 offsets of 4 projections (7 new, 0 changed, 0 as they are)",
+		"table " + table + " does not exist in database",
+		"--execute creates it",
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("offsetctl %s: stderr = %q; want a dry run that says %q", strings.Join(args, " "), r.stderr, want)
+		}
 	}
 	if err := target.Connect(t.Context()); !missingTable(err) {
-		t.Errorf("after a dry run of import --create-table, Connect(ctx) = %v; want the table missing still", err)
+		t.Errorf("after a dry run of import into a missing table, Connect(ctx) = %v; want the table missing still", err)
 	}
 	args = append(args, "--execute")
 	r = offsetctl(t, "", args...)
 	wantCode(t, r, exitOK, args...)
+	if want := "created table " + table; !strings.Contains(r.stderr, want) {
+		t.Errorf("offsetctl %s: stderr = %q; want it to say %q", strings.Join(args, " "), r.stderr, want)
+	}
 	if err := target.Connect(t.Context()); err != nil {
 		t.Fatalf("Connect(ctx) to the imported schema = %v; want <nil>", err)
 	}

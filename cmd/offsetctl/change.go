@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,7 +17,7 @@ var resetCommand = &command{
 	args:    "NAME --to VALUE",
 	nargs:   exactly(1),
 	summary: "rewind projection NAME: set its offsets to VALUE (dry run unless --execute)",
-	rows:    true,
+	output:  "table",
 	flags: func(fs *flag.FlagSet, o *options) {
 		fs.Var(&o.to, "to", "the `value` to set, required; negative values are allowed")
 		fs.Var(&o.shards, "shard", "reset shard `N` only; repeat, or list them as 1,2,3 (default: every shard)")
@@ -46,7 +47,7 @@ var deleteCommand = &command{
 	args:    "NAME",
 	nargs:   exactly(1),
 	summary: "delete the offsets of projection NAME (dry run unless --execute)",
-	rows:    true,
+	output:  "table",
 	flags: func(fs *flag.FlagSet, o *options) {
 		fs.Var(&o.shards, "shard", "delete shard `N` only; repeat, or list them as 1,2,3 (default: every shard)")
 		fs.BoolVar(&o.execute, "execute", false, "delete; without it, only print what would be deleted")
@@ -142,10 +143,12 @@ func (inv *invocation) printChanges(changes []change, withName bool) error {
 	return t.flush()
 }
 
-// printOffsets prints offsets of one projection as offsets does.
-func (inv *invocation) printOffsets(offsets []*egopb.Offset) error {
+// printOffsets writes offsets to w as offsets prints them, with a column
+// of projection names if withName. No offsets print nothing, not even a
+// table's header.
+func (inv *invocation) printOffsets(w io.Writer, offsets []*egopb.Offset, withName bool) error {
 	if inv.opts.output == "json" {
-		out := newJSONLines(inv.stdout)
+		out := newJSONLines(w)
 		for _, o := range offsets {
 			if err := out.write(toJSON(o)); err != nil {
 				return err
@@ -153,10 +156,21 @@ func (inv *invocation) printOffsets(offsets []*egopb.Offset) error {
 		}
 		return nil
 	}
+	if len(offsets) == 0 {
+		return nil
+	}
 	now := inv.now()
-	t := newTable(inv.stdout, "SHARD", "VALUE", "TIMESTAMP", "AGE")
+	header := []string{"SHARD", "VALUE", "TIMESTAMP", "AGE"}
+	if withName {
+		header = append([]string{"PROJECTION"}, header...)
+	}
+	t := newTable(w, header...)
 	for _, o := range offsets {
-		t.row(strconv.FormatUint(o.ShardNumber, 10), int64String(o.Value), formatTime(o.Timestamp), formatAge(now, o.Timestamp))
+		cells := []string{strconv.FormatUint(o.ShardNumber, 10), int64String(o.Value), formatTime(o.Timestamp), formatAge(now, o.Timestamp)}
+		if withName {
+			cells = append([]string{displayName(o.ProjectionName)}, cells...)
+		}
+		t.row(cells...)
 	}
 	return t.flush()
 }
@@ -301,7 +315,7 @@ func runDelete(ctx context.Context, inv *invocation) error {
 		return err
 	}
 	if !inv.opts.execute {
-		if err := inv.printOffsets(selected); err != nil {
+		if err := inv.printOffsets(inv.stdout, selected, false); err != nil {
 			return err
 		}
 		fmt.Fprintf(inv.stderr, "dry run: would delete %s of projection %q; nothing changed: add --execute to delete\n",
@@ -312,7 +326,7 @@ func runDelete(ctx context.Context, inv *invocation) error {
 	if err != nil {
 		return db.explain(ctx, inv, err)
 	}
-	if err := inv.printOffsets(deleted); err != nil {
+	if err := inv.printOffsets(inv.stdout, deleted, false); err != nil {
 		return err
 	}
 	fmt.Fprintf(inv.stderr, "deleted %s of projection %q\n", plural(len(deleted), "offset"), name)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ego-contrib/offsetstore/internal/pgtest"
 	"github.com/ego-contrib/offsetstore/postgres"
@@ -41,8 +42,20 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"reset", "accounts", "--to", "0", "--shard", "-1"}, []string{`--shard "-1": want shard numbers`}},
 		{[]string{"reset", "accounts", "--to", "0", "--execute=maybe"}, []string{`--execute "maybe"`}},
 		{[]string{"delete", "accounts", "--to", "0"}, []string{"delete: unknown flag --to"}},
-		{[]string{"export", "--output", "json"}, []string{"export: unknown flag --output"}},
+		{[]string{"export", "--output", "yaml"}, []string{`export: --output "yaml": want table or json`}},
+		{[]string{"export", "--output", ""}, []string{`export: --output "": want table or json`}},
+		// Before the command, --output is checked as after it.
+		{[]string{"--output", "yaml", "projections"}, []string{`projections: --output "yaml": want table or json`}},
+		{[]string{"--output", "", "export"}, []string{`export: --output "": want table or json`}},
+		// help prints no rows: --output is as unknown to it before the
+		// command as after.
+		{[]string{"help", "--output", "json"}, []string{"help: unknown flag --output", "(see 'offsetctl help --help')"}},
+		{[]string{"--output", "json", "help"}, []string{"help: unknown flag --output", "(see 'offsetctl help --help')"}},
+		{[]string{"--output", "json", "help", "offsets"}, []string{"help: unknown flag --output"}},
 		{[]string{"import"}, []string{"import: wrong number of arguments"}},
+		// import creates a missing table by itself now; the flag that asked
+		// for it is gone.
+		{[]string{"import", "offsets.jsonl", "--create-table"}, []string{"import: unknown flag --create-table"}},
 		// Refused before anything is sent: the address is never dialled,
 		// so the case needs no server.
 		{[]string{"projections", "--table", "", "--url", "postgres://nobody@127.0.0.1:1/none"}, []string{"table name is empty"}},
@@ -117,6 +130,13 @@ func TestHelp_EveryCommandHasAnExample(t *testing.T) {
 				}
 				if name != "help" && !strings.Contains(r.stdout, "--url URL") {
 					t.Errorf("printed\n%s\nwant the connection flags", r.stdout)
+				}
+				// Every command that prints rows takes --output, and says
+				// which format it prints without it.
+				if def := lookup(name).output; def != "" {
+					if want := "(default " + def + ")"; !strings.Contains(r.stdout, "--output FORMAT") || !strings.Contains(r.stdout, want) {
+						t.Errorf("printed\n%s\nwant --output FORMAT, %s", r.stdout, want)
+					}
 				}
 				if r.stderr != "" {
 					t.Errorf("stderr = %q; want nothing", r.stderr)
@@ -316,41 +336,70 @@ func TestFileErrors(t *testing.T) {
 	}
 }
 
+// TestMissingTable runs the commands that only read or change offsets
+// already there against a table that does not exist, in a schema that
+// exists and in one that does not: each must fail, naming the table, and
+// create nothing, so that a typo in --schema or --table is caught rather
+// than served an empty table. import, which writes offsets, creates the
+// table instead (TestExportImport_RoundTripIntoAnEmptySchema).
 func TestMissingTable(t *testing.T) {
 	t.Parallel()
 	schema, _ := fixtureSchema(t, fixture())
-	conn, err := pgx.Connect(t.Context(), pgtest.URL(t))
+	missingSchema := pgtest.Schema(t)
+	// A pool, not a connection: the subtests, in parallel, use it after
+	// this function has returned.
+	conn, err := pgxpool.New(t.Context(), pgtest.URL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close(context.Background())
+	t.Cleanup(conn.Close)
 	// A table that is there but is not eGo's: --table names another one.
 	other := pgx.Identifier{schema, "accounts"}.Sanitize()
 	if _, err := conn.Exec(t.Context(), "CREATE TABLE "+other+" (id bigint PRIMARY KEY, owner text)"); err != nil {
 		t.Fatal(err)
 	}
+	typo := pgx.Identifier{schema, "nosuch"}.Sanitize()
+	inMissingSchema := pgx.Identifier{missingSchema, "offsets_store"}.Sanitize()
 	for _, tc := range []struct {
 		args []string
 		want []string
+		// absent is the table that must still not exist afterwards.
+		absent string
 	}{
 		{[]string{"projections", "--schema", schema, "--table", "nosuch"},
-			[]string{`table "` + schema + `"."nosuch" does not exist`, "check --schema and --table"}},
-		{[]string{"offsets", "accounts", "--schema", "nosuch"},
-			[]string{`table "nosuch"."offsets_store" does not exist`}},
-		{[]string{"reset", "accounts", "--to", "0", "--execute", "--schema", "nosuch"},
-			[]string{`table "nosuch"."offsets_store" does not exist`}},
-		{[]string{"import", "-", "--execute", "--schema", "nosuch"},
-			[]string{`table "nosuch"."offsets_store" does not exist`, "add --create-table"}},
+			[]string{"table " + typo + " does not exist", "check --schema and --table"}, typo},
+		{[]string{"offsets", "accounts", "--schema", missingSchema},
+			[]string{"table " + inMissingSchema + " does not exist"}, inMissingSchema},
+		{[]string{"reset", "accounts", "--to", "0", "--execute", "--schema", missingSchema},
+			[]string{"table " + inMissingSchema + " does not exist"}, inMissingSchema},
+		{[]string{"reset", "accounts", "--to", "0", "--execute", "--schema", schema, "--table", "nosuch"},
+			[]string{"table " + typo + " does not exist"}, typo},
+		{[]string{"delete", "accounts", "--execute", "--schema", schema, "--table", "nosuch"},
+			[]string{"table " + typo + " does not exist"}, typo},
+		{[]string{"export", "--schema", missingSchema},
+			[]string{"table " + inMissingSchema + " does not exist"}, inMissingSchema},
 		{[]string{"projections", "--schema", schema, "--table", "accounts"},
-			[]string{"table " + other + " in database", "is not an offsets table", `column "projection_name" does not exist`, "check --schema and --table"}},
+			[]string{"table " + other + " in database", "is not an offsets table", `column "projection_name" does not exist`, "check --schema and --table"}, ""},
+		// import creates a table that is missing, but one that is there
+		// and is not eGo's it must leave alone.
 		{[]string{"import", "-", "--execute", "--schema", schema, "--table", "accounts"},
-			[]string{"table " + other + " in database", "is not an offsets table"}},
+			[]string{"table " + other + " in database", "is not an offsets table"}, ""},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			t.Parallel()
 			r := offsetctl(t, `{"projectionName":"a"}`, tc.args...)
 			wantCode(t, r, exitFailure, tc.args...)
 			wantOneLineError(t, r, tc.want...)
+			if tc.absent == "" {
+				return
+			}
+			var exists bool
+			if err := conn.QueryRow(t.Context(), "SELECT to_regclass($1) IS NOT NULL", tc.absent).Scan(&exists); err != nil {
+				t.Fatal(err)
+			}
+			if exists {
+				t.Errorf("after offsetctl %s, table %s exists; want it not created", strings.Join(tc.args, " "), tc.absent)
+			}
 		})
 	}
 }

@@ -27,9 +27,11 @@ type command struct {
 	help string
 	// flags defines the command's own flags beyond the connection's.
 	flags func(fs *flag.FlagSet, o *options)
-	// rows says whether the command prints rows, and so takes --output.
-	rows bool
-	run  func(ctx context.Context, inv *invocation) error
+	// output is the format of the rows the command prints when --output
+	// is not given, table or json; "" for a command that prints no rows,
+	// and so takes no --output.
+	output string
+	run    func(ctx context.Context, inv *invocation) error
 }
 
 // options are the values of every flag a command may take.
@@ -37,12 +39,13 @@ type options struct {
 	url, schema, table string
 	timeout            time.Duration
 	output             string
+	// outputGiven tells --output "" from no --output.
+	outputGiven bool
 
-	to          optionalInt64
-	shards      shardList
-	execute     bool
-	file        string
-	createTable bool
+	to      optionalInt64
+	shards  shardList
+	execute bool
+	file    string
 }
 
 // An invocation is a parsed command line and what it runs with.
@@ -91,9 +94,8 @@ func anyNumber(int) bool           { return true }
 // help that was asked for, and a usage error naming the command, when it
 // knows it, for anything else.
 func (inv *invocation) parse(args []string) (*command, error) {
-	// The connection flags may come before the command too, as in
-	// offsetctl --url URL projections; --output, which not every command
-	// takes, may not.
+	// The connection flags and --output may come before the command too,
+	// as in offsetctl --output json projections.
 	top := inv.flagSet("offsetctl", nil)
 	if err := top.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -109,6 +111,11 @@ func (inv *invocation) parse(args []string) (*command, error) {
 	cmd := lookup(args[0])
 	if cmd == nil {
 		return nil, usagef("unknown command %q: one of %s", args[0], strings.Join(commandNames(), ", "))
+	}
+	// Only now is it known whether --output, taken before the command,
+	// applies: refuse it as the command's own flags would.
+	if cmd.output == "" && inv.opts.outputGiven {
+		return cmd, usagef("unknown flag --output")
 	}
 	fs := inv.flagSet(cmd.name, cmd)
 	positional, err := parseInterspersed(fs, args[1:])
@@ -126,8 +133,13 @@ func (inv *invocation) parse(args []string) (*command, error) {
 		return cmd, usagef("wrong number of arguments %q: usage is offsetctl %s %s", strings.Join(positional, " "), cmd.name, cmd.args)
 	}
 	inv.args = positional
-	if cmd.rows && inv.opts.output != "table" && inv.opts.output != "json" {
-		return cmd, usagef("--output %q: want table or json", inv.opts.output)
+	if cmd.output != "" {
+		if !inv.opts.outputGiven {
+			inv.opts.output = cmd.output
+		}
+		if inv.opts.output != "table" && inv.opts.output != "json" {
+			return cmd, usagef("--output %q: want table or json", inv.opts.output)
+		}
 	}
 	if inv.opts.timeout < 0 {
 		return cmd, usagef("--timeout %v: want a positive duration, or 0 for none", inv.opts.timeout)
@@ -136,8 +148,8 @@ func (inv *invocation) parse(args []string) (*command, error) {
 }
 
 // flagSet returns the flags of cmd, or, for a nil cmd, those that may
-// precede the command: the connection's. Both bind the same options, so
-// that either place sets them.
+// precede the command: the connection's and --output. Both bind the same
+// options, so that either place sets them.
 func (inv *invocation) flagSet(name string, cmd *command) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	// Errors are reported by run, in one line; help by parse.
@@ -151,7 +163,7 @@ func (inv *invocation) flagSet(name string, cmd *command) *flag.FlagSet {
 		fs.StringVar(&o.schema, "schema", "", "`schema` of the table (default: the first schema of the search_path)")
 		fs.StringVar(&o.table, "table", "offsets_store", "`table` of the offsets")
 		fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "give up on the database after `duration`; 0 for never")
-		o.output = "table"
+		fs.Func("output", "`format` of the rows, for a command that prints rows", setOutput(o))
 		return fs
 	}
 	fs.Func("url", "PostgreSQL `URL` or key=value connection string (default $"+urlVariable+")", setString(&o.url))
@@ -165,8 +177,8 @@ func (inv *invocation) flagSet(name string, cmd *command) *flag.FlagSet {
 		o.timeout = d
 		return nil
 	})
-	if cmd.rows {
-		fs.Func("output", "`format` of the rows: table, or json for JSON lines (default table)", setString(&o.output))
+	if cmd.output != "" {
+		fs.Func("output", "`format` of the rows: table, or json for JSON lines (default "+cmd.output+")", setOutput(o))
 	}
 	if cmd.flags != nil {
 		cmd.flags(fs, o)
@@ -199,6 +211,14 @@ func flagMessage(msg string) string {
 
 func setString(p *string) func(string) error {
 	return func(s string) error { *p = s; return nil }
+}
+
+// setOutput sets --output, which parse checks once it knows the command.
+func setOutput(o *options) func(string) error {
+	return func(s string) error {
+		o.output, o.outputGiven = s, true
+		return nil
+	}
 }
 
 // parseInterspersed parses args with fs, allowing flags after positional
@@ -246,9 +266,12 @@ Commands:
 	}
 	tw.Flush()
 	fmt.Fprint(w, `
-Flags of every command (--output: of those that print rows):
+Flags of every command (--output: of those that print rows), after the
+command or before it, as in offsetctl --output json projections:
 `)
-	inv.printFlags(w, inv.flagSet("offsetctl", &command{rows: true}))
+	// The default of --output differs between commands: say so, rather
+	// than one command's.
+	inv.printFlags(w, inv.flagSet("offsetctl", &command{output: "table; json for export"}))
 	fmt.Fprintf(w, `
 reset, delete and import change nothing unless given --execute: without it
 they print what they would change. Stop a projection before you reset,

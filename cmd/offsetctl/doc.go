@@ -10,14 +10,21 @@
 //	offsetctl offsets NAME                    one row per shard of NAME
 //	offsetctl reset NAME --to VALUE [--shard N ...] [--execute]
 //	offsetctl delete NAME [--shard N ...] [--execute]
-//	offsetctl export [NAME ...] [--file FILE]
-//	offsetctl import FILE [--create-table] [--execute]
+//	offsetctl export [NAME ...] [--file FILE] [--output json|table]
+//	offsetctl import FILE [--execute]
 //
 // reset, delete and import print what they would change, before and after,
 // and change nothing unless given --execute; each change is one
-// transaction. Every command takes --url (default $OFFSETSTORE_POSTGRES_URL),
-// --schema, --table and --timeout (default 30s, 0 for none); those that
-// print rows take --output table|json. Tables are aligned with
+// transaction. import --execute creates the table, and its schema, when
+// they do not exist, so that a backup restores into a new database; every
+// other command fails on a missing table, so that a typo in --schema or
+// --table creates nothing.
+//
+// Every command takes --url (default $OFFSETSTORE_POSTGRES_URL), --schema,
+// --table and --timeout (default 30s, 0 for none); those that print rows,
+// every command but help, take --output table|json. These flags, unlike a
+// command's own, may also come before the command, as in
+// offsetctl --output json projections. Tables are aligned with
 // [text/tabwriter], times are in UTC. Run offsetctl help COMMAND, or
 // offsetctl COMMAND --help, for a command's flags and an example.
 //
@@ -39,6 +46,9 @@
 // camelCase or the proto's snake_case names; a missing field is zero, as
 // the mapping says), and skips blank lines. --output json prints JSON
 // lines too: offsets prints export's lines, which import reads back.
+// export prints JSON lines unless given --output table, which shows its
+// offsets as offsets does, with a column of projection names, for people
+// (import reads JSON lines only).
 //
 // # Exit status
 //

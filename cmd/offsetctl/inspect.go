@@ -10,7 +10,7 @@ var projectionsCommand = &command{
 	name:    "projections",
 	nargs:   exactly(0),
 	summary: "list projections: shard count, lowest and highest value, last update",
-	rows:    true,
+	output:  "table",
 	help: `One row per projection that has at least one offset, sorted by name:
 how many shards have an offset, the lowest and highest value among them,
 and the latest timestamp (in UTC) with its age.
@@ -79,7 +79,7 @@ var offsetsCommand = &command{
 	args:    "NAME",
 	nargs:   exactly(1),
 	summary: "list the offsets of projection NAME, shard by shard",
-	rows:    true,
+	output:  "table",
 	help: `One row per shard of projection NAME that has an offset, sorted by shard
 number: the value, and the timestamp (in UTC) with its age. A projection
 with no offsets is an error. With --output json, the rows are export's
@@ -113,5 +113,5 @@ func runOffsets(ctx context.Context, inv *invocation) error {
 	if len(offsets) == 0 {
 		return fmt.Errorf("projection %q has no offsets in table %s of %s", name, db.table, db.where)
 	}
-	return inv.printOffsets(offsets)
+	return inv.printOffsets(inv.stdout, offsets, false)
 }

@@ -1,6 +1,10 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -8,14 +12,20 @@ func TestProjections_Golden(t *testing.T) {
 	t.Parallel()
 	schema, _ := fixtureSchema(t, fixture())
 	for _, tc := range []struct {
-		output, golden string
+		name   string
+		args   []string
+		golden string
 	}{
-		{"table", "projections.golden"},
-		{"json", "projections.json.golden"},
+		{"table", []string{"projections", "--output", "table"}, "projections.golden"},
+		{"json", []string{"projections", "--output", "json"}, "projections.json.golden"},
+		// Before the command, as the connection flags may be.
+		{"json before the command", []string{"--output", "json", "projections"}, "projections.json.golden"},
+		// Given twice, the last one counts, as for every flag.
+		{"json before, table after", []string{"--output", "json", "projections", "--output", "table"}, "projections.golden"},
 	} {
-		t.Run(tc.output, func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			args := []string{"projections", "--schema", schema, "--output", tc.output}
+			args := append(tc.args, "--schema", schema)
 			r := offsetctl(t, "", args...)
 			wantCode(t, r, exitOK, args...)
 			if r.stderr != "" {
@@ -75,5 +85,57 @@ func TestOffsets_UnknownProjectionFails(t *testing.T) {
 	wantOneLineError(t, r, `projection "Accounts" has no offsets`)
 	if r.stdout != "" {
 		t.Errorf("stdout = %q; want nothing", r.stdout)
+	}
+}
+
+// TestExport_Golden checks both formats of export: JSON lines, its
+// default, as export has always written them (export.json.golden was
+// written by export before it took --output), and the table, which
+// lists every projection's offsets as offsets lists one projection's.
+func TestExport_Golden(t *testing.T) {
+	t.Parallel()
+	schema, _ := fixtureSchema(t, fixture())
+	for _, tc := range []struct {
+		name          string
+		before, flags []string
+		golden        string
+	}{
+		{"default", nil, nil, "export.json.golden"},
+		{"json", nil, []string{"--output", "json"}, "export.json.golden"},
+		{"table", nil, []string{"--output", "table"}, "export.golden"},
+		{"table before the command", []string{"--output", "table"}, nil, "export.golden"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			args := append(append(slices.Clip(tc.before), "export", "--schema", schema), tc.flags...)
+			r := offsetctl(t, "", args...)
+			wantCode(t, r, exitOK, args...)
+			golden(t, tc.golden, r.stdout+"-- stderr --\n"+r.stderr)
+
+			// --file writes what stdout shows.
+			file := filepath.Join(t.TempDir(), "offsets")
+			args = append(args, "--file", file)
+			r2 := offsetctl(t, "", args...)
+			wantCode(t, r2, exitOK, args...)
+			if got, err := os.ReadFile(file); err != nil || string(got) != r.stdout {
+				t.Errorf("offsetctl %s wrote %q, %v; want what stdout showed without --file:\n%s", strings.Join(args, " "), got, err, r.stdout)
+			}
+		})
+	}
+}
+
+func TestExport_EmptyTablePrintsNoRows(t *testing.T) {
+	t.Parallel()
+	schema, _ := fixtureSchema(t, nil)
+	for _, output := range []string{"table", "json"} {
+		args := []string{"export", "--schema", schema, "--output", output}
+		r := offsetctl(t, "", args...)
+		wantCode(t, r, exitOK, args...)
+		if r.stdout != "" {
+			t.Errorf("offsetctl %s: stdout = %q; want nothing, not even a header", strings.Join(args, " "), r.stdout)
+		}
+		if want := "exported 0 offsets of 0 projections to stdout"; !strings.Contains(r.stderr, want) {
+			t.Errorf("offsetctl %s: stderr = %q; want it to say %q", strings.Join(args, " "), r.stderr, want)
+		}
 	}
 }
