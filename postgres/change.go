@@ -55,19 +55,12 @@ func (s *OffsetStore) deleteShards(ctx context.Context, op, projectionName strin
 		return nil, err
 	}
 	var deleted []*egopb.Offset
-	err = s.lockedTx(ctx, sess.pool, func(tx pgx.Tx) error {
-		var rows pgx.Rows
-		var err error
-		if shards == nil {
-			rows, err = tx.Query(ctx, s.stmts.deleteAll, projectionName)
-		} else {
-			rows, err = tx.Query(ctx, s.stmts.deleteShards, projectionName, shardArray(shards))
-		}
-		if err == nil {
-			deleted, err = collectShards(rows, projectionName)
-		}
-		return err
-	})
+	collect := collectInto(&deleted, projectionName)
+	if shards == nil {
+		err = s.changeProjection(ctx, sess.pool, projectionName, collect, s.stmts.deleteAll, projectionName)
+	} else {
+		err = s.changeProjection(ctx, sess.pool, projectionName, collect, s.stmts.deleteShards, projectionName, shardArray(shards))
+	}
 	if err != nil {
 		return nil, s.translate(ctx, op, sess, err)
 	}
@@ -91,19 +84,12 @@ func (s *OffsetStore) ResetShards(ctx context.Context, projectionName string, va
 	}
 	now := s.clock().UnixMilli()
 	var before []*egopb.Offset
-	err = s.lockedTx(ctx, sess.pool, func(tx pgx.Tx) error {
-		var rows pgx.Rows
-		var err error
-		if shards == nil {
-			rows, err = tx.Query(ctx, s.stmts.resetAllReturning, projectionName, value, now)
-		} else {
-			rows, err = tx.Query(ctx, s.stmts.resetShards, projectionName, value, now, shardArray(shards))
-		}
-		if err == nil {
-			before, err = collectShards(rows, projectionName)
-		}
-		return err
-	})
+	collect := collectInto(&before, projectionName)
+	if shards == nil {
+		err = s.changeProjection(ctx, sess.pool, projectionName, collect, s.stmts.resetAllReturning, projectionName, value, now)
+	} else {
+		err = s.changeProjection(ctx, sess.pool, projectionName, collect, s.stmts.resetShards, projectionName, value, now, shardArray(shards))
+	}
 	if err != nil {
 		return nil, s.translate(ctx, op, sess, err)
 	}
@@ -111,7 +97,8 @@ func (s *OffsetStore) ResetShards(ctx context.Context, projectionName string, va
 }
 
 // WriteOffsets writes every offset of offsets in one statement: all of them
-// or, if any fails, none. It refuses the whole call, writing nothing, if
+// or, if any fails, none. It takes the lock of each projection it writes,
+// shared, as [OffsetStore.WriteOffset] does. It refuses the whole call, writing nothing, if
 // any offset is bad input or two name the same projection and shard, and,
 // with [WithMonotonicWrites], if any would lower a stored value.
 func (s *OffsetStore) WriteOffsets(ctx context.Context, offsets []*egopb.Offset) error {
@@ -177,6 +164,14 @@ func (s *OffsetStore) WriteOffsets(ctx context.Context, offsets []*egopb.Offset)
 // the offset's events were applied to. That makes a projection's effects
 // exactly-once: after a crash, the read model and the offset agree.
 //
+// The write takes its projection's lock shared (see [LockClass]), which
+// tx holds until it ends: a reset of that projection waits for tx to
+// commit or roll back, and then reaches the offset if tx committed; writes
+// and resets of other projections do not wait for tx. If tx is REPEATABLE
+// READ or SERIALIZABLE, a reset that changed the offset's row after tx's
+// snapshot was taken makes the write fail with a serialization failure
+// (SQLSTATE 40001), and the caller must run tx again.
+//
 // tx must be on the store's database; the store need not be connected. A
 // nil tx fails with [offsetstore.ErrInvalidArgument]. With
 // [WithMonotonicWrites], a value below the stored one fails with
@@ -213,6 +208,19 @@ func (s *OffsetStore) WriteOffsetTx(ctx context.Context, tx pgx.Tx, offset *egop
 			offsetstore.ErrOffsetRegression, offset.ProjectionName, offset.ShardNumber, offset.Value))
 	}
 	return nil
+}
+
+// collectInto returns a reader, for [OffsetStore.changeProjection], of the
+// rows of (shard_number, current_offset, timestamp) of projection name: it
+// puts them in *offsets, sorted by shard.
+func collectInto(offsets *[]*egopb.Offset, name string) func(pgx.BatchResults) error {
+	return func(br pgx.BatchResults) error {
+		rows, err := br.Query()
+		if err == nil {
+			*offsets, err = collectShards(rows, name)
+		}
+		return err
+	}
 }
 
 // shardArray returns shards as the column holds them.

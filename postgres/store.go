@@ -269,6 +269,10 @@ func (s *OffsetStore) session(op string) (*session, error) {
 // transaction, or its connection silent) no longer holds up the others:
 // they go out beside it, keeping one connection of the pool for reads.
 //
+// Each statement that writes takes the lock of each projection it writes,
+// shared (see [LockClass]): writes never wait for each other's locks, only
+// for a reset, or a delete of several shards, of their projection.
+//
 // If ctx ends first, WriteOffset returns at once with ctx's error; the
 // write may still commit if it was already sent, and is dropped if it
 // was not.
@@ -317,9 +321,13 @@ func (s *OffsetStore) GetCurrentOffset(ctx context.Context, projectionID *egopb.
 // written after the reset. Resetting a projection with no offsets does
 // nothing.
 //
-// The reset locks the table against writes (not reads) until it commits:
-// four round trips (BEGIN, LOCK TABLE, UPDATE, COMMIT) against a write's
-// one. eGo resets a projection only to rebuild it.
+// The reset takes the projection's lock (see [LockClass]): it waits for
+// the writes of projectionName in progress, [OffsetStore.WriteOffsetTx]'s
+// open transactions included, to commit, and holds off new ones until it
+// commits; readers, and the writes and resets of other projections, do not
+// wait. The transaction goes out in one round trip, as a pipeline of
+// BEGIN, the lock, the UPDATE and COMMIT. eGo resets a projection only to
+// rebuild it.
 func (s *OffsetStore) ResetOffset(ctx context.Context, projectionName string, value int64) error {
 	if err := check(ctx, "ResetOffset", errors.Join(s.optErr, checkName(projectionName))); err != nil {
 		return err
@@ -329,28 +337,14 @@ func (s *OffsetStore) ResetOffset(ctx context.Context, projectionName string, va
 		return err
 	}
 	now := s.clock().UnixMilli()
-	err = s.lockedTx(ctx, sess.pool, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, s.stmts.reset, projectionName, value, now)
+	err = s.changeProjection(ctx, sess.pool, projectionName, func(br pgx.BatchResults) error {
+		_, err := br.Exec()
 		return err
-	})
+	}, s.stmts.reset, projectionName, value, now)
 	if err != nil {
 		return s.translate(ctx, "ResetOffset", sess, err)
 	}
 	return nil
-}
-
-// lockedTx runs fn in a transaction that first takes lockSQL's lock, and
-// runs it again, from the start, when the server rolls it back for a
-// deadlock or a serialization failure.
-func (s *OffsetStore) lockedTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) error {
-	return retry(ctx, func() error {
-		return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, s.stmts.lock); err != nil {
-				return err
-			}
-			return fn(tx)
-		})
-	})
 }
 
 // retry calls fn until it succeeds, fails for another reason than
