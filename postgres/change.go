@@ -140,7 +140,7 @@ func (s *OffsetStore) WriteOffsets(ctx context.Context, offsets []*egopb.Offset)
 		}
 		// The statement skips the rows it may not lower and writes the
 		// others: roll them back if it skipped any.
-		return pgx.BeginFunc(ctx, sess.pool, func(tx pgx.Tx) error {
+		return pgx.BeginTxFunc(ctx, sess.pool, readCommitted, func(tx pgx.Tx) error {
 			written, err := s.upsertRows(ctx, tx, rows)
 			if err != nil {
 				return err

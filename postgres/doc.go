@@ -48,8 +48,15 @@
 // before anything is sent; a call on a store that is not connected, or
 // disconnected during the call, is [offsetstore.ErrNotConnected]; a call
 // whose context ends returns at once, with the context's error, even while
-// the server does not answer. Deadlocks and serialization failures are
-// retried inside the store, never returned.
+// the server does not answer. A statement or transaction the server rolls
+// back for a deadlock or a serialization failure (SQLSTATE 40P01, 40001)
+// is run again, up to 5 attempts in all, after a short random pause (a few
+// to tens of milliseconds, never past the call's context); if the last
+// attempt fails too, the call returns that error, which says so. The store
+// runs its statements at READ COMMITTED whatever the server's default, so
+// that writes of one hot key do not fail each other as they would under
+// SERIALIZABLE; with [WithPool], its single statements (writes and
+// batches) keep the pool's default.
 //
 // # Caveats
 //

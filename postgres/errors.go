@@ -118,10 +118,6 @@ func retryable(err error) bool {
 	return code == codeDeadlockDetected || code == codeSerializationFailure
 }
 
-// maxAttempts bounds how often a statement is run when the server rolls it
-// back for a deadlock or a serialization failure.
-const maxAttempts = 5
-
 // translate turns err, returned by the server or the driver to op, into
 // the contract's errors, keeping err wrapped for the curious:
 //   - ctx's error if ctx is done, since then the driver gave up because of

@@ -7,8 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/ego-contrib/offsetstore/egopb"
 	"github.com/ego-contrib/offsetstore/postgres"
 )
 
@@ -208,5 +210,90 @@ func wantValue(t *testing.T, store *postgres.OffsetStore, name string, shard uin
 	got, err := store.GetCurrentOffset(t.Context(), id(name, shard))
 	if err != nil || got == nil || got.Value != value {
 		t.Errorf("GetCurrentOffset(ctx, {%q %d}) = %v, %v; want value %d", name, shard, got, err, value)
+	}
+}
+
+// TestOffsetStore_ReadCommittedWhateverTheDefault checks that the store's
+// statements run at READ COMMITTED on connections that default to
+// SERIALIZABLE, where a write of a hot key fails whenever another
+// transaction changed the row since the write's snapshot. A trigger on
+// the table refuses any change made at another isolation level. On a pool
+// the store opens, every call is pinned; on the caller's pool
+// ([postgres.WithPool]), the transactions the store opens are, while its
+// single statements keep the pool's default.
+func TestOffsetStore_ReadCommittedWhateverTheDefault(t *testing.T) {
+	type call struct {
+		name string
+		run  func(ctx context.Context, store *postgres.OffsetStore) error
+	}
+	transactions := []call{
+		{"ResetOffset", func(ctx context.Context, s *postgres.OffsetStore) error { return s.ResetOffset(ctx, "p", 0) }},
+		{"ResetShards", func(ctx context.Context, s *postgres.OffsetStore) error {
+			_, err := s.ResetShards(ctx, "p", 1, []uint64{0, 1})
+			return err
+		}},
+		{"DeleteShards", func(ctx context.Context, s *postgres.OffsetStore) error {
+			_, err := s.DeleteShards(ctx, "p", []uint64{1})
+			return err
+		}},
+		{"DeleteOffsets", func(ctx context.Context, s *postgres.OffsetStore) error { return s.DeleteOffsets(ctx, "q") }},
+	}
+	statements := []call{
+		{"WriteOffset", func(ctx context.Context, s *postgres.OffsetStore) error {
+			return s.WriteOffset(ctx, offset("p", 0, 1, 1))
+		}},
+		{"WriteOffsets", func(ctx context.Context, s *postgres.OffsetStore) error {
+			return s.WriteOffsets(ctx, []*egopb.Offset{offset("p", 1, 1, 1), offset("q", 0, 1, 1)})
+		}},
+		{"DeleteOffset", func(ctx context.Context, s *postgres.OffsetStore) error { return s.DeleteOffset(ctx, id("p", 2)) }},
+	}
+	for _, tc := range []struct {
+		name      string
+		withPool  bool
+		monotonic bool
+		calls     []call
+	}{
+		{"Owned", false, false, append(statements, transactions...)},
+		{"Owned/Monotonic", false, true, statements[:2]},
+		// WriteOffsets runs in a transaction of the store's to check
+		// monotonic writes.
+		{"WithPool", true, false, transactions},
+		{"WithPool/Monotonic", true, true, statements[1:2]},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := t.Context()
+			schema := newSchema(t)
+			opts := []postgres.Option{postgres.WithSchema(schema), postgres.WithCreateTable()}
+			if tc.withPool {
+				opts = append(opts, postgres.WithPool(isolationPool(t, "serializable")))
+			}
+			if tc.monotonic {
+				opts = append(opts, postgres.WithMonotonicWrites())
+			}
+			store := postgres.NewOffsetStore(withRuntimeParam(t, serverURL(t), "default_transaction_isolation", "serializable"), opts...)
+			if err := store.Connect(ctx); err != nil {
+				t.Fatal(err)
+			}
+			defer store.Disconnect(context.Background())
+			for shard := range uint64(3) {
+				mustWrite(t, store, offset("p", shard, 0, 0))
+			}
+			refuse := pgx.Identifier{schema, "refuse"}.Sanitize()
+			if _, err := newPool(t, serverURL(t)).Exec(ctx, `CREATE FUNCTION `+refuse+`() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF current_setting('transaction_isolation') <> 'read committed' THEN
+		RAISE EXCEPTION 'offsets changed at isolation level %', current_setting('transaction_isolation');
+	END IF;
+	RETURN NULL;
+END $$;
+CREATE TRIGGER refuse AFTER INSERT OR UPDATE OR DELETE ON `+table(schema)+` FOR EACH ROW EXECUTE FUNCTION `+refuse+`()`); err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range tc.calls {
+				if err := c.run(ctx, store); err != nil {
+					t.Errorf("%s(ctx, ...) on connections that default to serializable = %v; want <nil>: the store pins its statements to READ COMMITTED", c.name, err)
+				}
+			}
+		})
 	}
 }

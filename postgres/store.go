@@ -51,6 +51,9 @@ type OffsetStore struct {
 // [pgxpool.ParseConfig] reads it) when [OffsetStore.Connect] or
 // [OffsetStore.Ping] is called, or use the pool of [WithPool].
 //
+// The pool's connections run at READ COMMITTED, whatever default the
+// server or connString sets (default_transaction_isolation).
+//
 // Bad options (an empty table name, say) are reported by Connect and Ping.
 func NewOffsetStore(connString string, opts ...Option) *OffsetStore {
 	s := &OffsetStore{
@@ -119,6 +122,13 @@ func (s *OffsetStore) open(ctx context.Context) (*session, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: connection string: %w", offsetstore.ErrInvalidArgument, err)
 		}
+		// The store's writes are single statements, each its own
+		// transaction at the connection's default isolation. Under
+		// SERIALIZABLE or REPEATABLE READ, a write of a row changed since
+		// its snapshot fails, and writes of a hot key would fail and
+		// retry in a storm; under READ COMMITTED, ON CONFLICT updates the
+		// row as last committed.
+		config.ConnConfig.RuntimeParams["default_transaction_isolation"] = "read committed"
 		if pool, err = pgxpool.NewWithConfig(ctx, config); err != nil {
 			return nil, err
 		}
@@ -182,7 +192,7 @@ func (s *OffsetStore) checkNameColumn(ctx context.Context, pool *pgxpool.Pool) e
 // concurrent CREATE TABLE IF NOT EXISTS of one table may otherwise fail
 // with a unique violation in the catalog.
 func (s *OffsetStore) create(ctx context.Context, pool *pgxpool.Pool) error {
-	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+	return pgx.BeginTxFunc(ctx, pool, readCommitted, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, "offsetstore: create "+s.ident); err != nil {
 			return err
 		}
@@ -345,18 +355,6 @@ func (s *OffsetStore) ResetOffset(ctx context.Context, projectionName string, va
 		return s.translate(ctx, "ResetOffset", sess, err)
 	}
 	return nil
-}
-
-// retry calls fn until it succeeds, fails for another reason than
-// [retryable], ctx ends or it has run maxAttempts times.
-func retry(ctx context.Context, fn func() error) error {
-	var err error
-	for range maxAttempts {
-		if err = fn(); err == nil || !retryable(err) || ctx.Err() != nil {
-			return err
-		}
-	}
-	return err
 }
 
 func (s *OffsetStore) clock() time.Time {
