@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 
 	"github.com/jackc/pgx/v5"
@@ -173,7 +174,8 @@ func (s *OffsetStore) WriteOffsets(ctx context.Context, offsets []*egopb.Offset)
 // (SQLSTATE 40001), and the caller must run tx again.
 //
 // tx must be on the store's database; the store need not be connected. A
-// nil tx fails with [offsetstore.ErrInvalidArgument]. With
+// nil tx, or one holding a nil pointer such as a (*pgxpool.Tx)(nil), fails
+// with [offsetstore.ErrInvalidArgument]. With
 // [WithMonotonicWrites], a value below the stored one fails with
 // [offsetstore.ErrOffsetRegression] and leaves tx usable; any other error
 // from the server aborts tx, as PostgreSQL does, and the caller must roll
@@ -181,8 +183,11 @@ func (s *OffsetStore) WriteOffsets(ctx context.Context, offsets []*egopb.Offset)
 func (s *OffsetStore) WriteOffsetTx(ctx context.Context, tx pgx.Tx, offset *egopb.Offset) error {
 	const op = "WriteOffsetTx"
 	argErr := errors.Join(s.optErr, checkOffset(offset))
-	if tx == nil {
+	switch {
+	case tx == nil:
 		argErr = errors.Join(fmt.Errorf("%w: tx is nil", offsetstore.ErrInvalidArgument), argErr)
+	case isNil(tx):
+		argErr = errors.Join(fmt.Errorf("%w: tx is a nil %T", offsetstore.ErrInvalidArgument, tx), argErr)
 	}
 	if err := check(ctx, op, argErr); err != nil {
 		return err
@@ -221,6 +226,17 @@ func collectInto(offsets *[]*egopb.Offset, name string) func(pgx.BatchResults) e
 		}
 		return err
 	}
+}
+
+// isNil reports whether v, not nil itself, holds a nil pointer (or map,
+// slice, channel or function): a nil *pgxpool.Tx passed as a [pgx.Tx],
+// say, on which any method call panics.
+func isNil(v any) bool {
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Chan, reflect.Func, reflect.Interface, reflect.UnsafePointer:
+		return rv.IsNil()
+	}
+	return false
 }
 
 // shardArray returns shards as the column holds them.

@@ -3,9 +3,11 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ego-contrib/offsetstore"
 	"github.com/ego-contrib/offsetstore/egopb"
@@ -90,6 +92,26 @@ func TestOffsetStore_WriteOffsetTx_Monotonic(t *testing.T) {
 	}
 	wantOffset(t, store, "p", 0, offset("p", 0, 10, 1))
 	wantOffset(t, store, "p", 1, offset("p", 1, 3, 3))
+}
+
+// TestOffsetStore_WriteOffsetTx_TypedNil checks that a nil transaction of
+// a concrete type, such as a *pgxpool.Tx variable never assigned, fails
+// as a nil interface does, with ErrInvalidArgument, rather than panicking
+// when the store uses it. No server is needed: WriteOffsetTx needs no
+// connected store.
+func TestOffsetStore_WriteOffsetTx_TypedNil(t *testing.T) {
+	for _, monotonic := range []bool{false, true} {
+		var opts []postgres.Option
+		if monotonic {
+			opts = append(opts, postgres.WithMonotonicWrites())
+		}
+		store := postgres.NewOffsetStore("", opts...)
+		var tx *pgxpool.Tx
+		err := store.WriteOffsetTx(t.Context(), tx, offset("p", 0, 1, 1))
+		if !errors.Is(err, offsetstore.ErrInvalidArgument) || !strings.Contains(err.Error(), "*pgxpool.Tx") {
+			t.Errorf("WriteOffsetTx(ctx, (*pgxpool.Tx)(nil), offset), monotonic %v = %v; want an error wrapping offsetstore.ErrInvalidArgument that names the nil *pgxpool.Tx", monotonic, err)
+		}
+	}
 }
 
 // TestOffsetStore_DeadlockIsRetried makes the server abort a batch of
