@@ -48,7 +48,7 @@ func (s *OffsetStore) DeleteShards(ctx context.Context, projectionName string, s
 }
 
 func (s *OffsetStore) deleteShards(ctx context.Context, op, projectionName string, shards []uint64) ([]*egopb.Offset, error) {
-	if err := check(ctx, op, errors.Join(s.optErr, checkName(projectionName))); err != nil {
+	if err := check(ctx, op, errors.Join(s.optErr, CheckProjectionName(projectionName))); err != nil {
 		return nil, err
 	}
 	sess, err := s.session(op)
@@ -76,7 +76,7 @@ func (s *OffsetStore) deleteShards(ctx context.Context, op, projectionName strin
 // was reset.
 func (s *OffsetStore) ResetShards(ctx context.Context, projectionName string, value int64, shards []uint64) ([]*egopb.Offset, error) {
 	const op = "ResetShards"
-	if err := check(ctx, op, errors.Join(s.optErr, checkName(projectionName))); err != nil {
+	if err := check(ctx, op, errors.Join(s.optErr, CheckProjectionName(projectionName))); err != nil {
 		return nil, err
 	}
 	sess, err := s.session(op)

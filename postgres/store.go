@@ -339,7 +339,7 @@ func (s *OffsetStore) GetCurrentOffset(ctx context.Context, projectionID *egopb.
 // BEGIN, the lock, the UPDATE and COMMIT. eGo resets a projection only to
 // rebuild it.
 func (s *OffsetStore) ResetOffset(ctx context.Context, projectionName string, value int64) error {
-	if err := check(ctx, "ResetOffset", errors.Join(s.optErr, checkName(projectionName))); err != nil {
+	if err := check(ctx, "ResetOffset", errors.Join(s.optErr, CheckProjectionName(projectionName))); err != nil {
 		return err
 	}
 	sess, err := s.session("ResetOffset")
