@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ego-contrib/offsetstore/egopb"
+	"github.com/ego-contrib/offsetstore/internal/pgtest"
 	"github.com/ego-contrib/offsetstore/postgres"
 )
 
@@ -279,7 +280,7 @@ func resetReachesShardAddedMeanwhile(t *testing.T, write func(context.Context, *
 	for shard := range uint64(2) {
 		mustWrite(t, store, &egopb.Offset{ProjectionName: "p", ShardNumber: shard, Value: 1, Timestamp: 1})
 	}
-	pool := newPool(t, serverURL(t))
+	pool := newPool(t, pgtest.URL(t))
 	blocker, err := pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ego-contrib/offsetstore/egopb"
+	"github.com/ego-contrib/offsetstore/internal/pgtest"
 	"github.com/ego-contrib/offsetstore/postgres"
 )
 
@@ -29,7 +30,7 @@ const patience = 10 * time.Second
 func TestOffsetStore_ResetWaitsForNoOtherProjection(t *testing.T) {
 	ctx := t.Context()
 	store, schema := connectedStore(t)
-	node2 := postgres.NewOffsetStore(serverURL(t), postgres.WithSchema(schema))
+	node2 := postgres.NewOffsetStore(pgtest.URL(t), postgres.WithSchema(schema))
 	if err := node2.Connect(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +40,7 @@ func TestOffsetStore_ResetWaitsForNoOtherProjection(t *testing.T) {
 	}
 	mustWrite(t, store, offset("q", 0, 1, 1))
 
-	pool := newPool(t, serverURL(t))
+	pool := newPool(t, pgtest.URL(t))
 	handler, err := pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -93,9 +94,9 @@ func TestOffsetStore_ResetWaitsForOpenWriteOfItsProjection(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := t.Context()
-			schema := newSchema(t)
+			schema := pgtest.Schema(t)
 			opts := []postgres.Option{postgres.WithSchema(schema), postgres.WithCreateTable()}
-			connString := serverURL(t)
+			connString := pgtest.URL(t)
 			if tc.withPool {
 				opts = append(opts, postgres.WithPool(isolationPool(t, tc.isolation)))
 			} else if tc.isolation != "" {
@@ -111,7 +112,7 @@ func TestOffsetStore_ResetWaitsForOpenWriteOfItsProjection(t *testing.T) {
 			name := schema
 			mustWrite(t, store, offset(name, 0, 1, 1))
 
-			handler, err := newPool(t, serverURL(t)).Begin(ctx)
+			handler, err := newPool(t, pgtest.URL(t)).Begin(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -146,7 +147,7 @@ func TestOffsetStore_ResetWaitsForOpenWriteOfItsProjection(t *testing.T) {
 // projection name that resets take and writes share.
 func waitForProjectionLock(t *testing.T, name string) {
 	t.Helper()
-	pool := newPool(t, serverURL(t))
+	pool := newPool(t, pgtest.URL(t))
 	deadline := time.Now().Add(patience)
 	for {
 		var waiting int
@@ -170,7 +171,7 @@ WHERE locktype = 'advisory' AND NOT granted AND classid = $1 AND objid = hashtex
 // default to isolation, closed when the test ends.
 func isolationPool(t *testing.T, isolation string) *pgxpool.Pool {
 	t.Helper()
-	config, err := pgxpool.ParseConfig(serverURL(t))
+	config, err := pgxpool.ParseConfig(pgtest.URL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +263,7 @@ func TestOffsetStore_ReadCommittedWhateverTheDefault(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := t.Context()
-			schema := newSchema(t)
+			schema := pgtest.Schema(t)
 			opts := []postgres.Option{postgres.WithSchema(schema), postgres.WithCreateTable()}
 			if tc.withPool {
 				opts = append(opts, postgres.WithPool(isolationPool(t, "serializable")))
@@ -270,7 +271,7 @@ func TestOffsetStore_ReadCommittedWhateverTheDefault(t *testing.T) {
 			if tc.monotonic {
 				opts = append(opts, postgres.WithMonotonicWrites())
 			}
-			store := postgres.NewOffsetStore(withRuntimeParam(t, serverURL(t), "default_transaction_isolation", "serializable"), opts...)
+			store := postgres.NewOffsetStore(withRuntimeParam(t, pgtest.URL(t), "default_transaction_isolation", "serializable"), opts...)
 			if err := store.Connect(ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -279,7 +280,7 @@ func TestOffsetStore_ReadCommittedWhateverTheDefault(t *testing.T) {
 				mustWrite(t, store, offset("p", shard, 0, 0))
 			}
 			refuse := pgx.Identifier{schema, "refuse"}.Sanitize()
-			if _, err := newPool(t, serverURL(t)).Exec(ctx, `CREATE FUNCTION `+refuse+`() RETURNS trigger LANGUAGE plpgsql AS $$
+			if _, err := newPool(t, pgtest.URL(t)).Exec(ctx, `CREATE FUNCTION `+refuse+`() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
 	IF current_setting('transaction_isolation') <> 'read committed' THEN
 		RAISE EXCEPTION 'offsets changed at isolation level %', current_setting('transaction_isolation');

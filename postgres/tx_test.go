@@ -11,6 +11,7 @@ import (
 
 	"github.com/ego-contrib/offsetstore"
 	"github.com/ego-contrib/offsetstore/egopb"
+	"github.com/ego-contrib/offsetstore/internal/pgtest"
 	"github.com/ego-contrib/offsetstore/postgres"
 )
 
@@ -19,7 +20,7 @@ import (
 // a commit, and neither after a rollback.
 func TestOffsetStore_WriteOffsetTx(t *testing.T) {
 	store, schema := connectedStore(t)
-	pool := newPool(t, serverURL(t))
+	pool := newPool(t, pgtest.URL(t))
 	ctx := t.Context()
 	balances := pgx.Identifier{schema, "balances"}.Sanitize()
 	if _, err := pool.Exec(ctx, "CREATE TABLE "+balances+" (account TEXT PRIMARY KEY, amount BIGINT NOT NULL)"); err != nil {
@@ -74,7 +75,7 @@ func TestOffsetStore_WriteOffsetTx(t *testing.T) {
 func TestOffsetStore_WriteOffsetTx_Monotonic(t *testing.T) {
 	store, _ := connectedStore(t, postgres.WithMonotonicWrites())
 	mustWrite(t, store, offset("p", 0, 10, 1))
-	pool := newPool(t, serverURL(t))
+	pool := newPool(t, pgtest.URL(t))
 	ctx := t.Context()
 	tx, err := pool.Begin(ctx)
 	if err != nil {
@@ -123,7 +124,7 @@ func TestOffsetStore_DeadlockIsRetried(t *testing.T) {
 	ctx := t.Context()
 	mustWrite(t, store, offset("p", 1, 0, 0))
 	mustWrite(t, store, offset("p", 2, 0, 0))
-	pool := newPool(t, serverURL(t))
+	pool := newPool(t, pgtest.URL(t))
 	other, err := pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
