@@ -98,10 +98,11 @@ func (s *OffsetStore) ResetShards(ctx context.Context, projectionName string, va
 }
 
 // WriteOffsets writes every offset of offsets in one statement: all of them
-// or, if any fails, none. It takes the lock of each projection it writes,
-// shared, as [OffsetStore.WriteOffset] does. It refuses the whole call, writing nothing, if
+// or, if any fails, none. It refuses the whole call, writing nothing, if
 // any offset is bad input or two name the same projection and shard, and,
-// with [WithMonotonicWrites], if any would lower a stored value.
+// with [WithMonotonicWrites], if any would lower a stored value. It takes
+// the lock of each projection it writes, shared, as
+// [OffsetStore.WriteOffset] does.
 func (s *OffsetStore) WriteOffsets(ctx context.Context, offsets []*egopb.Offset) error {
 	const op = "WriteOffsets"
 	argErr := s.optErr

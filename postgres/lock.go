@@ -8,7 +8,7 @@ import (
 )
 
 // LockClass is the first of the two int4 keys of the advisory locks the
-// store takes, one a projection; the second is hashtext of the
+// store takes, one per projection; the second is hashtext of the
 // projection's name. Every write takes its projection's lock shared, in
 // the statement that writes:
 //
@@ -20,11 +20,12 @@ import (
 // misses a shard a concurrent write adds; each lock is held until its
 // transaction ends. The lock names a projection, not a table: stores on
 // other tables of the same database share the locks of the names they
-// have in common, and wait for each other's resets of them. The value is
-// 0x6F666673, "offs" in ASCII. An
-// application's own advisory locks meet the store's only if they take two
-// int4 keys with this class too: the one-bigint-key form never does, as
-// PostgreSQL keeps the two forms apart.
+// have in common, and wait for each other's resets of them.
+//
+// The value is 0x6F666673, "offs" in ASCII. An application's own advisory
+// locks meet the store's only if they take two int4 keys with this class
+// too: the one-bigint-key form never does, as PostgreSQL keeps the two
+// forms apart.
 const LockClass = 0x6F666673
 
 // readCommitted pins the transactions the store opens to READ COMMITTED,
@@ -38,7 +39,8 @@ var readCommitted = pgx.TxOptions{IsoLevel: pgx.ReadCommitted}
 // and hands stmt's result to read. Statement and lock are two statements,
 // so that stmt reads with a snapshot taken once the lock is granted; the
 // transaction goes out as one pipeline, BEGIN to COMMIT, in one round
-// trip. It runs again, from the start, when the server rolls it back for
+// trip (two the first time on a connection, while pgx prepares the
+// statements). It runs again, from the start, when the server rolls it back for
 // a deadlock or a serialization failure.
 func (s *OffsetStore) changeProjection(ctx context.Context, pool *pgxpool.Pool, name string, read func(pgx.BatchResults) error, stmt string, args ...any) error {
 	return retry(ctx, func() error {

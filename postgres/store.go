@@ -336,8 +336,8 @@ func (s *OffsetStore) GetCurrentOffset(ctx context.Context, projectionID *egopb.
 // open transactions included, to commit, and holds off new ones until it
 // commits; readers, and the writes and resets of other projections, do not
 // wait. The transaction goes out in one round trip, as a pipeline of
-// BEGIN, the lock, the UPDATE and COMMIT. eGo resets a projection only to
-// rebuild it.
+// BEGIN, the lock, the UPDATE and COMMIT, once the connection has prepared
+// them. eGo resets a projection only to rebuild it.
 func (s *OffsetStore) ResetOffset(ctx context.Context, projectionName string, value int64) error {
 	if err := check(ctx, "ResetOffset", errors.Join(s.optErr, CheckProjectionName(projectionName))); err != nil {
 		return err
