@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ego-contrib/offsetstore/egopb"
+	"github.com/ego-contrib/offsetstore/internal/pgtest"
 	"github.com/ego-contrib/offsetstore/postgres"
 )
 
@@ -82,7 +83,7 @@ func benchImpls(b *testing.B) []struct {
 } {
 	b.Helper()
 	store, schema := connectedStore(b)
-	pool := newPool(b, serverURL(b))
+	pool := newPool(b, pgtest.URL(b))
 	impls := []struct {
 		name  string
 		store benchStore

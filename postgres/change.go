@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 
 	"github.com/jackc/pgx/v5"
@@ -47,7 +48,7 @@ func (s *OffsetStore) DeleteShards(ctx context.Context, projectionName string, s
 }
 
 func (s *OffsetStore) deleteShards(ctx context.Context, op, projectionName string, shards []uint64) ([]*egopb.Offset, error) {
-	if err := check(ctx, op, errors.Join(s.optErr, checkName(projectionName))); err != nil {
+	if err := check(ctx, op, errors.Join(s.optErr, CheckProjectionName(projectionName))); err != nil {
 		return nil, err
 	}
 	sess, err := s.session(op)
@@ -55,19 +56,12 @@ func (s *OffsetStore) deleteShards(ctx context.Context, op, projectionName strin
 		return nil, err
 	}
 	var deleted []*egopb.Offset
-	err = s.lockedTx(ctx, sess.pool, func(tx pgx.Tx) error {
-		var rows pgx.Rows
-		var err error
-		if shards == nil {
-			rows, err = tx.Query(ctx, s.stmts.deleteAll, projectionName)
-		} else {
-			rows, err = tx.Query(ctx, s.stmts.deleteShards, projectionName, shardArray(shards))
-		}
-		if err == nil {
-			deleted, err = collectShards(rows, projectionName)
-		}
-		return err
-	})
+	collect := collectInto(&deleted, projectionName)
+	if shards == nil {
+		err = s.changeProjection(ctx, sess.pool, projectionName, collect, s.stmts.deleteAll, projectionName)
+	} else {
+		err = s.changeProjection(ctx, sess.pool, projectionName, collect, s.stmts.deleteShards, projectionName, shardArray(shards))
+	}
 	if err != nil {
 		return nil, s.translate(ctx, op, sess, err)
 	}
@@ -82,7 +76,7 @@ func (s *OffsetStore) deleteShards(ctx context.Context, op, projectionName strin
 // was reset.
 func (s *OffsetStore) ResetShards(ctx context.Context, projectionName string, value int64, shards []uint64) ([]*egopb.Offset, error) {
 	const op = "ResetShards"
-	if err := check(ctx, op, errors.Join(s.optErr, checkName(projectionName))); err != nil {
+	if err := check(ctx, op, errors.Join(s.optErr, CheckProjectionName(projectionName))); err != nil {
 		return nil, err
 	}
 	sess, err := s.session(op)
@@ -91,19 +85,12 @@ func (s *OffsetStore) ResetShards(ctx context.Context, projectionName string, va
 	}
 	now := s.clock().UnixMilli()
 	var before []*egopb.Offset
-	err = s.lockedTx(ctx, sess.pool, func(tx pgx.Tx) error {
-		var rows pgx.Rows
-		var err error
-		if shards == nil {
-			rows, err = tx.Query(ctx, s.stmts.resetAllReturning, projectionName, value, now)
-		} else {
-			rows, err = tx.Query(ctx, s.stmts.resetShards, projectionName, value, now, shardArray(shards))
-		}
-		if err == nil {
-			before, err = collectShards(rows, projectionName)
-		}
-		return err
-	})
+	collect := collectInto(&before, projectionName)
+	if shards == nil {
+		err = s.changeProjection(ctx, sess.pool, projectionName, collect, s.stmts.resetAllReturning, projectionName, value, now)
+	} else {
+		err = s.changeProjection(ctx, sess.pool, projectionName, collect, s.stmts.resetShards, projectionName, value, now, shardArray(shards))
+	}
 	if err != nil {
 		return nil, s.translate(ctx, op, sess, err)
 	}
@@ -113,7 +100,9 @@ func (s *OffsetStore) ResetShards(ctx context.Context, projectionName string, va
 // WriteOffsets writes every offset of offsets in one statement: all of them
 // or, if any fails, none. It refuses the whole call, writing nothing, if
 // any offset is bad input or two name the same projection and shard, and,
-// with [WithMonotonicWrites], if any would lower a stored value.
+// with [WithMonotonicWrites], if any would lower a stored value. It takes
+// the lock of each projection it writes, shared, as
+// [OffsetStore.WriteOffset] does.
 func (s *OffsetStore) WriteOffsets(ctx context.Context, offsets []*egopb.Offset) error {
 	const op = "WriteOffsets"
 	argErr := s.optErr
@@ -153,7 +142,7 @@ func (s *OffsetStore) WriteOffsets(ctx context.Context, offsets []*egopb.Offset)
 		}
 		// The statement skips the rows it may not lower and writes the
 		// others: roll them back if it skipped any.
-		return pgx.BeginFunc(ctx, sess.pool, func(tx pgx.Tx) error {
+		return pgx.BeginTxFunc(ctx, sess.pool, readCommitted, func(tx pgx.Tx) error {
 			written, err := s.upsertRows(ctx, tx, rows)
 			if err != nil {
 				return err
@@ -177,8 +166,17 @@ func (s *OffsetStore) WriteOffsets(ctx context.Context, offsets []*egopb.Offset)
 // the offset's events were applied to. That makes a projection's effects
 // exactly-once: after a crash, the read model and the offset agree.
 //
+// The write takes its projection's lock shared (see [LockClass]), which
+// tx holds until it ends: a reset of that projection waits for tx to
+// commit or roll back, and then reaches the offset if tx committed; writes
+// and resets of other projections do not wait for tx. If tx is REPEATABLE
+// READ or SERIALIZABLE, a reset that changed the offset's row after tx's
+// snapshot was taken makes the write fail with a serialization failure
+// (SQLSTATE 40001), and the caller must run tx again.
+//
 // tx must be on the store's database; the store need not be connected. A
-// nil tx fails with [offsetstore.ErrInvalidArgument]. With
+// nil tx, or one holding a nil pointer such as a (*pgxpool.Tx)(nil), fails
+// with [offsetstore.ErrInvalidArgument]. With
 // [WithMonotonicWrites], a value below the stored one fails with
 // [offsetstore.ErrOffsetRegression] and leaves tx usable; any other error
 // from the server aborts tx, as PostgreSQL does, and the caller must roll
@@ -186,8 +184,11 @@ func (s *OffsetStore) WriteOffsets(ctx context.Context, offsets []*egopb.Offset)
 func (s *OffsetStore) WriteOffsetTx(ctx context.Context, tx pgx.Tx, offset *egopb.Offset) error {
 	const op = "WriteOffsetTx"
 	argErr := errors.Join(s.optErr, checkOffset(offset))
-	if tx == nil {
+	switch {
+	case tx == nil:
 		argErr = errors.Join(fmt.Errorf("%w: tx is nil", offsetstore.ErrInvalidArgument), argErr)
+	case isNil(tx):
+		argErr = errors.Join(fmt.Errorf("%w: tx is a nil %T", offsetstore.ErrInvalidArgument, tx), argErr)
 	}
 	if err := check(ctx, op, argErr); err != nil {
 		return err
@@ -213,6 +214,30 @@ func (s *OffsetStore) WriteOffsetTx(ctx context.Context, tx pgx.Tx, offset *egop
 			offsetstore.ErrOffsetRegression, offset.ProjectionName, offset.ShardNumber, offset.Value))
 	}
 	return nil
+}
+
+// collectInto returns a reader, for [OffsetStore.changeProjection], of the
+// rows of (shard_number, current_offset, timestamp) of projection name: it
+// puts them in *offsets, sorted by shard.
+func collectInto(offsets *[]*egopb.Offset, name string) func(pgx.BatchResults) error {
+	return func(br pgx.BatchResults) error {
+		rows, err := br.Query()
+		if err == nil {
+			*offsets, err = collectShards(rows, name)
+		}
+		return err
+	}
+}
+
+// isNil reports whether v, not nil itself, holds a nil pointer (or map,
+// slice, channel or function): a nil *pgxpool.Tx passed as a [pgx.Tx],
+// say, on which any method call panics.
+func isNil(v any) bool {
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Chan, reflect.Func, reflect.Interface, reflect.UnsafePointer:
+		return rv.IsNil()
+	}
+	return false
 }
 
 // shardArray returns shards as the column holds them.

@@ -48,16 +48,30 @@
 // before anything is sent; a call on a store that is not connected, or
 // disconnected during the call, is [offsetstore.ErrNotConnected]; a call
 // whose context ends returns at once, with the context's error, even while
-// the server does not answer. Deadlocks and serialization failures are
-// retried inside the store, never returned.
+// the server does not answer. A statement or transaction the server rolls
+// back for a deadlock or a serialization failure (SQLSTATE 40P01, 40001)
+// is run again, up to 5 attempts in all, after a short random pause (a few
+// to tens of milliseconds, never past the call's context); if the last
+// attempt fails too, the call returns that error, which says so. The store
+// runs its statements at READ COMMITTED whatever the server's default, so
+// that writes of one hot key do not fail each other as they would under
+// SERIALIZABLE; with [WithPool], its single statements (writes and
+// batches) keep the pool's default.
 //
 // # Caveats
 //
 //   - [OffsetStore.ResetOffset] and the calls that change several shards
-//     at once lock the table against writes (not reads) until they commit,
-//     so that a shard added meanwhile cannot escape them; writes from every
-//     node wait for them. They are meant for rewinding a projection, not
-//     for a hot path.
+//     of a projection at once take that projection's lock (see
+//     [LockClass]), which every write of it takes shared, so that a shard
+//     added meanwhile cannot escape them: they wait for the writes of that
+//     projection in progress, [OffsetStore.WriteOffsetTx]'s open
+//     transactions included, and the writes of that projection that come
+//     meanwhile, from every node, wait for them. Readers, and other
+//     projections' writes and resets, do not wait. They are meant for
+//     rewinding a projection, not for a hot path.
+//   - eGo's own PostgreSQL store does not take that lock. While nodes move
+//     from it to this store one at a time, a reset may miss a shard that a
+//     node still on eGo's store adds while the reset runs.
 //   - A write whose context ends after it was sent may still commit: its
 //     caller gets the context's error either way. A nil error always means
 //     committed.
@@ -72,6 +86,6 @@
 //     A write stuck for 5 seconds, with no deadline, on a silent
 //     connection or a locked row, no longer holds up the others.
 //   - Distributed SQL engines that speak PostgreSQL's protocol may lack
-//     some of what the store uses (LOCK TABLE, unnest over arrays, ON
+//     some of what the store uses (advisory locks, unnest over arrays, ON
 //     CONFLICT): the store is tested on PostgreSQL only.
 package postgres

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ego-contrib/offsetstore/egopb"
+	"github.com/ego-contrib/offsetstore/internal/pgtest"
 )
 
 // eGo's PostgreSQL offset store (ego-contrib, offsetstore/postgres), as it
@@ -36,7 +37,7 @@ type egoStore struct{ conn *pgx.Conn }
 
 func newEgoStore(t *testing.T, schema string) egoStore {
 	t.Helper()
-	config, err := pgx.ParseConfig(serverURL(t))
+	config, err := pgx.ParseConfig(pgtest.URL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,8 +75,8 @@ func (e egoStore) read(t *testing.T, name string, shard uint64) *egopb.Offset {
 // read back through the store and the store resets them, and rows the
 // store writes, one at a time or batched, read back through eGo.
 func TestEgoTable_BothWays(t *testing.T) {
-	schema := newSchema(t)
-	pool := newPool(t, serverURL(t))
+	schema := pgtest.Schema(t)
+	pool := newPool(t, pgtest.URL(t))
 	ctx := t.Context()
 	if _, err := pool.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
 		t.Fatal(err)

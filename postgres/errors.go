@@ -4,22 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ego-contrib/offsetstore"
-	"github.com/ego-contrib/offsetstore/egopb"
 )
-
-// maxNameChars is what projection_name VARCHAR(255) holds: PostgreSQL
-// counts characters, not bytes.
-const maxNameChars = 255
-
-// maxIdentifierBytes is PostgreSQL's NAMEDATALEN - 1: longer identifiers
-// are cut short silently, so a store would use another table than named.
-const maxIdentifierBytes = 63
 
 // SQLSTATE codes the store maps to the contract's errors.
 const (
@@ -53,54 +42,6 @@ func check(ctx context.Context, op string, argErr error) error {
 	return nil
 }
 
-func checkName(name string) error {
-	switch {
-	case name == "":
-		return fmt.Errorf("%w: projection name is empty", offsetstore.ErrInvalidArgument)
-	case !utf8.ValidString(name):
-		return fmt.Errorf("%w: projection name %q is not valid UTF-8", offsetstore.ErrInvalidArgument, name)
-	case strings.IndexByte(name, 0) >= 0:
-		return fmt.Errorf("%w: projection name %q contains a NUL byte, which PostgreSQL text cannot hold",
-			offsetstore.ErrInvalidArgument, name)
-	}
-	if n := utf8.RuneCountInString(name); n > maxNameChars {
-		return fmt.Errorf("%w: projection name is %d characters long; the projection_name column, VARCHAR(%d), holds at most %d",
-			offsetstore.ErrInvalidArgument, n, maxNameChars, maxNameChars)
-	}
-	return nil
-}
-
-func checkOffset(offset *egopb.Offset) error {
-	if offset == nil {
-		return fmt.Errorf("%w: offset is nil", offsetstore.ErrInvalidArgument)
-	}
-	return checkName(offset.ProjectionName)
-}
-
-func checkID(id *egopb.ProjectionId) error {
-	if id == nil {
-		return fmt.Errorf("%w: projection id is nil", offsetstore.ErrInvalidArgument)
-	}
-	return checkName(id.ProjectionName)
-}
-
-// checkIdentifier checks a schema or table name, what for, that the store
-// will quote.
-func checkIdentifier(what, name string) error {
-	switch {
-	case name == "":
-		return fmt.Errorf("%w: %s name is empty", offsetstore.ErrInvalidArgument, what)
-	case !utf8.ValidString(name):
-		return fmt.Errorf("%w: %s name %q is not valid UTF-8", offsetstore.ErrInvalidArgument, what, name)
-	case strings.IndexByte(name, 0) >= 0:
-		return fmt.Errorf("%w: %s name %q contains a NUL byte", offsetstore.ErrInvalidArgument, what, name)
-	case len(name) > maxIdentifierBytes:
-		return fmt.Errorf("%w: %s name %q is %d bytes long; PostgreSQL would cut it to %d",
-			offsetstore.ErrInvalidArgument, what, name, len(name), maxIdentifierBytes)
-	}
-	return nil
-}
-
 // sqlState returns the SQLSTATE code of err if the server sent it, or "".
 func sqlState(err error) string {
 	var pgErr *pgconn.PgError
@@ -117,10 +58,6 @@ func retryable(err error) bool {
 	code := sqlState(err)
 	return code == codeDeadlockDetected || code == codeSerializationFailure
 }
-
-// maxAttempts bounds how often a statement is run when the server rolls it
-// back for a deadlock or a serialization failure.
-const maxAttempts = 5
 
 // translate turns err, returned by the server or the driver to op, into
 // the contract's errors, keeping err wrapped for the curious:

@@ -16,7 +16,7 @@ import (
 // error.
 func (s *OffsetStore) Offsets(ctx context.Context, projectionName string) ([]*egopb.Offset, error) {
 	const op = "Offsets"
-	if err := check(ctx, op, errors.Join(s.optErr, checkName(projectionName))); err != nil {
+	if err := check(ctx, op, errors.Join(s.optErr, CheckProjectionName(projectionName))); err != nil {
 		return nil, err
 	}
 	sess, err := s.session(op)

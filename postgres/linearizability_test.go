@@ -11,9 +11,11 @@ import (
 	"time"
 
 	"github.com/anishathalye/porcupine"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ego-contrib/offsetstore/egopb"
+	"github.com/ego-contrib/offsetstore/internal/pgtest"
 	"github.com/ego-contrib/offsetstore/postgres"
 )
 
@@ -240,14 +242,45 @@ func linVisualize(t *testing.T, info porcupine.LinearizationInfo) string {
 // returns before the reset does, and a reader then still sees shard 0 as it
 // was, the write came before the reset, which must therefore reach shard 2
 // too. A reset that is one UPDATE reads the rows committed when it started,
-// misses shard 2, and fails this test.
+// misses shard 2, and fails this test. Each statement that writes is
+// tried: the lone upsert, the one of many rows (here of two projections),
+// and their monotonic forms.
 func TestOffsetStore_ResetReachesShardAddedMeanwhile(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		monotonic bool
+		write     func(ctx context.Context, store *postgres.OffsetStore, pool *pgxpool.Pool, o *egopb.Offset) error
+	}{
+		{"WriteOffset", false, func(ctx context.Context, store *postgres.OffsetStore, _ *pgxpool.Pool, o *egopb.Offset) error {
+			return store.WriteOffset(ctx, o)
+		}},
+		{"WriteOffsets", false, func(ctx context.Context, store *postgres.OffsetStore, _ *pgxpool.Pool, o *egopb.Offset) error {
+			return store.WriteOffsets(ctx, []*egopb.Offset{o, {ProjectionName: "other", ShardNumber: 1, Value: 1}})
+		}},
+		{"WriteOffset/Monotonic", true, func(ctx context.Context, store *postgres.OffsetStore, _ *pgxpool.Pool, o *egopb.Offset) error {
+			return store.WriteOffset(ctx, o)
+		}},
+		{"WriteOffsetTx/Monotonic", true, func(ctx context.Context, store *postgres.OffsetStore, pool *pgxpool.Pool, o *egopb.Offset) error {
+			return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return store.WriteOffsetTx(ctx, tx, o) })
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var opts []postgres.Option
+			if tc.monotonic {
+				opts = append(opts, postgres.WithMonotonicWrites())
+			}
+			resetReachesShardAddedMeanwhile(t, tc.write, opts...)
+		})
+	}
+}
+
+func resetReachesShardAddedMeanwhile(t *testing.T, write func(context.Context, *postgres.OffsetStore, *pgxpool.Pool, *egopb.Offset) error, opts ...postgres.Option) {
 	ctx := t.Context()
-	store, schema := connectedStore(t)
+	store, schema := connectedStore(t, opts...)
 	for shard := range uint64(2) {
 		mustWrite(t, store, &egopb.Offset{ProjectionName: "p", ShardNumber: shard, Value: 1, Timestamp: 1})
 	}
-	pool := newPool(t, serverURL(t))
+	pool := newPool(t, pgtest.URL(t))
 	blocker, err := pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -263,13 +296,13 @@ func TestOffsetStore_ResetReachesShardAddedMeanwhile(t *testing.T) {
 
 	writeDone := make(chan error, 1)
 	added := &egopb.Offset{ProjectionName: "p", ShardNumber: 2, Value: 5, Timestamp: 5}
-	go func() { writeDone <- store.WriteOffset(ctx, added) }()
+	go func() { writeDone <- write(ctx, store, pool, added) }()
 	// Give the write time to commit, if it can while the reset waits.
 	var writeReturned bool
 	select {
 	case err := <-writeDone:
 		if err != nil {
-			t.Fatalf("WriteOffset(ctx, %v) = %v; want <nil>", added, err)
+			t.Fatalf("write of %v = %v; want <nil>", added, err)
 		}
 		writeReturned = true
 	case <-time.After(500 * time.Millisecond):
@@ -286,7 +319,7 @@ func TestOffsetStore_ResetReachesShardAddedMeanwhile(t *testing.T) {
 	}
 	if !writeReturned {
 		if err := <-writeDone; err != nil {
-			t.Fatalf("WriteOffset(ctx, %v) = %v; want <nil>", added, err)
+			t.Fatalf("write of %v = %v; want <nil>", added, err)
 		}
 	}
 	got, err := store.GetCurrentOffset(ctx, &egopb.ProjectionId{ProjectionName: "p", ShardNumber: 2})

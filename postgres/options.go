@@ -22,6 +22,13 @@ func (f optionFunc) apply(s *OffsetStore) { f(s) }
 // WithPool makes the store run its statements on pool, which the caller
 // owns: the store does not read its connection string, and
 // [OffsetStore.Disconnect] leaves pool open. A nil pool is ignored.
+//
+// The store pins the transactions it opens to READ COMMITTED, but leaves
+// pool's connections as they are: its single statements, writes and
+// batches of writes, run at their default isolation. Under SERIALIZABLE or
+// REPEATABLE READ, writes of one key from several nodes fail each other
+// with serialization failures, which the store retries a few times; keep
+// such a pool at PostgreSQL's default, READ COMMITTED.
 func WithPool(pool *pgxpool.Pool) Option {
 	return optionFunc(func(s *OffsetStore) { s.callerPool = pool })
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ego-contrib/offsetstore"
 	"github.com/ego-contrib/offsetstore/egopb"
+	"github.com/ego-contrib/offsetstore/internal/pgtest"
 	"github.com/ego-contrib/offsetstore/postgres"
 )
 
@@ -30,13 +31,13 @@ type proxy struct {
 	wg       sync.WaitGroup
 }
 
-// startProxy starts a proxy to the host and port of serverURL and returns
+// startProxy starts a proxy to the host and port of pgtest.URL and returns
 // it with a URL that goes through it. The proxy stops when the test ends.
 func startProxy(t *testing.T) (*proxy, string) {
 	t.Helper()
-	u, err := url.Parse(serverURL(t))
+	u, err := url.Parse(pgtest.URL(t))
 	if err != nil || u.Host == "" {
-		t.Skipf("%s is not a URL with a host (%v): the proxy needs one", urlVariable, err)
+		t.Skipf("%s is not a URL with a host (%v): the proxy needs one", pgtest.URLVariable, err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -258,7 +259,7 @@ func TestOffsetStore_Outage(t *testing.T) {
 // the table of schema.
 func postgresStoreOn(t *testing.T, schema string, opts ...postgres.Option) (*postgres.OffsetStore, string) {
 	t.Helper()
-	store := postgres.NewOffsetStore(serverURL(t), append([]postgres.Option{postgres.WithSchema(schema)}, opts...)...)
+	store := postgres.NewOffsetStore(pgtest.URL(t), append([]postgres.Option{postgres.WithSchema(schema)}, opts...)...)
 	if err := store.Connect(t.Context()); err != nil {
 		t.Fatal(err)
 	}

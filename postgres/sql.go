@@ -31,9 +31,15 @@ WHERE a.attrelid = $1::regclass AND a.attname = 'projection_name'`
 	selectOffsetSQL = `SELECT current_offset, timestamp FROM offsets_store
 WHERE projection_name = $1 AND shard_number = $2`
 
-	// upsertSQL writes one offset: eGo's own upsert.
+	// upsertSQL writes one offset: eGo's own upsert, after taking the
+	// projection's lock shared (see lockProjectionSQL) in the same
+	// statement, so that a lone write stays one round trip. The statement's
+	// snapshot may predate the lock; that does not matter to ON CONFLICT,
+	// which under READ COMMITTED inserts or updates the row as last
+	// committed.
 	upsertSQL = `INSERT INTO offsets_store AS o (projection_name, shard_number, current_offset, timestamp)
-VALUES ($1, $2, $3, $4)
+SELECT $1::text, $2::bigint, $3::bigint, $4::bigint
+FROM (SELECT pg_advisory_xact_lock_shared(1868981875, hashtext($1::text))) AS shared_lock
 ON CONFLICT (projection_name, shard_number)
 DO UPDATE SET current_offset = EXCLUDED.current_offset, timestamp = EXCLUDED.timestamp`
 
@@ -41,45 +47,67 @@ DO UPDATE SET current_offset = EXCLUDED.current_offset, timestamp = EXCLUDED.tim
 	// higher, in one statement, so that no write can slip in between the
 	// comparison and the update. It returns a row when it wrote.
 	upsertMonotonicSQL = `INSERT INTO offsets_store AS o (projection_name, shard_number, current_offset, timestamp)
-VALUES ($1, $2, $3, $4)
+SELECT $1::text, $2::bigint, $3::bigint, $4::bigint
+FROM (SELECT pg_advisory_xact_lock_shared(1868981875, hashtext($1::text))) AS shared_lock
 ON CONFLICT (projection_name, shard_number)
 DO UPDATE SET current_offset = EXCLUDED.current_offset, timestamp = EXCLUDED.timestamp
 WHERE o.current_offset <= EXCLUDED.current_offset
 RETURNING projection_name, shard_number`
 
 	// upsertManySQL writes one offset per element of its arrays, which
-	// must name each key once. Rows are written, and so locked, in the
-	// arrays' order: callers sort them, so that two batches never wait
-	// for each other's rows in a cycle.
+	// must name each key once. It first takes the lock of each projection
+	// named, shared, in the order of the locks' keys: the aggregate reads
+	// every key before the join yields a row to write. Rows are then
+	// written, and so locked, in the arrays' order: callers sort them. In
+	// one order for every batch, two batches never wait for each other's
+	// locks or rows in a cycle.
 	upsertManySQL = `INSERT INTO offsets_store AS o (projection_name, shard_number, current_offset, timestamp)
-SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[])
+SELECT r.* FROM
+    (SELECT count(pg_advisory_xact_lock_shared(1868981875, k)) FROM
+        (SELECT DISTINCT hashtext(n) AS k FROM unnest($1::text[]) AS n ORDER BY k) AS keys) AS shared_locks,
+    unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) AS r
 ON CONFLICT (projection_name, shard_number)
 DO UPDATE SET current_offset = EXCLUDED.current_offset, timestamp = EXCLUDED.timestamp`
 
 	// upsertManyMonotonicSQL is upsertManySQL with upsertMonotonicSQL's
 	// condition; it returns the keys it wrote.
 	upsertManyMonotonicSQL = `INSERT INTO offsets_store AS o (projection_name, shard_number, current_offset, timestamp)
-SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[])
+SELECT r.* FROM
+    (SELECT count(pg_advisory_xact_lock_shared(1868981875, k)) FROM
+        (SELECT DISTINCT hashtext(n) AS k FROM unnest($1::text[]) AS n ORDER BY k) AS keys) AS shared_locks,
+    unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) AS r
 ON CONFLICT (projection_name, shard_number)
 DO UPDATE SET current_offset = EXCLUDED.current_offset, timestamp = EXCLUDED.timestamp
 WHERE o.current_offset <= EXCLUDED.current_offset
 RETURNING projection_name, shard_number`
 
-	// lockSQL is taken by every change to a whole projection (a reset, a
-	// delete of several shards) before it reads the rows it changes. Under
-	// READ COMMITTED a statement sees the rows committed when it started:
-	// without the lock, a shard that a concurrent write adds while a reset
-	// runs would keep its new value while the others are reset, and a
-	// reader could see that write and, afterwards, shards not yet reset.
-	// The mode blocks writers and other such changes, but not readers, and
-	// waits for the writes in progress to commit.
-	lockSQL = `LOCK TABLE offsets_store IN SHARE ROW EXCLUSIVE MODE`
+	// lockProjectionSQL takes the lock of projection $1 exclusively, until
+	// the transaction ends. Every change to a whole projection (a reset, a
+	// delete of several shards) takes it, and then reads the rows it
+	// changes in the next statement of its transaction, with a snapshot
+	// taken once the lock is granted; every write takes it shared (the
+	// upserts above). Under READ COMMITTED a statement sees the rows
+	// committed when it started: without the lock, a shard that a
+	// concurrent write adds while a reset runs would keep its new value
+	// while the others are reset, and a reader could see that write and,
+	// afterwards, shards not yet reset. The lock waits for the writes of
+	// the projection in progress to commit and holds off new ones, but not
+	// readers, nor the writes and resets of other projections.
+	//
+	// The lock is PostgreSQL's advisory lock of two int4 keys: the class
+	// [LockClass], then hashtext of the projection name. Two names of one
+	// hash share a lock, which costs waiting, never correctness.
+	lockProjectionSQL = `SELECT pg_advisory_xact_lock(1868981875, hashtext($1::text))`
+
+	commitSQL = `COMMIT`
 
 	resetSQL = `UPDATE offsets_store SET current_offset = $2, timestamp = $3
 WHERE projection_name = $1`
 
-	// resetShardsSQL resets the shards of $4 only. Run under lockSQL, the
-	// rows it returns hold the values as they were before.
+	// resetShardsSQL resets the shards of $4 only. Run under
+	// lockProjectionSQL, the rows it returns hold the values as they were
+	// before (unless a writer that does not take the lock, such as eGo's
+	// own store, wrote meanwhile).
 	resetShardsSQL = `UPDATE offsets_store AS o SET current_offset = $2, timestamp = $3
 FROM (SELECT shard_number, current_offset, timestamp FROM offsets_store
       WHERE projection_name = $1 AND shard_number = ANY($4::bigint[])) AS old
@@ -121,7 +149,7 @@ type statements struct {
 	selectOffset, selectProjection, selectAll, selectNames   string
 	summaries                                                string
 	upsert, upsertMonotonic, upsertMany, upsertManyMonotonic string
-	lock, reset, resetShards, resetAllReturning              string
+	reset, resetShards, resetAllReturning                    string
 	deleteOffset, deleteShards, deleteAll                    string
 }
 
@@ -142,7 +170,6 @@ func newStatements(table string) statements {
 		upsertMonotonic:     b(upsertMonotonicSQL),
 		upsertMany:          b(upsertManySQL),
 		upsertManyMonotonic: b(upsertManyMonotonicSQL),
-		lock:                b(lockSQL),
 		reset:               b(resetSQL),
 		resetShards:         b(resetShardsSQL),
 		resetAllReturning:   b(resetAllReturningSQL),

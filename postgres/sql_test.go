@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -12,7 +13,7 @@ func TestStatements_NameOnlyTheTable(t *testing.T) {
 	const marker = `"T"`
 	for _, sql := range []string{
 		createTableSQL, checkTableSQL, selectOffsetSQL, upsertSQL, upsertMonotonicSQL, upsertManySQL,
-		upsertManyMonotonicSQL, lockSQL, resetSQL, resetShardsSQL, resetAllReturningSQL, deleteOffsetSQL,
+		upsertManyMonotonicSQL, resetSQL, resetShardsSQL, resetAllReturningSQL, deleteOffsetSQL,
 		deleteShardsSQL, deleteAllSQL, selectProjectionSQL, selectAllSQL, selectNamesSQL, summariesSQL,
 	} {
 		bound := bind(sql, marker)
@@ -25,5 +26,20 @@ func TestStatements_NameOnlyTheTable(t *testing.T) {
 		if back := strings.ReplaceAll(bound, marker, tableToken); back != sql {
 			t.Errorf("bind(%q, %s) changed more than the table name: %q", sql, marker, bound)
 		}
+	}
+}
+
+// TestStatements_TakeTheProjectionLock checks that every statement that
+// writes takes a projection lock of LockClass, shared, and that the lock
+// of resets and deletes is that same lock, exclusive.
+func TestStatements_TakeTheProjectionLock(t *testing.T) {
+	class := "(" + strconv.Itoa(LockClass) + ", "
+	for _, sql := range []string{upsertSQL, upsertMonotonicSQL, upsertManySQL, upsertManyMonotonicSQL} {
+		if strings.Count(sql, "pg_advisory_xact_lock_shared"+class) != 1 || strings.Count(sql, "pg_advisory") != 1 {
+			t.Errorf("%q takes no lock, or another than pg_advisory_xact_lock_shared%s...); want that lock, once", sql, class)
+		}
+	}
+	if want := "SELECT pg_advisory_xact_lock" + class + "hashtext($1::text))"; lockProjectionSQL != want {
+		t.Errorf("lockProjectionSQL = %q; want %q", lockProjectionSQL, want)
 	}
 }

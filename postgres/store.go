@@ -51,6 +51,9 @@ type OffsetStore struct {
 // [pgxpool.ParseConfig] reads it) when [OffsetStore.Connect] or
 // [OffsetStore.Ping] is called, or use the pool of [WithPool].
 //
+// The pool's connections run at READ COMMITTED, whatever default the
+// server or connString sets (default_transaction_isolation).
+//
 // Bad options (an empty table name, say) are reported by Connect and Ping.
 func NewOffsetStore(connString string, opts ...Option) *OffsetStore {
 	s := &OffsetStore{
@@ -119,6 +122,13 @@ func (s *OffsetStore) open(ctx context.Context) (*session, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: connection string: %w", offsetstore.ErrInvalidArgument, err)
 		}
+		// The store's writes are single statements, each its own
+		// transaction at the connection's default isolation. Under
+		// SERIALIZABLE or REPEATABLE READ, a write of a row changed since
+		// its snapshot fails, and writes of a hot key would fail and
+		// retry in a storm; under READ COMMITTED, ON CONFLICT updates the
+		// row as last committed.
+		config.ConnConfig.RuntimeParams["default_transaction_isolation"] = "read committed"
 		if pool, err = pgxpool.NewWithConfig(ctx, config); err != nil {
 			return nil, err
 		}
@@ -182,7 +192,7 @@ func (s *OffsetStore) checkNameColumn(ctx context.Context, pool *pgxpool.Pool) e
 // concurrent CREATE TABLE IF NOT EXISTS of one table may otherwise fail
 // with a unique violation in the catalog.
 func (s *OffsetStore) create(ctx context.Context, pool *pgxpool.Pool) error {
-	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+	return pgx.BeginTxFunc(ctx, pool, readCommitted, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, "offsetstore: create "+s.ident); err != nil {
 			return err
 		}
@@ -269,6 +279,10 @@ func (s *OffsetStore) session(op string) (*session, error) {
 // transaction, or its connection silent) no longer holds up the others:
 // they go out beside it, keeping one connection of the pool for reads.
 //
+// Each statement that writes takes the lock of each projection it writes,
+// shared (see [LockClass]): writes never wait for each other's locks, only
+// for a reset, or a delete of several shards, of their projection.
+//
 // If ctx ends first, WriteOffset returns at once with ctx's error; the
 // write may still commit if it was already sent, and is dropped if it
 // was not.
@@ -317,11 +331,15 @@ func (s *OffsetStore) GetCurrentOffset(ctx context.Context, projectionID *egopb.
 // written after the reset. Resetting a projection with no offsets does
 // nothing.
 //
-// The reset locks the table against writes (not reads) until it commits:
-// four round trips (BEGIN, LOCK TABLE, UPDATE, COMMIT) against a write's
-// one. eGo resets a projection only to rebuild it.
+// The reset takes the projection's lock (see [LockClass]): it waits for
+// the writes of projectionName in progress, [OffsetStore.WriteOffsetTx]'s
+// open transactions included, to commit, and holds off new ones until it
+// commits; readers, and the writes and resets of other projections, do not
+// wait. The transaction goes out in one round trip, as a pipeline of
+// BEGIN, the lock, the UPDATE and COMMIT, once the connection has prepared
+// them. eGo resets a projection only to rebuild it.
 func (s *OffsetStore) ResetOffset(ctx context.Context, projectionName string, value int64) error {
-	if err := check(ctx, "ResetOffset", errors.Join(s.optErr, checkName(projectionName))); err != nil {
+	if err := check(ctx, "ResetOffset", errors.Join(s.optErr, CheckProjectionName(projectionName))); err != nil {
 		return err
 	}
 	sess, err := s.session("ResetOffset")
@@ -329,40 +347,14 @@ func (s *OffsetStore) ResetOffset(ctx context.Context, projectionName string, va
 		return err
 	}
 	now := s.clock().UnixMilli()
-	err = s.lockedTx(ctx, sess.pool, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, s.stmts.reset, projectionName, value, now)
+	err = s.changeProjection(ctx, sess.pool, projectionName, func(br pgx.BatchResults) error {
+		_, err := br.Exec()
 		return err
-	})
+	}, s.stmts.reset, projectionName, value, now)
 	if err != nil {
 		return s.translate(ctx, "ResetOffset", sess, err)
 	}
 	return nil
-}
-
-// lockedTx runs fn in a transaction that first takes lockSQL's lock, and
-// runs it again, from the start, when the server rolls it back for a
-// deadlock or a serialization failure.
-func (s *OffsetStore) lockedTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) error {
-	return retry(ctx, func() error {
-		return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, s.stmts.lock); err != nil {
-				return err
-			}
-			return fn(tx)
-		})
-	})
-}
-
-// retry calls fn until it succeeds, fails for another reason than
-// [retryable], ctx ends or it has run maxAttempts times.
-func retry(ctx context.Context, fn func() error) error {
-	var err error
-	for range maxAttempts {
-		if err = fn(); err == nil || !retryable(err) || ctx.Err() != nil {
-			return err
-		}
-	}
-	return err
 }
 
 func (s *OffsetStore) clock() time.Time {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ego-contrib/offsetstore"
 	"github.com/ego-contrib/offsetstore/egopb"
+	"github.com/ego-contrib/offsetstore/internal/pgtest"
 	"github.com/ego-contrib/offsetstore/postgres"
 )
 
@@ -117,12 +118,12 @@ func TestOffsetStore_ErrorOrder(t *testing.T) {
 // WithCreateTable, Connect on a database that lacks the table fails naming
 // the table and how to create it, and leaves the store not connected.
 func TestOffsetStore_Connect_MissingTable(t *testing.T) {
-	schema := newSchema(t)
-	pool := newPool(t, serverURL(t))
+	schema := pgtest.Schema(t)
+	pool := newPool(t, pgtest.URL(t))
 	if _, err := pool.Exec(t.Context(), "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
 		t.Fatal(err)
 	}
-	store := postgres.NewOffsetStore(serverURL(t), postgres.WithSchema(schema))
+	store := postgres.NewOffsetStore(pgtest.URL(t), postgres.WithSchema(schema))
 	err := store.Connect(t.Context())
 	if err == nil || !strings.Contains(err.Error(), table(schema)) || !strings.Contains(err.Error(), "WithCreateTable") {
 		t.Errorf("Connect(ctx) without the table = %v; want an error naming %s and WithCreateTable", err, table(schema))
@@ -148,7 +149,7 @@ func TestOffsetStore_Connect_MissingTable(t *testing.T) {
 // would return nil and store its offset under another name, and CHAR(n)
 // pads names, making "a" and "a " one key. Wider columns are accepted.
 func TestOffsetStore_Connect_NameColumnTooNarrow(t *testing.T) {
-	pool := newPool(t, serverURL(t))
+	pool := newPool(t, pgtest.URL(t))
 	for _, tc := range []struct {
 		column string
 		ok     bool
@@ -161,13 +162,13 @@ func TestOffsetStore_Connect_NameColumnTooNarrow(t *testing.T) {
 		{"VARCHAR", true},
 		{"TEXT", true},
 	} {
-		schema := newSchema(t)
+		schema := pgtest.Schema(t)
 		if _, err := pool.Exec(t.Context(), `CREATE SCHEMA `+pgx.Identifier{schema}.Sanitize()+`;
 CREATE TABLE `+table(schema)+` (projection_name `+tc.column+` NOT NULL, shard_number BIGINT NOT NULL,
 current_offset BIGINT NOT NULL, timestamp BIGINT NOT NULL, PRIMARY KEY (projection_name, shard_number))`); err != nil {
 			t.Fatal(err)
 		}
-		store := postgres.NewOffsetStore(serverURL(t), postgres.WithSchema(schema))
+		store := postgres.NewOffsetStore(pgtest.URL(t), postgres.WithSchema(schema))
 		err := store.Connect(t.Context())
 		if tc.ok {
 			if err != nil {
@@ -198,7 +199,7 @@ current_offset BIGINT NOT NULL, timestamp BIGINT NOT NULL, PRIMARY KEY (projecti
 // TestOffsetStore_BadOptions checks that names PostgreSQL would cut short
 // or cannot hold make Connect fail with ErrInvalidArgument.
 func TestOffsetStore_BadOptions(t *testing.T) {
-	url := serverURL(t)
+	url := pgtest.URL(t)
 	for _, opts := range [][]postgres.Option{
 		{postgres.WithTable("")},
 		{postgres.WithSchema("")},
@@ -225,7 +226,7 @@ func TestOffsetStore_QuotedIdentifiers(t *testing.T) {
 	const tableName = `Offsets "x"; DROP TABLE y`
 	store, schema := connectedStore(t, postgres.WithTable(tableName))
 	mustWrite(t, store, offset("p", 1, 2, 3))
-	pool := newPool(t, serverURL(t))
+	pool := newPool(t, pgtest.URL(t))
 	var n int
 	err := pool.QueryRow(t.Context(), "SELECT count(*) FROM "+pgx.Identifier{schema, tableName}.Sanitize()).Scan(&n)
 	if err != nil || n != 1 {
@@ -236,8 +237,8 @@ func TestOffsetStore_QuotedIdentifiers(t *testing.T) {
 // TestOffsetStore_WithPool checks that the store uses the caller's pool
 // and leaves it open on Disconnect.
 func TestOffsetStore_WithPool(t *testing.T) {
-	schema := newSchema(t)
-	pool := newPool(t, serverURL(t))
+	schema := pgtest.Schema(t)
+	pool := newPool(t, pgtest.URL(t))
 	// The connection string is not read: a bad one must not matter.
 	store := postgres.NewOffsetStore("not a connection string", postgres.WithPool(pool), postgres.WithSchema(schema), postgres.WithCreateTable())
 	if err := store.Ping(t.Context()); err != nil {
@@ -263,7 +264,7 @@ func TestOffsetStore_WithPool(t *testing.T) {
 // another store wrote.
 func TestOffsetStore_MonotonicWrites(t *testing.T) {
 	store, schema := connectedStore(t, postgres.WithMonotonicWrites())
-	other := postgres.NewOffsetStore(serverURL(t), postgres.WithSchema(schema))
+	other := postgres.NewOffsetStore(pgtest.URL(t), postgres.WithSchema(schema))
 	if err := other.Connect(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -317,8 +318,8 @@ func TestOffsetStore_MonotonicWrites(t *testing.T) {
 // the database's collation. The table here sorts names with a collation
 // other than byte order where the server has one.
 func TestOffsetStore_Inspect(t *testing.T) {
-	schema := newSchema(t)
-	pool := newPool(t, serverURL(t))
+	schema := pgtest.Schema(t)
+	pool := newPool(t, pgtest.URL(t))
 	ctx := t.Context()
 	collation := ""
 	var icu bool
@@ -335,7 +336,7 @@ CREATE TABLE `+table(schema)+` (projection_name VARCHAR(255)`+collation+` NOT NU
 current_offset BIGINT NOT NULL, timestamp BIGINT NOT NULL, PRIMARY KEY (projection_name, shard_number))`); err != nil {
 		t.Fatal(err)
 	}
-	store := postgres.NewOffsetStore(serverURL(t), postgres.WithSchema(schema))
+	store := postgres.NewOffsetStore(pgtest.URL(t), postgres.WithSchema(schema))
 	if err := store.Connect(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -490,7 +491,7 @@ func TestOffsetStore_WriteOffsets_MonotonicAllOrNothing(t *testing.T) {
 // too long for its column, SQLSTATE 22001.
 func TestOffsetStore_ServerRefusesName(t *testing.T) {
 	store, schema := connectedStore(t)
-	pool := newPool(t, serverURL(t))
+	pool := newPool(t, pgtest.URL(t))
 	ctx := t.Context()
 	long := strings.Repeat("x", 11)
 	refuse := pgx.Identifier{schema, "refuse"}.Sanitize()
@@ -568,7 +569,7 @@ func holdCommitter(t *testing.T, store *postgres.OffsetStore, pool *pgxpool.Pool
 // each of them returns nil only once that batch has committed.
 func TestOffsetStore_GroupCommit_LastArrivalWins(t *testing.T) {
 	store, schema := connectedStore(t)
-	pool := newPool(t, serverURL(t))
+	pool := newPool(t, pgtest.URL(t))
 	release := holdCommitter(t, store, pool, table(schema))
 	const writes = 5
 	done := make(chan error, writes)
@@ -599,8 +600,8 @@ func TestOffsetStore_GroupCommit_LastArrivalWins(t *testing.T) {
 // queued when the store disconnects fail with ErrNotConnected and are not
 // written, while the write already sent completes.
 func TestOffsetStore_Disconnect_RefusesQueuedWrites(t *testing.T) {
-	schema := newSchema(t)
-	pool := newPool(t, serverURL(t))
+	schema := pgtest.Schema(t)
+	pool := newPool(t, pgtest.URL(t))
 	store := postgres.NewOffsetStore("", postgres.WithPool(pool), postgres.WithSchema(schema), postgres.WithCreateTable())
 	if err := store.Connect(t.Context()); err != nil {
 		t.Fatal(err)
@@ -638,7 +639,7 @@ func TestOffsetStore_Disconnect_RefusesQueuedWrites(t *testing.T) {
 // ride on the higher write's success.
 func TestOffsetStore_GroupCommit_MonotonicEarlierLower(t *testing.T) {
 	store, schema := connectedStore(t, postgres.WithMonotonicWrites())
-	pool := newPool(t, serverURL(t))
+	pool := newPool(t, pgtest.URL(t))
 	// Per shard: the value stored before, if any, and whether the writes
 	// of 5 and then of 7 must succeed.
 	cases := []struct {
@@ -696,7 +697,7 @@ func TestOffsetStore_GroupCommit_MonotonicEarlierLower(t *testing.T) {
 // do. The stuck write returns only once its row is free.
 func TestOffsetStore_GroupCommit_StuckWriteHoldsUpNoOther(t *testing.T) {
 	store, schema := connectedStore(t)
-	pool := newPool(t, serverURL(t))
+	pool := newPool(t, pgtest.URL(t))
 	release := holdCommitter(t, store, pool, table(schema))
 	ctx := t.Context()
 	const writes = 3

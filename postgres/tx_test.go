@@ -3,12 +3,15 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ego-contrib/offsetstore"
 	"github.com/ego-contrib/offsetstore/egopb"
+	"github.com/ego-contrib/offsetstore/internal/pgtest"
 	"github.com/ego-contrib/offsetstore/postgres"
 )
 
@@ -17,7 +20,7 @@ import (
 // a commit, and neither after a rollback.
 func TestOffsetStore_WriteOffsetTx(t *testing.T) {
 	store, schema := connectedStore(t)
-	pool := newPool(t, serverURL(t))
+	pool := newPool(t, pgtest.URL(t))
 	ctx := t.Context()
 	balances := pgx.Identifier{schema, "balances"}.Sanitize()
 	if _, err := pool.Exec(ctx, "CREATE TABLE "+balances+" (account TEXT PRIMARY KEY, amount BIGINT NOT NULL)"); err != nil {
@@ -72,7 +75,7 @@ func TestOffsetStore_WriteOffsetTx(t *testing.T) {
 func TestOffsetStore_WriteOffsetTx_Monotonic(t *testing.T) {
 	store, _ := connectedStore(t, postgres.WithMonotonicWrites())
 	mustWrite(t, store, offset("p", 0, 10, 1))
-	pool := newPool(t, serverURL(t))
+	pool := newPool(t, pgtest.URL(t))
 	ctx := t.Context()
 	tx, err := pool.Begin(ctx)
 	if err != nil {
@@ -92,6 +95,26 @@ func TestOffsetStore_WriteOffsetTx_Monotonic(t *testing.T) {
 	wantOffset(t, store, "p", 1, offset("p", 1, 3, 3))
 }
 
+// TestOffsetStore_WriteOffsetTx_TypedNil checks that a nil transaction of
+// a concrete type, such as a *pgxpool.Tx variable never assigned, fails
+// as a nil interface does, with ErrInvalidArgument, rather than panicking
+// when the store uses it. No server is needed: WriteOffsetTx needs no
+// connected store.
+func TestOffsetStore_WriteOffsetTx_TypedNil(t *testing.T) {
+	for _, monotonic := range []bool{false, true} {
+		var opts []postgres.Option
+		if monotonic {
+			opts = append(opts, postgres.WithMonotonicWrites())
+		}
+		store := postgres.NewOffsetStore("", opts...)
+		var tx *pgxpool.Tx
+		err := store.WriteOffsetTx(t.Context(), tx, offset("p", 0, 1, 1))
+		if !errors.Is(err, offsetstore.ErrInvalidArgument) || !strings.Contains(err.Error(), "*pgxpool.Tx") {
+			t.Errorf("WriteOffsetTx(ctx, (*pgxpool.Tx)(nil), offset), monotonic %v = %v; want an error wrapping offsetstore.ErrInvalidArgument that names the nil *pgxpool.Tx", monotonic, err)
+		}
+	}
+}
+
 // TestOffsetStore_DeadlockIsRetried makes the server abort a batch of
 // writes to break a deadlock with another transaction, which locks the
 // batch's rows in the other order: the store must run the batch again,
@@ -101,7 +124,7 @@ func TestOffsetStore_DeadlockIsRetried(t *testing.T) {
 	ctx := t.Context()
 	mustWrite(t, store, offset("p", 1, 0, 0))
 	mustWrite(t, store, offset("p", 2, 0, 0))
-	pool := newPool(t, serverURL(t))
+	pool := newPool(t, pgtest.URL(t))
 	other, err := pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -1,8 +1,9 @@
 #!/bin/sh
 # Tests scripts/with-postgres.sh: CMD's exit status is the script's, the
 # server starts whatever the temporary directory's path (spaces, a path
-# too long for a Unix socket), and it is stopped and its directory removed
-# when CMD ends and when the script is killed. Each case starts a server.
+# too long for a Unix socket, one the server's user cannot reach when run
+# as root), and it is stopped and its directory removed when CMD ends and
+# when the script is killed. Each case starts a server.
 # scripts/test.sh runs this; it needs PostgreSQL's server binaries and
 # ignores OFFSETSTORE_POSTGRES_URL.
 set -eu
@@ -65,6 +66,31 @@ for tmp in "$work/with space" "$work/$long"; do
 	fi
 	gone "$(serverOf "$work/log")/data"
 done
+
+# Run as root, the script runs the server as another user, who may not
+# reach TMPDIR (a directory under /root, say): the cluster goes in /tmp
+# instead, and the script says so.
+if [ "$(id -u)" = 0 ]; then
+	private=$work/private
+	mkdir -m 700 "$private"
+	status=0
+	TMPDIR=$private "$script" true 2>"$work/log" || status=$?
+	data=$(serverOf "$work/log")
+	if [ "$status" != 0 ]; then
+		fail "TMPDIR='$private' (root's, mode 700) with-postgres.sh true exited $status; want 0, with the cluster in /tmp"
+		cat "$work/log" >&2
+	else
+		case $data in
+		/tmp/offsetstore-postgres.*) ;;
+		*) fail "TMPDIR='$private' (root's, mode 700): the cluster was in '$data'; want it in /tmp" ;;
+		esac
+		if ! grep -q "cannot reach TMPDIR" "$work/log"; then
+			fail "TMPDIR='$private' (root's, mode 700): the script did not say it used /tmp instead:"
+			cat "$work/log" >&2
+		fi
+	fi
+	gone "$data/data"
+fi
 
 # Killed while CMD runs: CMD is stopped, then the server, and the
 # directory removed.

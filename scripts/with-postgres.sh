@@ -13,7 +13,8 @@
 # directory. CMD's exit status is the script's.
 #
 # PostgreSQL refuses to run as root: run as root, the script runs the
-# server as the postgres system user if there is one, else as nobody.
+# server as the postgres system user if there is one, else as nobody, and
+# puts the cluster in /tmp if that user cannot reach $TMPDIR.
 set -eu
 
 usage() {
@@ -112,6 +113,19 @@ trap 'exit 143' TERM
 
 if [ -n "$user" ]; then
 	chown "$user" "$dir"
+	# $user must reach the directory through every parent, which a TMPDIR
+	# under /root, say, forbids: then use /tmp, which every user reaches.
+	if ! as test -w "$dir"; then
+		base=${TMPDIR:-/tmp}
+		rmdir "$dir"
+		dir=$(mktemp -d /tmp/offsetstore-postgres.XXXXXX)
+		chown "$user" "$dir"
+		if ! as test -w "$dir"; then
+			echo "with-postgres.sh: running as root, the server runs as $user, who cannot reach TMPDIR ($base), nor $dir in /tmp: give $user access to one, or set TMPDIR to a directory $user can write to" >&2
+			exit 1
+		fi
+		echo "with-postgres.sh: $user, who runs the server, cannot reach TMPDIR ($base): the cluster goes in /tmp instead" >&2
+	fi
 fi
 
 # --no-sync only skips initdb's own flush of the new cluster to disk, which
