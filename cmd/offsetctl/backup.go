@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/ego-contrib/offsetstore/egopb"
+	"github.com/ego-contrib/offsetstore/postgres"
 )
 
 var exportCommand = &command{
@@ -86,7 +87,7 @@ Example:
 func runExport(ctx context.Context, inv *invocation) error {
 	var names []string
 	for _, name := range inv.args {
-		if err := checkName(name); err != nil {
+		if err := postgres.CheckProjectionName(name); err != nil {
 			return &usageError{msg: err.Error()}
 		}
 		if !slices.Contains(names, name) {
@@ -381,7 +382,7 @@ func parseOffsets(data []byte) ([]*egopb.Offset, []problem) {
 			problems = append(problems, problem{n, "not an offset: " + protojsonMessage(err)})
 			continue
 		}
-		if err := checkName(o.ProjectionName); err != nil {
+		if err := postgres.CheckProjectionName(o.ProjectionName); err != nil {
 			problems = append(problems, problem{n, err.Error()})
 			continue
 		}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/ego-contrib/offsetstore/egopb"
+	"github.com/ego-contrib/offsetstore/postgres"
 )
 
 var resetCommand = &command{
@@ -236,7 +237,7 @@ func missingFrom(want, got []*egopb.Offset) []string {
 
 func runReset(ctx context.Context, inv *invocation) error {
 	name := inv.args[0]
-	if err := checkName(name); err != nil {
+	if err := postgres.CheckProjectionName(name); err != nil {
 		return &usageError{msg: err.Error()}
 	}
 	if !inv.opts.to.set {
@@ -296,7 +297,7 @@ func resetChanges(before []*egopb.Offset, to, now int64) []change {
 
 func runDelete(ctx context.Context, inv *invocation) error {
 	name := inv.args[0]
-	if err := checkName(name); err != nil {
+	if err := postgres.CheckProjectionName(name); err != nil {
 		return &usageError{msg: err.Error()}
 	}
 	ctx, cancel := inv.withTimeout(ctx)

@@ -278,9 +278,10 @@ func TestTimeout_LockedTableIsNotAnUnansweredServer(t *testing.T) {
 		lock string
 		args []string
 	}{
-		// A projection's write not yet committed: reset's LOCK TABLE
+		// A row of the projection written and not yet committed, by a
+		// writer that takes no lock of the store's: the reset's UPDATE
 		// waits for it.
-		{"row written", `UPDATE %s SET current_offset = 1 WHERE projection_name = 'orders'`, []string{"reset", "accounts", "--to", "0", "--execute"}},
+		{"row written", `UPDATE %s SET current_offset = 1 WHERE projection_name = 'accounts'`, []string{"reset", "accounts", "--to", "0", "--execute"}},
 		// A migration: even Connect's check of the table waits.
 		{"table locked", `LOCK TABLE %s IN ACCESS EXCLUSIVE MODE`, []string{"projections"}},
 	} {

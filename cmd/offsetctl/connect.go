@@ -157,7 +157,7 @@ func (db *database) explain(ctx context.Context, inv *invocation, err error) err
 	var msg string
 	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded) && answered(err):
-		msg = fmt.Sprintf("%s answered, but a statement on table %s did not finish within %v (--timeout): another session may hold a lock on the table",
+		msg = fmt.Sprintf("%s answered, but a statement on table %s did not finish within %v (--timeout): another session may hold a lock on its rows (an open transaction writing the projection) or on the table",
 			db.where, db.table, inv.opts.timeout)
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		msg = fmt.Sprintf("no answer from %s within %v (--timeout)", db.where, inv.opts.timeout)

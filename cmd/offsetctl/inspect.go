@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+
+	"github.com/ego-contrib/offsetstore/postgres"
 )
 
 var projectionsCommand = &command{
@@ -96,7 +98,7 @@ Example:
 
 func runOffsets(ctx context.Context, inv *invocation) error {
 	name := inv.args[0]
-	if err := checkName(name); err != nil {
+	if err := postgres.CheckProjectionName(name); err != nil {
 		return &usageError{msg: err.Error()}
 	}
 	ctx, cancel := inv.withTimeout(ctx)

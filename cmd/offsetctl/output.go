@@ -103,3 +103,11 @@ func newJSONLines(w io.Writer) *jsonLines {
 func (j *jsonLines) write(v any) error { return j.enc.Encode(v) }
 
 func int64String(v int64) string { return strconv.FormatInt(v, 10) }
+
+// plural returns "1 shard", "2 shards".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
