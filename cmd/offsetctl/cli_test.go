@@ -31,8 +31,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"projections", "--output", "yaml"}, []string{`--output "yaml": want table or json`}},
 		{[]string{"projections", "--timeout", "soon"}, []string{`--timeout "soon"`, "duration"}},
 		{[]string{"projections", "--timeout", "-1s"}, []string{"--timeout -1s"}},
-		{[]string{"offsets"}, []string{"offsets: wrong number of arguments", "offsetctl offsets NAME"}},
-		{[]string{"offsets", "a", "b"}, []string{"wrong number of arguments"}},
+		{[]string{"offsets"}, []string{"offsets: wrong number of arguments, got none:", "offsetctl offsets NAME"}},
+		{[]string{"offsets", "a", "b"}, []string{`wrong number of arguments, got "a b":`}},
 		{[]string{"offsets", ""}, []string{"projection name is empty"}},
 		{[]string{"offsets", strings.Repeat("x", 256)}, []string{"256 characters"}},
 		{[]string{"reset", "accounts"}, []string{"reset: --to VALUE is required", "(see 'offsetctl reset --help')"}},
@@ -52,7 +52,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"help", "--output", "json"}, []string{"help: unknown flag --output", "(see 'offsetctl help --help')"}},
 		{[]string{"--output", "json", "help"}, []string{"help: unknown flag --output", "(see 'offsetctl help --help')"}},
 		{[]string{"--output", "json", "help", "offsets"}, []string{"help: unknown flag --output"}},
-		{[]string{"import"}, []string{"import: wrong number of arguments"}},
+		{[]string{"import"}, []string{"import: wrong number of arguments, got none:"}},
 		// import creates a missing table by itself now; the flag that asked
 		// for it is gone.
 		{[]string{"import", "offsets.jsonl", "--create-table"}, []string{"import: unknown flag --create-table"}},

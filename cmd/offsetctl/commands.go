@@ -130,7 +130,11 @@ func (inv *invocation) parse(args []string) (*command, error) {
 		if cmd.args == "" {
 			return cmd, usagef("takes no arguments, got %q", strings.Join(positional, " "))
 		}
-		return cmd, usagef("wrong number of arguments %q: usage is offsetctl %s %s", strings.Join(positional, " "), cmd.name, cmd.args)
+		got := "none"
+		if len(positional) > 0 {
+			got = strconv.Quote(strings.Join(positional, " "))
+		}
+		return cmd, usagef("wrong number of arguments, got %s: usage is offsetctl %s %s", got, cmd.name, cmd.args)
 	}
 	inv.args = positional
 	if cmd.output != "" {
