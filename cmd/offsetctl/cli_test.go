@@ -368,7 +368,7 @@ func TestMissingTable(t *testing.T) {
 		absent string
 	}{
 		{[]string{"projections", "--schema", schema, "--table", "nosuch"},
-			[]string{"table " + typo + " does not exist", "check --schema and --table"}, typo},
+			[]string{"table " + typo + " does not exist", "check --schema and --table", "postgres/schema.sql"}, typo},
 		{[]string{"offsets", "accounts", "--schema", missingSchema},
 			[]string{"table " + inMissingSchema + " does not exist"}, inMissingSchema},
 		{[]string{"reset", "accounts", "--to", "0", "--execute", "--schema", missingSchema},

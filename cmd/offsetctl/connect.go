@@ -164,7 +164,7 @@ func (db *database) explain(ctx context.Context, inv *invocation, err error) err
 	case errors.Is(ctx.Err(), context.Canceled):
 		msg = fmt.Sprintf("interrupted while working on %s", db.where)
 	case missingTable(err):
-		msg = fmt.Sprintf("table %s does not exist in %s: check --schema and --table", db.table, db.where)
+		msg = fmt.Sprintf("table %s does not exist in %s: check --schema and --table, or create it with the statement in postgres/schema.sql", db.table, db.where)
 	case errors.As(err, &pgErr) && pgErr.Code == codeUndefinedColumn:
 		// Every statement reads the same four columns: a table that lacks
 		// one is another table than eGo's.
