@@ -116,7 +116,7 @@ func (s *OffsetStore) WriteOffsets(ctx context.Context, offsets []*egopb.Offset)
 			argErr = fmt.Errorf("offsets[%d]: %w", i, err)
 			break
 		}
-		r := row{name: o.ProjectionName, shard: o.ShardNumber, value: o.Value, timestamp: o.Timestamp}
+		r := rowOf(o)
 		if j, ok := seen[r.key()]; ok {
 			argErr = fmt.Errorf("%w: offsets[%d] and offsets[%d] are both for projection %q shard %d",
 				offsetstore.ErrInvalidArgument, j, i, r.name, r.shard)
@@ -148,8 +148,7 @@ func (s *OffsetStore) WriteOffsets(ctx context.Context, offsets []*egopb.Offset)
 				return err
 			}
 			if i := slices.Index(written, false); i >= 0 {
-				return fmt.Errorf("%w: projection %q shard %d: value %d is below the stored value",
-					offsetstore.ErrOffsetRegression, rows[i].name, rows[i].shard, rows[i].value)
+				return belowStored(rows[i])
 			}
 			return nil
 		})
@@ -193,25 +192,13 @@ func (s *OffsetStore) WriteOffsetTx(ctx context.Context, tx pgx.Tx, offset *egop
 	if err := check(ctx, op, argErr); err != nil {
 		return err
 	}
-	args := []any{offset.ProjectionName, int64(offset.ShardNumber), offset.Value, offset.Timestamp}
-	if !s.monotonic {
-		if _, err := tx.Exec(ctx, s.stmts.upsert, args...); err != nil {
-			return s.translate(ctx, op, nil, err)
-		}
-		return nil
-	}
-	rows, err := tx.Query(ctx, s.stmts.upsertMonotonic, args...)
+	r := rowOf(offset)
+	written, err := s.upsertRows(ctx, tx, []row{r})
 	if err != nil {
 		return s.translate(ctx, op, nil, err)
 	}
-	wrote := rows.Next()
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return s.translate(ctx, op, nil, err)
-	}
-	if !wrote {
-		return opError(op, fmt.Errorf("%w: projection %q shard %d: value %d is below the stored value",
-			offsetstore.ErrOffsetRegression, offset.ProjectionName, offset.ShardNumber, offset.Value))
+	if !written[0] {
+		return opError(op, belowStored(r))
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ego-contrib/offsetstore"
+	"github.com/ego-contrib/offsetstore/egopb"
 )
 
 // A session is one connection of a store: the pool it uses between Connect
@@ -85,6 +86,10 @@ type row struct {
 type key struct {
 	name  string
 	shard uint64
+}
+
+func rowOf(o *egopb.Offset) row {
+	return row{name: o.ProjectionName, shard: o.ShardNumber, value: o.Value, timestamp: o.Timestamp}
 }
 
 func (r row) key() key { return key{r.name, r.shard} }
@@ -363,8 +368,7 @@ func (s *OffsetStore) writeRows(ctx context.Context, sess *session, reqs []*requ
 		case rowErrs[p.round][p.row] != nil:
 			errs[i] = s.translate(req.ctx, "WriteOffset", sess, rowErrs[p.round][p.row])
 		case !written[p.round][p.row]:
-			errs[i] = opError("WriteOffset", fmt.Errorf("%w: projection %q shard %d: value %d is below the stored value",
-				offsetstore.ErrOffsetRegression, req.row.name, req.row.shard, req.row.value))
+			errs[i] = opError("WriteOffset", belowStored(req.row))
 		}
 	}
 	return errs
@@ -401,8 +405,9 @@ type querier interface {
 }
 
 // upsertRows writes rows, which name each key once, in one statement on q,
-// retrying as [retry] does, and reports which it wrote: all of them unless
-// the store refuses regressions.
+// and reports which it wrote: all of them unless the store refuses
+// regressions. It does not retry: on a transaction of the caller's, only
+// the caller can run the transaction again.
 func (s *OffsetStore) upsertRows(ctx context.Context, q querier, rows []row) ([]bool, error) {
 	// Rows are locked in the order they are written: in one order for
 	// every batch, two batches of two nodes never wait for each other in

@@ -42,6 +42,13 @@ func check(ctx context.Context, op string, argErr error) error {
 	return nil
 }
 
+// belowStored is the error of a write of r that the server refused for
+// lowering the stored value (see [WithMonotonicWrites]).
+func belowStored(r row) error {
+	return fmt.Errorf("%w: projection %q shard %d: value %d is below the stored value",
+		offsetstore.ErrOffsetRegression, r.name, r.shard, r.value)
+}
+
 // sqlState returns the SQLSTATE code of err if the server sent it, or "".
 func sqlState(err error) string {
 	var pgErr *pgconn.PgError

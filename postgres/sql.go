@@ -43,17 +43,6 @@ FROM (SELECT pg_advisory_xact_lock_shared(1868981875, hashtext($1::text))) AS sh
 ON CONFLICT (projection_name, shard_number)
 DO UPDATE SET current_offset = EXCLUDED.current_offset, timestamp = EXCLUDED.timestamp`
 
-	// upsertMonotonicSQL writes one offset unless the stored value is
-	// higher, in one statement, so that no write can slip in between the
-	// comparison and the update. It returns a row when it wrote.
-	upsertMonotonicSQL = `INSERT INTO offsets_store AS o (projection_name, shard_number, current_offset, timestamp)
-SELECT $1::text, $2::bigint, $3::bigint, $4::bigint
-FROM (SELECT pg_advisory_xact_lock_shared(1868981875, hashtext($1::text))) AS shared_lock
-ON CONFLICT (projection_name, shard_number)
-DO UPDATE SET current_offset = EXCLUDED.current_offset, timestamp = EXCLUDED.timestamp
-WHERE o.current_offset <= EXCLUDED.current_offset
-RETURNING projection_name, shard_number`
-
 	// upsertManySQL writes one offset per element of its arrays, which
 	// must name each key once. It first takes the lock of each projection
 	// named, shared, in the order of the locks' keys: the aggregate reads
@@ -69,8 +58,10 @@ SELECT r.* FROM
 ON CONFLICT (projection_name, shard_number)
 DO UPDATE SET current_offset = EXCLUDED.current_offset, timestamp = EXCLUDED.timestamp`
 
-	// upsertManyMonotonicSQL is upsertManySQL with upsertMonotonicSQL's
-	// condition; it returns the keys it wrote.
+	// upsertManyMonotonicSQL is upsertManySQL that leaves a row alone when
+	// its stored value is higher, in the same statement, so that no write
+	// can slip in between the comparison and the update. It returns the
+	// keys it wrote. Monotonic stores write with it even one row at a time.
 	upsertManyMonotonicSQL = `INSERT INTO offsets_store AS o (projection_name, shard_number, current_offset, timestamp)
 SELECT r.* FROM
     (SELECT count(pg_advisory_xact_lock_shared(1868981875, k)) FROM
@@ -145,12 +136,12 @@ FROM offsets_store GROUP BY projection_name`
 
 // statements are the statements of one store, naming its table.
 type statements struct {
-	createTable, checkTable, nameColumn                      string
-	selectOffset, selectProjection, selectAll, selectNames   string
-	summaries                                                string
-	upsert, upsertMonotonic, upsertMany, upsertManyMonotonic string
-	reset, resetShards, resetAllReturning                    string
-	deleteOffset, deleteShards, deleteAll                    string
+	createTable, checkTable, nameColumn                    string
+	selectOffset, selectProjection, selectAll, selectNames string
+	summaries                                              string
+	upsert, upsertMany, upsertManyMonotonic                string
+	reset, resetShards, resetAllReturning                  string
+	deleteOffset, deleteShards, deleteAll                  string
 }
 
 // newStatements returns the statements for table, an identifier already
@@ -167,7 +158,6 @@ func newStatements(table string) statements {
 		selectNames:         b(selectNamesSQL),
 		summaries:           b(summariesSQL),
 		upsert:              b(upsertSQL),
-		upsertMonotonic:     b(upsertMonotonicSQL),
 		upsertMany:          b(upsertManySQL),
 		upsertManyMonotonic: b(upsertManyMonotonicSQL),
 		reset:               b(resetSQL),

@@ -12,7 +12,7 @@ import (
 func TestStatements_NameOnlyTheTable(t *testing.T) {
 	const marker = `"T"`
 	for _, sql := range []string{
-		createTableSQL, checkTableSQL, selectOffsetSQL, upsertSQL, upsertMonotonicSQL, upsertManySQL,
+		createTableSQL, checkTableSQL, selectOffsetSQL, upsertSQL, upsertManySQL,
 		upsertManyMonotonicSQL, resetSQL, resetShardsSQL, resetAllReturningSQL, deleteOffsetSQL,
 		deleteShardsSQL, deleteAllSQL, selectProjectionSQL, selectAllSQL, selectNamesSQL, summariesSQL,
 	} {
@@ -34,7 +34,7 @@ func TestStatements_NameOnlyTheTable(t *testing.T) {
 // of resets and deletes is that same lock, exclusive.
 func TestStatements_TakeTheProjectionLock(t *testing.T) {
 	class := "(" + strconv.Itoa(LockClass) + ", "
-	for _, sql := range []string{upsertSQL, upsertMonotonicSQL, upsertManySQL, upsertManyMonotonicSQL} {
+	for _, sql := range []string{upsertSQL, upsertManySQL, upsertManyMonotonicSQL} {
 		if strings.Count(sql, "pg_advisory_xact_lock_shared"+class) != 1 || strings.Count(sql, "pg_advisory") != 1 {
 			t.Errorf("%q takes no lock, or another than pg_advisory_xact_lock_shared%s...); want that lock, once", sql, class)
 		}

@@ -294,12 +294,7 @@ func (s *OffsetStore) WriteOffset(ctx context.Context, offset *egopb.Offset) err
 	if err != nil {
 		return err
 	}
-	return sess.commits.write(ctx, row{
-		name:      offset.ProjectionName,
-		shard:     offset.ShardNumber,
-		value:     offset.Value,
-		timestamp: offset.Timestamp,
-	})
+	return sess.commits.write(ctx, rowOf(offset))
 }
 
 // GetCurrentOffset returns the offset stored for projectionID, or nil, nil
