@@ -58,6 +58,13 @@ func sqlState(err error) string {
 	return ""
 }
 
+// tableMissing reports whether err says that the table, or its schema,
+// does not exist.
+func tableMissing(err error) bool {
+	code := sqlState(err)
+	return code == codeUndefinedTable || code == codeInvalidSchemaName
+}
+
 // retryable reports whether err is a conflict the server resolved by
 // rolling the statement back, so that running it again is safe and may
 // succeed.

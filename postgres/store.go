@@ -150,8 +150,7 @@ func (s *OffsetStore) open(ctx context.Context) (*session, error) {
 // uses, and creates it if it is missing and the store may.
 func (s *OffsetStore) prepareTable(ctx context.Context, pool *pgxpool.Pool) error {
 	_, err := pool.Exec(ctx, s.stmts.checkTable)
-	missing := sqlState(err) == codeUndefinedTable || sqlState(err) == codeInvalidSchemaName
-	if missing && s.createTable {
+	if tableMissing(err) && s.createTable {
 		if err = s.create(ctx, pool); err == nil {
 			_, err = pool.Exec(ctx, s.stmts.checkTable)
 		}
@@ -159,7 +158,7 @@ func (s *OffsetStore) prepareTable(ctx context.Context, pool *pgxpool.Pool) erro
 	switch {
 	case err == nil:
 		return s.checkNameColumn(ctx, pool)
-	case sqlState(err) == codeUndefinedTable || sqlState(err) == codeInvalidSchemaName:
+	case tableMissing(err):
 		return fmt.Errorf("table %s does not exist: make the store with postgres.WithCreateTable() to create it on Connect, or run the statement of OffsetStore.CreateTableSQL (postgres/schema.sql for the default table): %w", s.ident, err)
 	case sqlState(err) == codeUndefinedColumn:
 		return fmt.Errorf("table %s lacks a column of eGo's offsets table (projection_name, shard_number, current_offset, timestamp): %w", s.ident, err)
