@@ -46,7 +46,7 @@ func testFromEgoRoundTrip[O any, PO egoadapter.Message[O]](t *testing.T, typ off
 		}
 
 		if err := store.ResetOffset(ctx, want.ProjectionName, want.Value); err != nil {
-			t.Fatal(err)
+			t.Fatalf("ResetOffset(ctx, %q, %d) = %v; want <nil>: the eGo-side store answered <nil>", want.ProjectionName, want.Value, err)
 		}
 		if theirs.resetName != want.ProjectionName || theirs.resetTo != want.Value {
 			t.Errorf("ResetOffset(ctx, %q, %d) reset %q to %d in the eGo-side store; want %q to %d",
@@ -117,7 +117,7 @@ func TestFromEgo_SharesNoMessage(t *testing.T) {
 	offset := &egopb.Offset{ProjectionName: "p", ShardNumber: 1, Value: 7, Timestamp: 9}
 	for range 2 {
 		if err := store.WriteOffset(ctx, offset); err != nil {
-			t.Fatal(err)
+			t.Fatalf("WriteOffset(ctx, %v) = %v; want <nil>: the eGo-side store answered <nil>", offset, err)
 		}
 	}
 	offset.Value = 8
