@@ -138,7 +138,7 @@ func BenchmarkGetCurrentOffset(b *testing.B) {
 				for b.Loop() {
 					current, err := store.GetCurrentOffset(ctx, ids[i%len(ids)])
 					if err != nil || (current == nil) != (key == "miss") {
-						b.Fatalf("GetCurrentOffset(ctx, %v) = %v, %v; want a hit: %v", ids[i%len(ids)], current, err, key == "hit")
+						b.Fatalf("GetCurrentOffset(ctx, %v) = %v, %v; want a %s, <nil>", ids[i%len(ids)], current, err, key)
 					}
 					i++
 				}
