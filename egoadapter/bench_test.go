@@ -84,7 +84,7 @@ func forEachImpl(b *testing.B, bench func(b *testing.B, store egoadapter.EgoOffs
 			store := impl.wrap(memory.NewOffsetStore())
 			ctx := context.Background()
 			if err := store.Connect(ctx); err != nil {
-				b.Fatal(err)
+				b.Fatalf("Connect(ctx) = %v; want <nil>", err)
 			}
 			b.Cleanup(func() { _ = store.Disconnect(ctx) })
 			b.ReportAllocs()
@@ -102,13 +102,13 @@ func BenchmarkWriteOffset(b *testing.B) {
 		for i, shard := range benchShards {
 			offsets[i] = &egotestpb.Offset{ShardNumber: shard, ProjectionName: "accounts-projection", Value: benchValue, Timestamp: benchTimestamp}
 			if err := store.WriteOffset(ctx, offsets[i]); err != nil {
-				b.Fatal(err)
+				b.Fatalf("WriteOffset(ctx, %v) = %v; want <nil>", offsets[i], err)
 			}
 		}
 		i := 0
 		for b.Loop() {
 			if err := store.WriteOffset(ctx, offsets[i%len(offsets)]); err != nil {
-				b.Fatal(err)
+				b.Fatalf("WriteOffset(ctx, %v) = %v; want <nil>", offsets[i%len(offsets)], err)
 			}
 			i++
 		}
@@ -131,14 +131,14 @@ func BenchmarkGetCurrentOffset(b *testing.B) {
 					}
 					offset := &egotestpb.Offset{ShardNumber: shard, ProjectionName: "accounts-projection", Value: benchValue, Timestamp: benchTimestamp}
 					if err := store.WriteOffset(ctx, offset); err != nil {
-						b.Fatal(err)
+						b.Fatalf("WriteOffset(ctx, %v) = %v; want <nil>", offset, err)
 					}
 				}
 				i := 0
 				for b.Loop() {
 					current, err := store.GetCurrentOffset(ctx, ids[i%len(ids)])
 					if err != nil || (current == nil) != (key == "miss") {
-						b.Fatalf("GetCurrentOffset(ctx, %v) = %v, %v; want a hit: %v", ids[i%len(ids)], current, err, key == "hit")
+						b.Fatalf("GetCurrentOffset(ctx, %v) = %v, %v; want a %s, <nil>", ids[i%len(ids)], current, err, key)
 					}
 					i++
 				}

@@ -1,7 +1,6 @@
 package egoadapter_test
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -47,7 +46,7 @@ func testFromEgoRoundTrip[O any, PO egoadapter.Message[O]](t *testing.T, typ off
 		}
 
 		if err := store.ResetOffset(ctx, want.ProjectionName, want.Value); err != nil {
-			t.Fatal(err)
+			t.Fatalf("ResetOffset(ctx, %q, %d) = %v; want <nil>: the eGo-side store answered <nil>", want.ProjectionName, want.Value, err)
 		}
 		if theirs.resetName != want.ProjectionName || theirs.resetTo != want.Value {
 			t.Errorf("ResetOffset(ctx, %q, %d) reset %q to %d in the eGo-side store; want %q to %d",
@@ -99,9 +98,6 @@ func TestFromEgo_ErrorsPassThrough(t *testing.T) {
 		if c.err != want {
 			t.Errorf("%s = %v; want the eGo-side store's error %v, unchanged", c.call, c.err, want)
 		}
-		if !errors.Is(c.err, offsetstore.ErrInvalidArgument) {
-			t.Errorf("%s = %v; want an error wrapping %v", c.call, c.err, offsetstore.ErrInvalidArgument)
-		}
 	}
 	if current != nil {
 		t.Errorf("GetCurrentOffset(ctx, {p 0}) = %v, %v; want <nil>, %v", current, getErr, want)
@@ -121,7 +117,7 @@ func TestFromEgo_SharesNoMessage(t *testing.T) {
 	offset := &egopb.Offset{ProjectionName: "p", ShardNumber: 1, Value: 7, Timestamp: 9}
 	for range 2 {
 		if err := store.WriteOffset(ctx, offset); err != nil {
-			t.Fatal(err)
+			t.Fatalf("WriteOffset(ctx, %v) = %v; want <nil>: the eGo-side store answered <nil>", offset, err)
 		}
 	}
 	offset.Value = 8

@@ -67,13 +67,13 @@ func TestToEgo_PassesIDsAndResets(t *testing.T) {
 		store := egoadapter.ToEgo[egotestpb.Offset, egotestpb.ProjectionId](ours)
 		id := egoID(o.ProjectionName, o.ShardNumber)
 		if _, err := store.GetCurrentOffset(ctx, id); err != nil {
-			t.Fatal(err)
+			t.Fatalf("GetCurrentOffset(ctx, %v) = _, %v; want <nil>: the wrapped store answered <nil>", id, err)
 		}
 		if want := ourID(o.ProjectionName, o.ShardNumber); len(ours.asked) != 1 || !proto.Equal(ours.asked[0], want) {
 			t.Errorf("GetCurrentOffset(ctx, %v) asked the wrapped store for %v; want [%v]", id, ours.asked, want)
 		}
 		if err := store.ResetOffset(ctx, o.ProjectionName, o.Value); err != nil {
-			t.Fatal(err)
+			t.Fatalf("ResetOffset(ctx, %q, %d) = %v; want <nil>: the wrapped store answered <nil>", o.ProjectionName, o.Value, err)
 		}
 		if ours.resetName != o.ProjectionName || ours.resetTo != o.Value {
 			t.Errorf("ResetOffset(ctx, %q, %d) reset %q to %d in the wrapped store; want %q to %d",
@@ -152,7 +152,7 @@ func TestToEgo_SharesNoMessage(t *testing.T) {
 	offset := &egotestpb.Offset{ProjectionName: "p", ShardNumber: 1, Value: 7, Timestamp: 9}
 	for range 2 {
 		if err := store.WriteOffset(ctx, offset); err != nil {
-			t.Fatal(err)
+			t.Fatalf("WriteOffset(ctx, %v) = %v; want <nil>: the wrapped store answered <nil>", offset, err)
 		}
 	}
 	offset.Value = 8

@@ -16,7 +16,9 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/ego-contrib/offsetstore/egoadapter"
@@ -71,7 +73,7 @@ func project(ctx context.Context, w io.Writer, store offsetStore, name string, e
 	if err := store.Ping(ctx); err != nil {
 		return fmt.Errorf("ping offset store: %w", err)
 	}
-	for _, shard := range []uint64{17, 142, 250} {
+	for _, shard := range slices.Sorted(maps.Keys(events)) {
 		current, err := store.GetCurrentOffset(ctx, &egopb.ProjectionId{ProjectionName: name, ShardNumber: shard})
 		if err != nil {
 			return fmt.Errorf("read offset of %s shard %d: %w", name, shard, err)
