@@ -68,7 +68,8 @@ func run(ctx context.Context, w io.Writer) error {
 
 // project does with store what an eGo projection does when it starts: it
 // pings the store (eGo never calls Connect, and Ping connects), reads each
-// shard's offset once, handles the events after it and commits the last.
+// shard's offset once, and handles the events after it, committing the
+// offset of each.
 func project(ctx context.Context, w io.Writer, store offsetStore, name string, events map[uint64][]int64) error {
 	if err := store.Ping(ctx); err != nil {
 		return fmt.Errorf("ping offset store: %w", err)
