@@ -3,15 +3,14 @@ package memory_test
 import (
 	"context"
 	"fmt"
-	"hash/fnv"
 	"math/rand/v2"
 	"runtime"
-	"slices"
 	"sync/atomic"
 	"testing"
 
 	"github.com/ego-contrib/offsetstore"
 	"github.com/ego-contrib/offsetstore/egopb"
+	"github.com/ego-contrib/offsetstore/internal/shardlayout"
 	"github.com/ego-contrib/offsetstore/memory"
 )
 
@@ -52,8 +51,8 @@ type layout struct {
 // the actor system's 271, of the entity whose events it reads, so shards
 // are sparse and arrive in any order.
 var layouts = []layout{
-	{"dense", denseShards},
-	{"ego", egoShards},
+	{"dense", shardlayout.Dense},
+	{"ego", shardlayout.Ego},
 }
 
 // forEachLayout runs bench as a sub-benchmark layout=<name> for every
@@ -63,33 +62,6 @@ func forEachLayout(b *testing.B, bench func(b *testing.B, l layout)) {
 	for _, l := range layouts {
 		b.Run("layout="+l.name, func(b *testing.B) { bench(b, l) })
 	}
-}
-
-func denseShards(n int) []uint64 {
-	shards := make([]uint64, n)
-	for i := range shards {
-		shards[i] = uint64(i)
-	}
-	return shards
-}
-
-// egoPartitions is the number of partitions of eGo's actor system, by
-// default.
-const egoPartitions = 271
-
-// egoShards returns the partitions of entities account-0, account-1, ...
-// in the order each is first hit, until n distinct ones are; n must not
-// exceed egoPartitions.
-func egoShards(n int) []uint64 {
-	shards := make([]uint64, 0, n)
-	for entity := 0; len(shards) < n; entity++ {
-		h := fnv.New32a()
-		fmt.Fprintf(h, "account-%d", entity)
-		if shard := uint64(h.Sum32() % egoPartitions); !slices.Contains(shards, shard) {
-			shards = append(shards, shard)
-		}
-	}
-	return shards
 }
 
 // The fixture is the set of keys most benchmarks cycle through: several
@@ -144,7 +116,7 @@ func BenchmarkWriteOffset(b *testing.B) {
 		forEachLayout(b, func(b *testing.B, l layout) {
 			perProjection := 1024
 			if l.name == "ego" {
-				perProjection = egoPartitions
+				perProjection = shardlayout.EgoPartitions
 			}
 			shards := l.shards(perProjection)
 			forEachImpl(b, func(b *testing.B, newStore func() offsetstore.OffsetStore) {
@@ -240,7 +212,7 @@ func BenchmarkResetOffset(b *testing.B) {
 		{layouts[1], 16, 16},
 		{layouts[1], 16, 100_000},
 		// Every partition in use.
-		{layouts[1], egoPartitions, egoPartitions},
+		{layouts[1], shardlayout.EgoPartitions, shardlayout.EgoPartitions},
 	} {
 		name := fmt.Sprintf("shards=%d/writes=%d/layout=%s", bc.shards, bc.writes, bc.layout.name)
 		b.Run(name, func(b *testing.B) {

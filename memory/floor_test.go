@@ -181,24 +181,24 @@ func TestFloorStore_MatchesStore(t *testing.T) {
 		switch r.IntN(3) {
 		case 0:
 			offset := &egopb.Offset{ProjectionName: name, ShardNumber: shard, Value: value, Timestamp: value}
-			call = fmt.Sprintf("WriteOffset(ctx, %v)", offset)
+			call = fmt.Sprintf("WriteOffset(ctx, %s)", fmtOffset(offset))
 			floorErr, storeErr = floor.WriteOffset(ctx, offset), store.WriteOffset(ctx, offset)
 		case 1:
 			call = fmt.Sprintf("ResetOffset(ctx, %q, %d)", name, value)
 			floorErr, storeErr = floor.ResetOffset(ctx, name, value), store.ResetOffset(ctx, name, value)
 		case 2:
 			id := &egopb.ProjectionId{ProjectionName: name, ShardNumber: shard}
-			call = fmt.Sprintf("GetCurrentOffset(ctx, %v)", id)
+			call = fmt.Sprintf("GetCurrentOffset(ctx, %s)", fmtID(id))
 			var got, want *egopb.Offset
 			got, floorErr = floor.GetCurrentOffset(ctx, id)
 			want, storeErr = store.GetCurrentOffset(ctx, id)
 			// Timestamps of reset offsets come from two clock readings.
 			if (got == nil) != (want == nil) || got != nil && (got.Value != want.Value || got.ProjectionName != want.ProjectionName || got.ShardNumber != want.ShardNumber) {
-				t.Fatalf("floor: %s = %v; store: %v", call, got, want)
+				t.Fatalf("%s = %s on the floor, %s on the store; want the same offset from both: the floor must answer as the store does to be a fair baseline", call, fmtOffset(got), fmtOffset(want))
 			}
 		}
 		if errors.Is(floorErr, offsetstore.ErrInvalidArgument) != errors.Is(storeErr, offsetstore.ErrInvalidArgument) || (floorErr == nil) != (storeErr == nil) {
-			t.Fatalf("floor: %s = %v; store: %v", call, floorErr, storeErr)
+			t.Fatalf("%s = %v on the floor, %v on the store; want both <nil> or both wrapping ErrInvalidArgument: the floor must answer as the store does to be a fair baseline", call, floorErr, storeErr)
 		}
 	}
 }

@@ -1,12 +1,11 @@
 package offsetstoretest
 
 import (
-	"fmt"
-	"hash/fnv"
 	"math"
 	"slices"
 
 	"github.com/ego-contrib/offsetstore/egopb"
+	"github.com/ego-contrib/offsetstore/internal/shardlayout"
 )
 
 func testResetAllShards(h *harness) {
@@ -67,39 +66,8 @@ func testResetThenWrite(h *harness) {
 }
 
 func testResetAtomic(h *harness) {
-	h.resetAtomic("dense", denseShards(16))
-	h.resetAtomic("sparse", partitionShards(16))
-}
-
-// denseShards returns shards 0 to n-1, in order, as a store that numbers
-// its shards itself would use them.
-func denseShards(n int) []uint64 {
-	shards := make([]uint64, n)
-	for i := range shards {
-		shards[i] = uint64(i)
-	}
-	return shards
-}
-
-// partitions is the number of partitions eGo's actor system hashes
-// entities onto by default; a projection's shard is the partition of the
-// entity that emitted the event.
-const partitions = 271
-
-// partitionShards returns n distinct shards as eGo's projections use them:
-// the partitions, out of [partitions], of entities account-0, account-1,
-// ..., in the order their events would first arrive. They are sparse and
-// out of order, and some are written after greater ones.
-func partitionShards(n int) []uint64 {
-	var shards []uint64
-	for entity := 0; len(shards) < n; entity++ {
-		h := fnv.New32a()
-		fmt.Fprintf(h, "account-%d", entity)
-		if shard := uint64(h.Sum32() % partitions); !slices.Contains(shards, shard) {
-			shards = append(shards, shard)
-		}
-	}
-	return shards
+	h.resetAtomic("dense", shardlayout.Dense(16))
+	h.resetAtomic("sparse", shardlayout.Ego(16))
 }
 
 // resetAtomic resets projection name, whose offsets are on shards, over

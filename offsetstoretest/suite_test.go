@@ -118,7 +118,7 @@ var brokenStores = []brokenStore{
 		return stampsWrites{newReferenceStore()}
 	}},
 	{"KeysAreDistinct", "FoldsCase", func() offsetstore.OffsetStore {
-		return foldsCase{newReferenceStore()}
+		return changesNames{newReferenceStore(), strings.ToLower}
 	}},
 	{"AbsentIsNil", "ErrorWhenAbsent", func() offsetstore.OffsetStore {
 		return errorWhenAbsent{newReferenceStore()}
@@ -345,24 +345,6 @@ func (s stampsWrites) WriteOffset(ctx context.Context, o *egopb.Offset) error {
 	return s.referenceStore.WriteOffset(ctx, o)
 }
 
-// foldsCase keys offsets by their lower-cased projection names.
-type foldsCase struct{ *referenceStore }
-
-func (s foldsCase) WriteOffset(ctx context.Context, o *egopb.Offset) error {
-	if o != nil {
-		o = clone(o)
-		o.ProjectionName = strings.ToLower(o.ProjectionName)
-	}
-	return s.referenceStore.WriteOffset(ctx, o)
-}
-
-func (s foldsCase) GetCurrentOffset(ctx context.Context, id *egopb.ProjectionId) (*egopb.Offset, error) {
-	if id != nil {
-		id = &egopb.ProjectionId{ProjectionName: strings.ToLower(id.ProjectionName), ShardNumber: id.ShardNumber}
-	}
-	return s.referenceStore.GetCurrentOffset(ctx, id)
-}
-
 // errorWhenAbsent fails to find an offset that was never written, instead of
 // returning nil, nil.
 type errorWhenAbsent struct{ *referenceStore }
@@ -517,7 +499,8 @@ func (s resetRepairsNames) ResetOffset(ctx context.Context, name string, value i
 }
 
 // changesNames writes, reads and resets under change(name) instead of
-// name, as a store that cut names to fit its column would.
+// name, as a store that cut names to fit its column, or folded their case,
+// would.
 type changesNames struct {
 	*referenceStore
 	change func(string) string

@@ -27,37 +27,7 @@ if [ -n "${OFFSETSTORE_POSTGRES_URL:-}" ]; then
 	exec "$@"
 fi
 
-# bindir prints the directory of the newest PostgreSQL server binaries it
-# finds, or nothing.
-bindir() {
-	if command -v pg_config >/dev/null 2>&1; then
-		dir=$(pg_config --bindir 2>/dev/null || true)
-		if [ -n "$dir" ] && [ -x "$dir/initdb" ] && [ -x "$dir/pg_ctl" ]; then
-			echo "$dir"
-			return
-		fi
-	fi
-	# Debian and Ubuntu keep each major version apart and put no server
-	# binary on PATH; take the highest version.
-	best= bestv=0
-	for dir in /usr/lib/postgresql/*/bin; do
-		[ -x "$dir/initdb" ] && [ -x "$dir/pg_ctl" ] || continue
-		v=$(basename "$(dirname "$dir")")
-		case $v in *[!0-9]*) v=0 ;; esac
-		if [ -z "$best" ] || [ "$v" -gt "$bestv" ]; then
-			best=$dir bestv=$v
-		fi
-	done
-	if [ -n "$best" ]; then
-		echo "$best"
-		return
-	fi
-	if command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then
-		dirname "$(command -v initdb)"
-	fi
-}
-
-bin=$(bindir)
+bin=$("$(dirname "$0")/postgres-bindir.sh")
 if [ -z "$bin" ]; then
 	cat >&2 <<'EOF'
 with-postgres.sh: no PostgreSQL server binaries found (initdb, pg_ctl), and
