@@ -109,12 +109,9 @@ func runExport(ctx context.Context, inv *invocation) error {
 	}
 	slices.Sort(names)
 	for _, name := range names {
-		some, err := db.store.Offsets(ctx, name)
+		some, err := db.projectionOffsets(ctx, inv, name, "nothing exported")
 		if err != nil {
-			return db.explain(ctx, inv, err)
-		}
-		if len(some) == 0 {
-			return fmt.Errorf("projection %q has no offsets in table %s of %s: nothing exported", name, db.table, db.where)
+			return err
 		}
 		offsets = append(offsets, some...)
 	}

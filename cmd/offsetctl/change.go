@@ -178,13 +178,10 @@ func (inv *invocation) printOffsets(w io.Writer, offsets []*egopb.Offset, withNa
 
 // selectShards returns the offsets of current whose shard is in shards, or
 // all of current if shards is empty, and an error if a shard of shards
-// has no offset or current is empty: an operator who names shards that
-// are not there has mistyped something, and changing the others would be
-// half of what was meant.
-func (db *database) selectShards(name string, current []*egopb.Offset, shards []uint64, verb string) ([]*egopb.Offset, error) {
-	if len(current) == 0 {
-		return nil, fmt.Errorf("projection %q has no offsets in table %s of %s: nothing to %s", name, db.table, db.where, verb)
-	}
+// has no offset: an operator who names shards that are not there has
+// mistyped something, and changing the others would be half of what was
+// meant.
+func selectShards(name string, current []*egopb.Offset, shards []uint64) ([]*egopb.Offset, error) {
 	if len(shards) == 0 {
 		return current, nil
 	}
@@ -251,11 +248,11 @@ func runReset(ctx context.Context, inv *invocation) error {
 	if err != nil {
 		return err
 	}
-	current, err := db.store.Offsets(ctx, name)
+	current, err := db.projectionOffsets(ctx, inv, name, "nothing to reset")
 	if err != nil {
-		return db.explain(ctx, inv, err)
+		return err
 	}
-	selected, err := db.selectShards(name, current, inv.opts.shards, "reset")
+	selected, err := selectShards(name, current, inv.opts.shards)
 	if err != nil {
 		return err
 	}
@@ -307,11 +304,11 @@ func runDelete(ctx context.Context, inv *invocation) error {
 	if err != nil {
 		return err
 	}
-	current, err := db.store.Offsets(ctx, name)
+	current, err := db.projectionOffsets(ctx, inv, name, "nothing to delete")
 	if err != nil {
-		return db.explain(ctx, inv, err)
+		return err
 	}
-	selected, err := db.selectShards(name, current, inv.opts.shards, "delete")
+	selected, err := selectShards(name, current, inv.opts.shards)
 	if err != nil {
 		return err
 	}
