@@ -185,29 +185,25 @@ func selectShards(name string, current []*egopb.Offset, shards []uint64) ([]*ego
 	if len(shards) == 0 {
 		return current, nil
 	}
-	var selected []*egopb.Offset
 	var missing []string
 	for _, shard := range shards {
-		i := slices.IndexFunc(current, func(o *egopb.Offset) bool { return o.ShardNumber == shard })
-		if i < 0 {
+		if !slices.ContainsFunc(current, func(o *egopb.Offset) bool { return o.ShardNumber == shard }) {
 			missing = append(missing, strconv.FormatUint(shard, 10))
-			continue
 		}
-		selected = append(selected, current[i])
 	}
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("projection %q has no offset for shard %s ('offsetctl offsets %s' lists its shards): nothing changed",
 			name, strings.Join(missing, ", "), name)
 	}
-	slices.SortFunc(selected, func(a, b *egopb.Offset) int {
-		switch {
-		case a.ShardNumber < b.ShardNumber:
-			return -1
-		case a.ShardNumber > b.ShardNumber:
-			return 1
+	// current is sorted by shard, as the store returns it, and so are the
+	// offsets a reset or a delete returns: selecting in current's order
+	// keeps the dry run's plan the same as --execute's.
+	var selected []*egopb.Offset
+	for _, o := range current {
+		if slices.Contains(shards, o.ShardNumber) {
+			selected = append(selected, o)
 		}
-		return 0
-	})
+	}
 	return selected, nil
 }
 
