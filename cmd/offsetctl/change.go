@@ -207,15 +207,6 @@ func selectShards(name string, current []*egopb.Offset, shards []uint64) ([]*ego
 	return selected, nil
 }
 
-// shardsArg returns the shards of --shard as package postgres takes them:
-// nil for every shard.
-func (inv *invocation) shardsArg() []uint64 {
-	if len(inv.opts.shards) == 0 {
-		return nil
-	}
-	return inv.opts.shards
-}
-
 // missingFrom names the shards of want that got lacks, which happens when
 // another client deletes them between offsetctl's read and its change.
 func missingFrom(want, got []*egopb.Offset) []string {
@@ -263,7 +254,7 @@ func runReset(ctx context.Context, inv *invocation) error {
 	}
 	// The plan printed is what the transaction returned, not what was read
 	// above: a shard added since is reset too, and shown.
-	before, err := db.store.ResetShards(ctx, name, to, inv.shardsArg())
+	before, err := db.store.ResetShards(ctx, name, to, inv.opts.shards)
 	if err != nil {
 		return db.explain(ctx, inv, err)
 	}
@@ -316,7 +307,7 @@ func runDelete(ctx context.Context, inv *invocation) error {
 			plural(len(selected), "offset"), name)
 		return nil
 	}
-	deleted, err := db.store.DeleteShards(ctx, name, inv.shardsArg())
+	deleted, err := db.store.DeleteShards(ctx, name, inv.opts.shards)
 	if err != nil {
 		return db.explain(ctx, inv, err)
 	}
