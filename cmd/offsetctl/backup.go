@@ -309,9 +309,7 @@ func runImport(ctx context.Context, inv *invocation) error {
 			current[keyOf(o)] = o
 		}
 	}
-	slices.SortFunc(offsets, func(a, b *egopb.Offset) int {
-		return cmp.Or(cmp.Compare(a.ProjectionName, b.ProjectionName), cmp.Compare(a.ShardNumber, b.ShardNumber))
-	})
+	sortOffsets(offsets)
 	changes := make([]change, len(offsets))
 	added, changed := 0, 0
 	for i, o := range offsets {
@@ -344,6 +342,14 @@ func runImport(ctx context.Context, inv *invocation) error {
 	}
 	fmt.Fprintf(inv.stderr, "imported %s\n", summary)
 	return nil
+}
+
+// sortOffsets sorts offsets as package postgres's Snapshot, and so export,
+// does: by name, byte by byte, then by shard as a uint64.
+func sortOffsets(offsets []*egopb.Offset) {
+	slices.SortFunc(offsets, func(a, b *egopb.Offset) int {
+		return cmp.Or(cmp.Compare(a.ProjectionName, b.ProjectionName), cmp.Compare(a.ShardNumber, b.ShardNumber))
+	})
 }
 
 type key struct {
