@@ -227,5 +227,3 @@ func wantUnchanged(t *testing.T, store *postgres.OffsetStore, before []*egopb.Of
 		t.Errorf("after %s, the table changed: %s; want it unchanged", what, diff)
 	}
 }
-
-func contains(s, substr string) bool { return strings.Contains(s, substr) }
