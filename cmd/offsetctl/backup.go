@@ -109,12 +109,9 @@ func runExport(ctx context.Context, inv *invocation) error {
 	}
 	slices.Sort(names)
 	for _, name := range names {
-		some, err := db.store.Offsets(ctx, name)
+		some, err := db.projectionOffsets(ctx, inv, name, "nothing exported")
 		if err != nil {
-			return db.explain(ctx, inv, err)
-		}
-		if len(some) == 0 {
-			return fmt.Errorf("projection %q has no offsets in table %s of %s: nothing exported", name, db.table, db.where)
+			return err
 		}
 		offsets = append(offsets, some...)
 	}
@@ -312,9 +309,7 @@ func runImport(ctx context.Context, inv *invocation) error {
 			current[keyOf(o)] = o
 		}
 	}
-	slices.SortFunc(offsets, func(a, b *egopb.Offset) int {
-		return cmp.Or(cmp.Compare(a.ProjectionName, b.ProjectionName), cmp.Compare(a.ShardNumber, b.ShardNumber))
-	})
+	sortOffsets(offsets)
 	changes := make([]change, len(offsets))
 	added, changed := 0, 0
 	for i, o := range offsets {
@@ -347,6 +342,14 @@ func runImport(ctx context.Context, inv *invocation) error {
 	}
 	fmt.Fprintf(inv.stderr, "imported %s\n", summary)
 	return nil
+}
+
+// sortOffsets sorts offsets as package postgres's Snapshot, and so export,
+// does: by name, byte by byte, then by shard as a uint64.
+func sortOffsets(offsets []*egopb.Offset) {
+	slices.SortFunc(offsets, func(a, b *egopb.Offset) int {
+		return cmp.Or(cmp.Compare(a.ProjectionName, b.ProjectionName), cmp.Compare(a.ShardNumber, b.ShardNumber))
+	})
 }
 
 type key struct {

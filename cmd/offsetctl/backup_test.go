@@ -125,7 +125,7 @@ func TestExport_NamedProjections(t *testing.T) {
 	args = []string{"export", "orders", "nosuch", "--schema", schema, "--file", file}
 	r = offsetctl(t, "", args...)
 	wantCode(t, r, exitFailure, args...)
-	wantOneLineError(t, r, `projection "nosuch" has no offsets`)
+	wantOneLineError(t, r, `projection "nosuch" has no offsets`, "nothing exported")
 	if _, err := os.Stat(file); !os.IsNotExist(err) {
 		t.Errorf("after a failed export, os.Stat(%s) = %v; want no file", file, err)
 	}

@@ -178,49 +178,33 @@ func (inv *invocation) printOffsets(w io.Writer, offsets []*egopb.Offset, withNa
 
 // selectShards returns the offsets of current whose shard is in shards, or
 // all of current if shards is empty, and an error if a shard of shards
-// has no offset or current is empty: an operator who names shards that
-// are not there has mistyped something, and changing the others would be
-// half of what was meant.
-func (db *database) selectShards(name string, current []*egopb.Offset, shards []uint64, verb string) ([]*egopb.Offset, error) {
-	if len(current) == 0 {
-		return nil, fmt.Errorf("projection %q has no offsets in table %s of %s: nothing to %s", name, db.table, db.where, verb)
-	}
+// has no offset: an operator who names shards that are not there has
+// mistyped something, and changing the others would be half of what was
+// meant.
+func selectShards(name string, current []*egopb.Offset, shards []uint64) ([]*egopb.Offset, error) {
 	if len(shards) == 0 {
 		return current, nil
 	}
-	var selected []*egopb.Offset
 	var missing []string
 	for _, shard := range shards {
-		i := slices.IndexFunc(current, func(o *egopb.Offset) bool { return o.ShardNumber == shard })
-		if i < 0 {
+		if !slices.ContainsFunc(current, func(o *egopb.Offset) bool { return o.ShardNumber == shard }) {
 			missing = append(missing, strconv.FormatUint(shard, 10))
-			continue
 		}
-		selected = append(selected, current[i])
 	}
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("projection %q has no offset for shard %s ('offsetctl offsets %s' lists its shards): nothing changed",
 			name, strings.Join(missing, ", "), name)
 	}
-	slices.SortFunc(selected, func(a, b *egopb.Offset) int {
-		switch {
-		case a.ShardNumber < b.ShardNumber:
-			return -1
-		case a.ShardNumber > b.ShardNumber:
-			return 1
+	// current is sorted by shard, as the store returns it, and so are the
+	// offsets a reset or a delete returns: selecting in current's order
+	// keeps the dry run's plan the same as --execute's.
+	var selected []*egopb.Offset
+	for _, o := range current {
+		if slices.Contains(shards, o.ShardNumber) {
+			selected = append(selected, o)
 		}
-		return 0
-	})
-	return selected, nil
-}
-
-// shardsArg returns the shards of --shard as package postgres takes them:
-// nil for every shard.
-func (inv *invocation) shardsArg() []uint64 {
-	if len(inv.opts.shards) == 0 {
-		return nil
 	}
-	return inv.opts.shards
+	return selected, nil
 }
 
 // missingFrom names the shards of want that got lacks, which happens when
@@ -251,11 +235,11 @@ func runReset(ctx context.Context, inv *invocation) error {
 	if err != nil {
 		return err
 	}
-	current, err := db.store.Offsets(ctx, name)
+	current, err := db.projectionOffsets(ctx, inv, name, "nothing to reset")
 	if err != nil {
-		return db.explain(ctx, inv, err)
+		return err
 	}
-	selected, err := db.selectShards(name, current, inv.opts.shards, "reset")
+	selected, err := selectShards(name, current, inv.opts.shards)
 	if err != nil {
 		return err
 	}
@@ -270,7 +254,7 @@ func runReset(ctx context.Context, inv *invocation) error {
 	}
 	// The plan printed is what the transaction returned, not what was read
 	// above: a shard added since is reset too, and shown.
-	before, err := db.store.ResetShards(ctx, name, to, inv.shardsArg())
+	before, err := db.store.ResetShards(ctx, name, to, inv.opts.shards)
 	if err != nil {
 		return db.explain(ctx, inv, err)
 	}
@@ -307,11 +291,11 @@ func runDelete(ctx context.Context, inv *invocation) error {
 	if err != nil {
 		return err
 	}
-	current, err := db.store.Offsets(ctx, name)
+	current, err := db.projectionOffsets(ctx, inv, name, "nothing to delete")
 	if err != nil {
-		return db.explain(ctx, inv, err)
+		return err
 	}
-	selected, err := db.selectShards(name, current, inv.opts.shards, "delete")
+	selected, err := selectShards(name, current, inv.opts.shards)
 	if err != nil {
 		return err
 	}
@@ -323,7 +307,7 @@ func runDelete(ctx context.Context, inv *invocation) error {
 			plural(len(selected), "offset"), name)
 		return nil
 	}
-	deleted, err := db.store.DeleteShards(ctx, name, inv.shardsArg())
+	deleted, err := db.store.DeleteShards(ctx, name, inv.opts.shards)
 	if err != nil {
 		return db.explain(ctx, inv, err)
 	}

@@ -374,7 +374,9 @@ func (o *optionalInt64) Set(s string) error {
 }
 
 // shardList collects the shards of --shard, given once per shard or as a
-// comma-separated list, without repeats, in order.
+// comma-separated list, without repeats, in order. It stays nil without
+// --shard, which is what package postgres takes for every shard: Set adds
+// at least one shard or fails.
 type shardList []uint64
 
 func (l *shardList) String() string {

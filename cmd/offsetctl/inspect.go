@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 
+	"github.com/ego-contrib/offsetstore/egopb"
 	"github.com/ego-contrib/offsetstore/postgres"
 )
 
@@ -108,12 +110,28 @@ func runOffsets(ctx context.Context, inv *invocation) error {
 	if err != nil {
 		return err
 	}
-	offsets, err := db.store.Offsets(ctx, name)
+	offsets, err := db.projectionOffsets(ctx, inv, name, "")
 	if err != nil {
-		return db.explain(ctx, inv, err)
-	}
-	if len(offsets) == 0 {
-		return fmt.Errorf("projection %q has no offsets in table %s of %s", name, db.table, db.where)
+		return err
 	}
 	return inv.printOffsets(inv.stdout, offsets, false)
+}
+
+// projectionOffsets returns the offsets of projection name, or an error if
+// it has none, ending with then, what the command will not do: a name an
+// operator typed that has no offsets is a typo or the wrong table more
+// often than an empty projection.
+func (db *database) projectionOffsets(ctx context.Context, inv *invocation, name, then string) ([]*egopb.Offset, error) {
+	offsets, err := db.store.Offsets(ctx, name)
+	if err != nil {
+		return nil, db.explain(ctx, inv, err)
+	}
+	if len(offsets) == 0 {
+		msg := fmt.Sprintf("projection %q has no offsets in table %s of %s", name, db.table, db.where)
+		if then != "" {
+			msg += ": " + then
+		}
+		return nil, errors.New(msg)
+	}
+	return offsets, nil
 }

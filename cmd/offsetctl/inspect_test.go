@@ -45,7 +45,7 @@ func TestProjections_EmptyTableSaysSo(t *testing.T) {
 	if r.stdout != "" {
 		t.Errorf("stdout = %q; want nothing", r.stdout)
 	}
-	if want := "no projection has offsets in table \"" + schema + "\".\"offsets_store\""; !contains(r.stderr, want) {
+	if want := "no projection has offsets in table \"" + schema + "\".\"offsets_store\""; !strings.Contains(r.stderr, want) {
 		t.Errorf("stderr = %q; want it to say %q", r.stderr, want)
 	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -227,14 +226,4 @@ func wantUnchanged(t *testing.T, store *postgres.OffsetStore, before []*egopb.Of
 	if same, diff := sameOffsets(snapshot(t, store), before); !same {
 		t.Errorf("after %s, the table changed: %s; want it unchanged", what, diff)
 	}
-}
-
-func contains(s, substr string) bool { return strings.Contains(s, substr) }
-
-// sortOffsets sorts offsets as Snapshot does: by name, byte by byte, then
-// by shard as a uint64.
-func sortOffsets(offsets []*egopb.Offset) {
-	slices.SortFunc(offsets, func(a, b *egopb.Offset) int {
-		return cmp.Or(cmp.Compare(a.ProjectionName, b.ProjectionName), cmp.Compare(a.ShardNumber, b.ShardNumber))
-	})
 }
