@@ -14,7 +14,7 @@ import (
 	"github.com/ego-contrib/offsetstore/egopb"
 )
 
-var _ offsetstore.OffsetStore = (*OffsetStore)(nil)
+var _ offsetstore.Admin = (*OffsetStore)(nil)
 
 // OffsetStore is an [offsetstore.OffsetStore] that keeps offsets in a
 // PostgreSQL table, eGo's: one row per (projection name, shard number).
