@@ -1,9 +1,9 @@
 #!/bin/sh
 # Tests scripts/with-postgres.sh: CMD's exit status is the script's, the
-# server starts whatever the temporary directory's path (spaces, a path
+# server and its PgBouncer answer at the URLs exported, the server starts whatever the temporary directory's path (spaces, a path
 # too long for a Unix socket, one the server's user cannot reach when run
 # as root), and it is stopped and its directory removed when CMD ends and
-# when the script is killed. Each case starts a server.
+# when the script is killed, and so is PgBouncer. Each case starts a server.
 # scripts/test.sh runs this; it needs PostgreSQL's server binaries and
 # ignores OFFSETSTORE_POSTGRES_URL.
 set -eu
@@ -21,12 +21,15 @@ serverOf() {
 	sed -n 's/.*data in \(.*\)$/\1/p' "$1"
 }
 
-# gone checks that no server runs on data directory $1 and that $1's
-# parent is removed.
+# gone checks that no server runs on data directory $1, nor PgBouncer
+# beside it, and that $1's parent is removed.
 gone() {
 	[ "$1" != /data ] || return 0
 	if pgrep -f -- "-D $1" >/dev/null 2>&1; then
 		fail "a server still runs on $1 after the script ended"
+	fi
+	if pgrep -f -- "$(dirname "$1")/pgbouncer.ini" >/dev/null 2>&1; then
+		fail "PgBouncer still runs for $1 after the script ended"
 	fi
 	if [ -e "$(dirname "$1")" ]; then
 		fail "$(dirname "$1") is still there after the script ended"
@@ -39,16 +42,22 @@ trap 'rm -rf "$work"' EXIT
 # the directories below.
 chmod 755 "$work"
 
-# The exit status of CMD, and a URL that answers (asked with psql where
-# there is one).
+# The exit status of CMD, and URLs that answer (asked with psql where
+# there is one): the server's, and PgBouncer's where there is PgBouncer.
 status=0
 "$script" sh -c '[ -n "$OFFSETSTORE_POSTGRES_URL" ] || exit 9
+if [ -n "$(scripts/pgbouncer-path.sh)" ]; then
+	[ -n "${OFFSETSTORE_PGBOUNCER_URL:-}" ] || exit 8
+fi
 if command -v psql >/dev/null 2>&1; then
 	psql "$OFFSETSTORE_POSTGRES_URL" -Atc "SELECT 1" >/dev/null 2>&1 || exit 9
+	if [ -n "${OFFSETSTORE_PGBOUNCER_URL:-}" ]; then
+		psql "$OFFSETSTORE_PGBOUNCER_URL" -Atc "SELECT 1" >/dev/null 2>&1 || exit 8
+	fi
 fi
 exit 3' 2>"$work/log" || status=$?
 if [ "$status" != 3 ]; then
-	fail "with-postgres.sh sh -c '...; exit 3' exited $status; want 3 (9: the server did not answer at the URL)"
+	fail "with-postgres.sh sh -c '...; exit 3' exited $status; want 3 (9: the server did not answer at the URL; 8: PgBouncer did not)"
 	cat "$work/log" >&2
 fi
 gone "$(serverOf "$work/log")/data"

@@ -12,6 +12,14 @@
 # skip fails instead, and on any exit stops the server and removes the
 # directory. CMD's exit status is the script's.
 #
+# In front of that server it starts a throwaway PgBouncer, when there is
+# one (scripts/pgbouncer-path.sh), with PgBouncer's defaults but for
+# transaction pooling, and exports its URL as OFFSETSTORE_PGBOUNCER_URL.
+# It also exports OFFSETSTORE_POSTGRES_BINDIR, the server binaries it
+# used, and OFFSETSTORE_POSTGRES_CLUSTERS, a directory in which tests may
+# start clusters of their own (the failover test does), as the user that
+# runs the server; clusters left running there are stopped on exit.
+#
 # PostgreSQL refuses to run as root: run as root, the script runs the
 # server as the postgres system user if there is one, else as nobody, and
 # puts the cluster in /tmp if that user cannot reach $TMPDIR.
@@ -69,6 +77,15 @@ started=
 cleanup() {
 	status=$?
 	trap - EXIT INT TERM HUP
+	if [ -f "$dir/pgbouncer.pid" ]; then
+		kill "$(cat "$dir/pgbouncer.pid")" 2>/dev/null || true
+	fi
+	# Clusters a test left running, killed before its cleanup ran.
+	for data in "$dir"/clusters/*/data; do
+		if [ -f "$data/postmaster.pid" ]; then
+			as "$bin/pg_ctl" stop -D "$data" -m immediate -s >/dev/null 2>&1 || true
+		fi
+	done
 	if [ -n "$started" ]; then
 		as "$bin/pg_ctl" stop -D "$dir/data" -m fast -s >/dev/null 2>&1 || true
 	fi
@@ -135,8 +152,64 @@ fi
 
 OFFSETSTORE_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
 OFFSETSTORE_POSTGRES_REQUIRED=1
-export OFFSETSTORE_POSTGRES_URL OFFSETSTORE_POSTGRES_REQUIRED
+OFFSETSTORE_POSTGRES_BINDIR=$bin
+OFFSETSTORE_POSTGRES_CLUSTERS=$dir/clusters
+mkdir "$OFFSETSTORE_POSTGRES_CLUSTERS"
+[ -z "$user" ] || chown "$user" "$OFFSETSTORE_POSTGRES_CLUSTERS"
+export OFFSETSTORE_POSTGRES_URL OFFSETSTORE_POSTGRES_REQUIRED OFFSETSTORE_POSTGRES_BINDIR OFFSETSTORE_POSTGRES_CLUSTERS
 echo "with-postgres.sh: $("$bin/postgres" --version) on 127.0.0.1:$port, data in $dir" >&2
+
+# PgBouncer, in transaction pooling mode and otherwise as it comes: the
+# pooler tests check that the store needs no setting of it. It too
+# refuses to run as root. auth_type trust still wants every user named in
+# auth_file.
+pgbouncer=$("$(dirname "$0")/pgbouncer-path.sh")
+if [ -z "$pgbouncer" ]; then
+	echo "with-postgres.sh: no PgBouncer found (Debian, Ubuntu: apt-get install pgbouncer): OFFSETSTORE_PGBOUNCER_URL is not set, and the pooler tests fail" >&2
+else
+	echo '"postgres" ""' >"$dir/userlist.txt"
+	bport=
+	for try in 1 2 3 4 5 6 7 8 9 10; do
+		candidate=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 40000 ))
+		[ "$candidate" != "$port" ] || continue
+		cat >"$dir/pgbouncer.ini" <<EOF
+[databases]
+* = host=127.0.0.1 port=$port
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $candidate
+unix_socket_dir =
+auth_type = trust
+auth_file = $dir/userlist.txt
+pool_mode = transaction
+logfile = $dir/pgbouncer.log
+pidfile = $dir/pgbouncer.pid
+EOF
+		: >"$dir/pgbouncer.log"
+		[ -z "$user" ] || chown "$user" "$dir/pgbouncer.log"
+		# With -d PgBouncer returns before it binds its port: its log says
+		# how that went.
+		as "$pgbouncer" -d -q "$dir/pgbouncer.ini" >/dev/null 2>&1 || true
+		tries=0
+		until grep -q 'process up\|FATAL' "$dir/pgbouncer.log" || [ "$tries" -ge 100 ]; do
+			sleep 0.1
+			tries=$((tries + 1))
+		done
+		if grep -q 'process up' "$dir/pgbouncer.log"; then
+			bport=$candidate
+			break
+		fi
+		grep -q 'Address already in use' "$dir/pgbouncer.log" || break
+	done
+	if [ -z "$bport" ]; then
+		echo "with-postgres.sh: PgBouncer did not start:" >&2
+		cat "$dir/pgbouncer.log" >&2
+		exit 1
+	fi
+	OFFSETSTORE_PGBOUNCER_URL="postgres://postgres@127.0.0.1:$bport/postgres?sslmode=disable"
+	export OFFSETSTORE_PGBOUNCER_URL
+	echo "with-postgres.sh: $("$pgbouncer" --version | head -n 1) on 127.0.0.1:$bport, transaction pooling" >&2
+fi
 
 # CMD runs in the background so that a signal to the script is handled at
 # once (sh runs traps only between commands) and passed on. A background
