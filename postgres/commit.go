@@ -23,6 +23,9 @@ import (
 type session struct {
 	pool  *pgxpool.Pool
 	owned bool
+	// pinIsolation says the server's default isolation is not READ
+	// COMMITTED, so that writes pin it (see [session.writer]).
+	pinIsolation bool
 	// cancel abandons the batch in flight, when Disconnect cannot wait.
 	cancel  context.CancelFunc
 	commits *committer
@@ -378,7 +381,7 @@ func (s *OffsetStore) writeRows(ctx context.Context, sess *session, reqs []*requ
 // returns which it wrote and each one's error.
 func (s *OffsetStore) sendRows(ctx context.Context, sess *session, rows []row) (written []bool, rowErrs []error) {
 	err := retry(ctx, func() (err error) {
-		written, err = s.upsertRows(ctx, sess.pool, rows)
+		written, err = s.upsertRows(ctx, sess.writer(), rows)
 		return err
 	})
 	rowErrs = make([]error, len(rows))
@@ -387,7 +390,7 @@ func (s *OffsetStore) sendRows(ctx context.Context, sess *session, rows []row) (
 		// say) must fail its own writes only: find it by writing each
 		// row alone.
 		for j, r := range rows {
-			w, err := s.upsertRows(ctx, sess.pool, []row{r})
+			w, err := s.upsertRows(ctx, sess.writer(), []row{r})
 			written[j], rowErrs[j] = w[0], err
 		}
 		return written, rowErrs

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -21,7 +22,34 @@ const (
 	codeInvalidSchemaName      = "3F000"
 	codeUndefinedColumn        = "42703"
 	codeDataExceptionClassHead = "22"
+
+	codeDuplicatePreparedStatement = "42P05" // duplicate_prepared_statement
+	codeUnknownPreparedStatement   = "26000" // invalid_sql_statement_name
+	codeProtocolViolation          = "08P01"
 )
+
+// pooledStatementsHint is what the store adds to the server's complaints
+// about prepared statements it cannot find or already has: what pgx's
+// default query exec mode, which prepares each statement once per
+// connection, meets behind a pooler in transaction mode, where the next
+// statement may reach another server connection.
+const pooledStatementsHint = "the server lost track of this connection's prepared statements, as it does behind a connection pooler in transaction mode (PgBouncer before 1.21, or without max_prepared_statements): add default_query_exec_mode=exec (or cache_describe, or simple_protocol) to the connection string"
+
+// lostStatements reports whether err is the server's complaint about a
+// prepared statement (see pooledStatementsHint).
+func lostStatements(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return false
+	}
+	switch pgErr.Code {
+	case codeDuplicatePreparedStatement, codeUnknownPreparedStatement:
+		return true
+	case codeProtocolViolation:
+		return strings.Contains(pgErr.Message, "prepared statement")
+	}
+	return false
+}
 
 // opError puts the package and the method in front of err, so that a
 // caller's log says where an error came from; errors.Is still sees err.
@@ -96,6 +124,9 @@ func (s *OffsetStore) translate(ctx context.Context, op string, sess *session, e
 			offsetstore.ErrInvalidArgument, err))
 	case codeUndefinedTable, codeInvalidSchemaName:
 		return opError(op, fmt.Errorf("table %s is missing: %w", s.ident, err))
+	}
+	if lostStatements(err) {
+		return opError(op, fmt.Errorf("%s: %w", pooledStatementsHint, err))
 	}
 	return opError(op, err)
 }

@@ -24,9 +24,14 @@ import (
 // making 40 calls each: enough writing at once that group commit sends
 // many writes together, which the test checks.
 func TestOffsetStore_Linearizable(t *testing.T) {
+	linearizable(t, pgtest.URL(t))
+}
+
+// linearizable is TestOffsetStore_Linearizable on the server of url.
+func linearizable(t *testing.T, url string) {
 	const rounds = 15
 	run := lincheck.Run{Clients: 8, OpsPerClient: 40}
-	store, _ := connectedStore(t, postgres.WithClock(lincheck.Clock))
+	store, _ := connectedStoreAt(t, url, postgres.WithClock(lincheck.Clock))
 	ops := 0
 	for round := range rounds {
 		history := run.History(t, store, fmt.Sprintf("lin-%d", round), uint64(round))

@@ -20,16 +20,29 @@ import (
 // that Connect creates with the table.
 func newStore(tb testing.TB, opts ...postgres.Option) (*postgres.OffsetStore, string) {
 	tb.Helper()
+	return newStoreAt(tb, pgtest.URL(tb), opts...)
+}
+
+// newStoreAt is newStore reaching the test server through url, which
+// names it or a pooler in front of it.
+func newStoreAt(tb testing.TB, url string, opts ...postgres.Option) (*postgres.OffsetStore, string) {
+	tb.Helper()
 	schema := pgtest.Schema(tb)
 	opts = append([]postgres.Option{postgres.WithSchema(schema), postgres.WithCreateTable()}, opts...)
-	return postgres.NewOffsetStore(pgtest.URL(tb), opts...), schema
+	return postgres.NewOffsetStore(url, opts...), schema
 }
 
 // connectedStore returns newStore's store, connected, and disconnects it
 // when the test ends.
 func connectedStore(tb testing.TB, opts ...postgres.Option) (*postgres.OffsetStore, string) {
 	tb.Helper()
-	store, schema := newStore(tb, opts...)
+	return connectedStoreAt(tb, pgtest.URL(tb), opts...)
+}
+
+// connectedStoreAt is connectedStore through url (see newStoreAt).
+func connectedStoreAt(tb testing.TB, url string, opts ...postgres.Option) (*postgres.OffsetStore, string) {
+	tb.Helper()
+	store, schema := newStoreAt(tb, url, opts...)
 	if err := store.Connect(context.Background()); err != nil {
 		tb.Fatalf("Connect(ctx) = %v; want <nil>", err)
 	}

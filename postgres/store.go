@@ -51,8 +51,9 @@ type OffsetStore struct {
 // [pgxpool.ParseConfig] reads it) when [OffsetStore.Connect] or
 // [OffsetStore.Ping] is called, or use the pool of [WithPool].
 //
-// The pool's connections run at READ COMMITTED, whatever default the
-// server or connString sets (default_transaction_isolation).
+// The store's writes run at READ COMMITTED, whatever default the server
+// or connString sets (default_transaction_isolation), without a startup
+// parameter that a connection pooler could refuse: see [WithPool].
 //
 // Bad options (an empty table name, say) are reported by Connect and Ping.
 func NewOffsetStore(connString string, opts ...Option) *OffsetStore {
@@ -122,34 +123,37 @@ func (s *OffsetStore) open(ctx context.Context) (*session, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: connection string: %w", offsetstore.ErrInvalidArgument, err)
 		}
-		// The store's writes are single statements, each its own
-		// transaction at the connection's default isolation. Under
-		// SERIALIZABLE or REPEATABLE READ, a write of a row changed since
-		// its snapshot fails, and writes of a hot key would fail and
-		// retry in a storm; under READ COMMITTED, ON CONFLICT updates the
-		// row as last committed.
-		config.ConnConfig.RuntimeParams["default_transaction_isolation"] = "read committed"
 		if pool, err = pgxpool.NewWithConfig(ctx, config); err != nil {
 			return nil, err
 		}
 		owned = true
 	}
-	if err := s.prepareTable(ctx, pool); err != nil {
+	pin, err := s.prepareTable(ctx, pool)
+	if err != nil {
 		if owned {
 			pool.Close()
 		}
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, fmt.Errorf("%w: %w", ctxErr, err)
 		}
+		if lostStatements(err) {
+			return nil, fmt.Errorf("%s: %w", pooledStatementsHint, err)
+		}
 		return nil, err
 	}
-	return newSession(s, pool, owned), nil
+	sess := newSession(s, pool, owned)
+	sess.pinIsolation = pin
+	return sess, nil
 }
 
 // prepareTable checks that the table is there with the columns the store
-// uses, and creates it if it is missing and the store may.
-func (s *OffsetStore) prepareTable(ctx context.Context, pool *pgxpool.Pool) error {
-	_, err := pool.Exec(ctx, s.stmts.checkTable)
+// uses, and creates it if it is missing and the store may; it reports
+// whether writes must pin their isolation (see [session.writer]).
+func (s *OffsetStore) prepareTable(ctx context.Context, pool *pgxpool.Pool) (pin bool, err error) {
+	if pin, err = needsPinnedIsolation(ctx, pool); err != nil {
+		return false, err
+	}
+	_, err = pool.Exec(ctx, s.stmts.checkTable)
 	if tableMissing(err) && s.createTable {
 		if err = s.create(ctx, pool); err == nil {
 			_, err = pool.Exec(ctx, s.stmts.checkTable)
@@ -157,13 +161,13 @@ func (s *OffsetStore) prepareTable(ctx context.Context, pool *pgxpool.Pool) erro
 	}
 	switch {
 	case err == nil:
-		return s.checkNameColumn(ctx, pool)
+		return pin, s.checkNameColumn(ctx, pool)
 	case tableMissing(err):
-		return fmt.Errorf("table %s does not exist: make the store with postgres.WithCreateTable() to create it on Connect, or run the statement of OffsetStore.CreateTableSQL (postgres/schema.sql for the default table): %w", s.ident, err)
+		return false, fmt.Errorf("table %s does not exist: make the store with postgres.WithCreateTable() to create it on Connect, or run the statement of OffsetStore.CreateTableSQL (postgres/schema.sql for the default table): %w", s.ident, err)
 	case sqlState(err) == codeUndefinedColumn:
-		return fmt.Errorf("table %s lacks a column of eGo's offsets table (projection_name, shard_number, current_offset, timestamp): %w", s.ident, err)
+		return false, fmt.Errorf("table %s lacks a column of eGo's offsets table (projection_name, shard_number, current_offset, timestamp): %w", s.ident, err)
 	}
-	return err
+	return false, err
 }
 
 // checkNameColumn fails unless the table's projection_name column holds

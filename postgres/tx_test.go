@@ -19,8 +19,13 @@ import (
 // model row and the offset written in one transaction are both there after
 // a commit, and neither after a rollback.
 func TestOffsetStore_WriteOffsetTx(t *testing.T) {
-	store, schema := connectedStore(t)
-	pool := newPool(t, pgtest.URL(t))
+	writeOffsetTx(t, pgtest.URL(t))
+}
+
+// writeOffsetTx is TestOffsetStore_WriteOffsetTx on the server of url.
+func writeOffsetTx(t *testing.T, url string) {
+	store, schema := connectedStoreAt(t, url)
+	pool := newPool(t, url)
 	ctx := t.Context()
 	balances := pgx.Identifier{schema, "balances"}.Sanitize()
 	if _, err := pool.Exec(ctx, "CREATE TABLE "+balances+" (account TEXT PRIMARY KEY, amount BIGINT NOT NULL)"); err != nil {
