@@ -17,6 +17,7 @@ const (
 	codeInvalidByteSequence    = "22021" // character_not_in_repertoire
 	codeUntranslatableChar     = "22P05" // untranslatable_character
 	codeSerializationFailure   = "40001"
+	codeReadOnlyTransaction    = "25006" // read_only_sql_transaction
 	codeDeadlockDetected       = "40P01"
 	codeUndefinedTable         = "42P01"
 	codeInvalidSchemaName      = "3F000"
@@ -94,11 +95,13 @@ func tableMissing(err error) bool {
 }
 
 // retryable reports whether err is a conflict the server resolved by
-// rolling the statement back, so that running it again is safe and may
-// succeed.
+// rolling the statement back, or a refusal to write from a server that
+// cannot (a standby, or an old primary restarted as one), so that running
+// it again is safe and may succeed: on another connection, in the second
+// case, which the store's pool dials afresh (see [OffsetStore.Connect]).
 func retryable(err error) bool {
 	code := sqlState(err)
-	return code == codeDeadlockDetected || code == codeSerializationFailure
+	return code == codeDeadlockDetected || code == codeSerializationFailure || code == codeReadOnlyTransaction
 }
 
 // translate turns err, returned by the server or the driver to op, into

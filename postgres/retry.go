@@ -49,7 +49,7 @@ func (b backoff) retry(ctx context.Context, fn func() error) error {
 		case err == nil || !retryable(err):
 			return err
 		case attempt == maxAttempts:
-			return fmt.Errorf("gave up after %d attempts, each rolled back by the server for a deadlock or a serialization failure: %w", maxAttempts, err)
+			return fmt.Errorf("gave up after %d attempts, each rolled back by the server for a deadlock or a serialization failure, or refused by a server that could not write: %w", maxAttempts, err)
 		}
 		pause := time.NewTimer(b.pause(attempt))
 		select {

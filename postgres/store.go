@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ego-contrib/offsetstore"
@@ -122,6 +123,17 @@ func (s *OffsetStore) open(ctx context.Context) (*session, error) {
 		config, err := pgxpool.ParseConfig(s.connString)
 		if err != nil {
 			return nil, fmt.Errorf("%w: connection string: %w", offsetstore.ErrInvalidArgument, err)
+		}
+		// A connection that lands on a server that cannot write (a
+		// standby, an old primary restarted as one) is closed, so that
+		// the retry of the statement dials again and, with
+		// target_session_attrs=read-write, reaches the primary.
+		onPgError := config.ConnConfig.OnPgError
+		config.ConnConfig.OnPgError = func(conn *pgconn.PgConn, err *pgconn.PgError) bool {
+			if err.Code == codeReadOnlyTransaction {
+				return false
+			}
+			return onPgError == nil || onPgError(conn, err)
 		}
 		if pool, err = pgxpool.NewWithConfig(ctx, config); err != nil {
 			return nil, err
