@@ -36,6 +36,14 @@ import (
 // runs, as the README's command does, keeps that from favouring either.
 var storeFirst = flag.Bool("store-first", false, "run the store before the baseline in each benchmark")
 
+// poolerFirst and pinnedFirst run BenchmarkPooler's route through
+// PgBouncer before the direct one, and BenchmarkPinnedIsolation's pinned
+// writes before the plain ones, for the reason of storeFirst.
+var (
+	poolerFirst = flag.Bool("pooler-first", false, "in BenchmarkPooler, run the route through PgBouncer before the direct one")
+	pinnedFirst = flag.Bool("pinned-first", false, "in BenchmarkPinnedIsolation, run the pinned writes before the plain ones")
+)
+
 // benchStore is what the benchmarks drive.
 type benchStore interface {
 	WriteOffset(ctx context.Context, offset *egopb.Offset) error
@@ -196,3 +204,120 @@ func BenchmarkGetCurrentOffset(b *testing.B) {
 var _ benchStore = (*postgres.OffsetStore)(nil)
 
 func gomaxprocs() int { return runtime.GOMAXPROCS(0) }
+
+// BenchmarkPooler runs the store's WriteOffset, from 1 and 64 writers, and
+// GetCurrentOffset, in each of pgx's query exec modes, on a direct
+// connection and through PgBouncer in transaction pooling mode (see
+// pooler_test.go), so that
+//
+//	benchstat -col /route bench.txt
+//
+// prints what the pooler costs in each mode. pgx's default mode,
+// cache_statement, fails behind the pooler and runs direct only.
+func BenchmarkPooler(b *testing.B) {
+	ctx := context.Background()
+	direct := pgtest.URL(b) + "&default_query_exec_mode="
+	pooled := poolerURL(b, "")
+	for _, mode := range []string{"cache_statement", "cache_describe", "describe_exec", "exec", "simple_protocol"} {
+		routes := []string{"direct", "pgbouncer"}
+		if *poolerFirst {
+			slices.Reverse(routes)
+		}
+		for _, route := range routes {
+			if route == "pgbouncer" && mode == "cache_statement" {
+				continue
+			}
+			url := direct + mode
+			if route == "pgbouncer" {
+				url = pooled + mode
+			}
+			store, _ := connectedStoreAt(b, url)
+			keys := egoKeys(64)
+			for _, k := range keys {
+				if err := store.WriteOffset(ctx, k); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.Run(fmt.Sprintf("op=WriteOffset/writers=1/mode=%s/route=%s", mode, route), func(b *testing.B) {
+				b.ReportAllocs()
+				o := keys[0]
+				for b.Loop() {
+					o.Value++
+					if err := store.WriteOffset(ctx, o); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run(fmt.Sprintf("op=WriteOffset/writers=64/mode=%s/route=%s", mode, route), func(b *testing.B) {
+				b.ReportAllocs()
+				var next atomic.Int64
+				b.SetParallelism((len(keys) + gomaxprocs() - 1) / gomaxprocs())
+				b.RunParallel(func(pb *testing.PB) {
+					k := keys[int(next.Add(1)-1)%len(keys)]
+					o := &egopb.Offset{ProjectionName: k.ProjectionName, ShardNumber: k.ShardNumber}
+					for pb.Next() {
+						o.Value++
+						if err := store.WriteOffset(ctx, o); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			})
+			b.Run(fmt.Sprintf("op=GetCurrentOffset/mode=%s/route=%s", mode, route), func(b *testing.B) {
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					k := keys[i%len(keys)]
+					o, err := store.GetCurrentOffset(ctx, &egopb.ProjectionId{ProjectionName: k.ProjectionName, ShardNumber: k.ShardNumber})
+					if err != nil || o == nil {
+						b.Fatalf("GetCurrentOffset = %v, %v; want an offset", o, err)
+					}
+					i++
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkPinnedIsolation runs WriteOffset, from 1 and 64 writers, on
+// sessions whose default isolation is READ COMMITTED, where writes are
+// single statements, and SERIALIZABLE, where the store sends each write
+// inside a READ COMMITTED transaction of its own, BEGIN and COMMIT in the
+// same round trip: benchstat -col /default prints what pinning costs.
+func BenchmarkPinnedIsolation(b *testing.B) {
+	ctx := context.Background()
+	defaults := []string{"read-committed", "serializable"}
+	if *pinnedFirst {
+		slices.Reverse(defaults)
+	}
+	for _, def := range defaults {
+		url := pgtest.URL(b)
+		if def == "serializable" {
+			url += "&options=-c%20default_transaction_isolation%3Dserializable"
+		}
+		store, _ := connectedStoreAt(b, url)
+		keys := egoKeys(64)
+		for _, writers := range []int{1, 64} {
+			b.Run(fmt.Sprintf("writers=%d/default=%s", writers, def), func(b *testing.B) {
+				b.ReportAllocs()
+				var next atomic.Int64
+				b.SetParallelism((writers + gomaxprocs() - 1) / gomaxprocs())
+				if writers == 1 {
+					b.SetParallelism(1)
+				}
+				b.RunParallel(func(pb *testing.PB) {
+					k := keys[int(next.Add(1)-1)%len(keys)]
+					o := &egopb.Offset{ProjectionName: k.ProjectionName, ShardNumber: k.ShardNumber}
+					for pb.Next() {
+						o.Value++
+						if err := store.WriteOffset(ctx, o); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			})
+		}
+	}
+}
