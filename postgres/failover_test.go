@@ -58,9 +58,11 @@ func TestFailover(t *testing.T) {
 		stop       = make(chan struct{})
 		wg         sync.WaitGroup
 		failedOnce atomic.Int64
-		// promoted is when the standby was promoted, and firstAfter the
-		// first write to return nil after that, in Unix nanoseconds.
-		promoted, firstAfter atomic.Int64
+		// promoting is when the standby was told to become the primary,
+		// and firstAfter each writer's first write to return nil after
+		// that, in Unix nanoseconds.
+		promoting  atomic.Int64
+		firstAfter [writers]atomic.Int64
 	)
 	for w := range writers {
 		wg.Go(func() {
@@ -80,8 +82,8 @@ func TestFailover(t *testing.T) {
 					now := time.Now().UnixNano()
 					acked[w].Store(o.Value)
 					lastOK[w].Store(now)
-					if p := promoted.Load(); p != 0 && now > p {
-						firstAfter.CompareAndSwap(0, now)
+					if p := promoting.Load(); p != 0 && now > p {
+						firstAfter[w].CompareAndSwap(0, now)
 					}
 					continue
 				}
@@ -110,9 +112,10 @@ func TestFailover(t *testing.T) {
 	killed := time.Now()
 	// Let the writers meet the dead primary before there is a new one.
 	time.Sleep(300 * time.Millisecond)
+	promotingAt := time.Now()
+	promoting.Store(promotingAt.UnixNano())
 	standby.Promote()
 	promotedAt := time.Now()
-	promoted.Store(promotedAt.UnixNano())
 	waitFor(t, 5*time.Second, "every writer to write again after the standby's promotion", func() bool {
 		for w := range writers {
 			if lastOK[w].Load() < promotedAt.UnixNano() {
@@ -121,9 +124,20 @@ func TestFailover(t *testing.T) {
 		}
 		return true
 	})
-	t.Logf("primary killed; standby promoted %v later (when pg_ctl promote -w returned); first write acknowledged %v after the promotion, by every writer within %v; %d writes failed in all",
-		promotedAt.Sub(killed).Round(time.Millisecond), time.Unix(0, firstAfter.Load()).Sub(promotedAt).Round(time.Millisecond),
-		time.Since(promotedAt).Round(time.Millisecond), failedOnce.Load())
+	var first, last int64
+	for w := range writers {
+		at := firstAfter[w].Load()
+		if first == 0 || at < first {
+			first = at
+		}
+		last = max(last, at)
+	}
+	since := func(at int64, from time.Time) time.Duration {
+		return time.Unix(0, at).Sub(from).Round(100 * time.Microsecond)
+	}
+	t.Logf("primary killed; standby told to promote %v later, promoted %v after that (pg_ctl promote -w returned); first write acknowledged %v after the promote command (%v after it returned), every writer's within %v (%v); %d writes failed in all",
+		promotingAt.Sub(killed).Round(time.Millisecond), promotedAt.Sub(promotingAt).Round(time.Millisecond),
+		since(first, promotingAt), since(first, promotedAt), since(last, promotingAt), since(last, promotedAt), failedOnce.Load())
 	close(stop)
 	wg.Wait()
 	stop = make(chan struct{})
