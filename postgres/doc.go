@@ -52,11 +52,33 @@
 // back for a deadlock or a serialization failure (SQLSTATE 40P01, 40001)
 // is run again, up to 5 attempts in all, after a short random pause (a few
 // to tens of milliseconds, never past the call's context); if the last
-// attempt fails too, the call returns that error, which says so. The store
-// runs its statements at READ COMMITTED whatever the server's default, so
-// that writes of one hot key do not fail each other as they would under
-// SERIALIZABLE; with [WithPool], its single statements (writes and
-// batches) keep the pool's default.
+// attempt fails too, the call returns that error, which says so. So is a
+// statement refused by a server that cannot write (SQLSTATE 25006: a
+// standby, or an old primary restarted as one), after the store's pool has
+// closed the connection it ran on, so that the next attempt dials again
+// and, with target_session_attrs=read-write, reaches the primary. The
+// store runs its writes at READ COMMITTED whatever the server's default,
+// so that writes of one hot key do not fail each other as they would under
+// SERIALIZABLE: it sets no startup parameter, which a connection pooler
+// could refuse, but reads the default once, on Connect, and only if it is
+// not READ COMMITTED sends each write inside a READ COMMITTED transaction
+// of its own (BEGIN, the write and COMMIT in one round trip). The
+// transactions it opens always name their isolation.
+//
+// # Poolers and failover
+//
+// Behind PgBouncer (or another pooler) in transaction pooling mode, the
+// store needs no setting of the pooler's, but pgx's default query exec
+// mode, which prepares each statement once per connection, fails there:
+// add default_query_exec_mode=exec (or cache_describe, or simple_protocol)
+// to the connection string; a call that meets the pooler's lost prepared
+// statements says so. describe_exec sends a statement in two round trips,
+// which transaction pooling may route to two server connections: do not
+// use it there. With a multi-host connection string and
+// target_session_attrs=read-write, the pool dials the host that takes
+// writes: after the primary fails and a standby is promoted, the same
+// store writes again as soon as a call dials it (tested with a synchronous
+// standby, by killing the primary with SIGKILL).
 //
 // # Caveats
 //
@@ -85,6 +107,13 @@
 //     returns the context's error, and the pool closes once they return.
 //     A write stuck for 5 seconds, with no deadline, on a silent
 //     connection or a locked row, no longer holds up the others.
+//   - Between a primary's failure and a standby's promotion, calls fail:
+//     the store does not wait for a new primary. A write acknowledged
+//     (nil) before the failure survives it only if the standby promoted
+//     had it: with an asynchronous standby, the last writes may be lost.
+//   - A pooler that keeps sending the store to a server that cannot write
+//     makes writes fail after 5 attempts: the store can close its own
+//     connections, not the pooler's.
 //   - Distributed SQL engines that speak PostgreSQL's protocol may lack
 //     some of what the store uses (advisory locks, unnest over arrays, ON
 //     CONFLICT): the store is tested on PostgreSQL only.

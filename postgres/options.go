@@ -23,12 +23,16 @@ func (f optionFunc) apply(s *OffsetStore) { f(s) }
 // owns: the store does not read its connection string, and
 // [OffsetStore.Disconnect] leaves pool open. A nil pool is ignored.
 //
-// The store pins the transactions it opens to READ COMMITTED, but leaves
-// pool's connections as they are: its single statements, writes and
-// batches of writes, run at their default isolation. Under SERIALIZABLE or
-// REPEATABLE READ, writes of one key from several nodes fail each other
-// with serialization failures, which the store retries a few times; keep
-// such a pool at PostgreSQL's default, READ COMMITTED.
+// The store leaves pool's configuration as it is. Its writes run at READ
+// COMMITTED all the same: [OffsetStore.Connect] reads the default
+// isolation of one of pool's connections and, unless it is READ COMMITTED,
+// sends each write in a READ COMMITTED transaction of its own; give every
+// connection of pool the same default. Unlike the store's own pool, pool's
+// connections are not closed when they land on a server that cannot write
+// (SQLSTATE 25006, a standby): the store runs the statement again, a few
+// times, but may meet the same connection. To have them closed, as the
+// store's own are, set pool's ConnConfig.OnPgError to return false for
+// that code (and for FATAL errors, as pgx's default does).
 func WithPool(pool *pgxpool.Pool) Option {
 	return optionFunc(func(s *OffsetStore) { s.callerPool = pool })
 }

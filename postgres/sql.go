@@ -7,7 +7,8 @@ import (
 
 // The statements name the table offsets_store, eGo's default, so that each
 // can be pasted into psql as it is; [bind] puts the configured table in its
-// place. They are prepared once per connection by pgx's statement cache.
+// place. In pgx's default query exec mode they are prepared once per
+// connection by its statement cache (behind a pooler, see doc.go).
 
 // createTableSQL creates the table if it is missing.
 //

@@ -87,7 +87,8 @@ func (s *OffsetStore) CreateTableSQL() string {
 }
 
 // Connect opens the store's pool (or takes the one of [WithPool]), checks
-// that the server answers and that the table exists with eGo's columns,
+// that the server answers, reads its default isolation (see [WithPool]),
+// and checks that the table exists with eGo's columns,
 // creating it first if the store was made [WithCreateTable], and that its
 // projection_name column holds names of 255 characters exactly as given:
 // VARCHAR(255) as eGo makes it, a wider VARCHAR or TEXT, not CHAR(n).
