@@ -301,11 +301,18 @@ func BenchmarkPinnedIsolation(b *testing.B) {
 		for _, writers := range []int{1, 64} {
 			b.Run(fmt.Sprintf("writers=%d/default=%s", writers, def), func(b *testing.B) {
 				b.ReportAllocs()
+				if writers == 1 {
+					o := keys[0]
+					for b.Loop() {
+						o.Value++
+						if err := store.WriteOffset(ctx, o); err != nil {
+							b.Fatal(err)
+						}
+					}
+					return
+				}
 				var next atomic.Int64
 				b.SetParallelism((writers + gomaxprocs() - 1) / gomaxprocs())
-				if writers == 1 {
-					b.SetParallelism(1)
-				}
 				b.RunParallel(func(pb *testing.PB) {
 					k := keys[int(next.Add(1)-1)%len(keys)]
 					o := &egopb.Offset{ProjectionName: k.ProjectionName, ShardNumber: k.ShardNumber}
