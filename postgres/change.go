@@ -26,7 +26,7 @@ func (s *OffsetStore) DeleteOffset(ctx context.Context, id *egopb.ProjectionId) 
 	if err != nil {
 		return err
 	}
-	if _, err := sess.pool.Exec(ctx, s.stmts.deleteOffset, id.ProjectionName, int64(id.ShardNumber)); err != nil {
+	if _, err := sess.writer().Exec(ctx, s.stmts.deleteOffset, id.ProjectionName, int64(id.ShardNumber)); err != nil {
 		return s.translate(ctx, op, sess, err)
 	}
 	return nil
@@ -137,7 +137,7 @@ func (s *OffsetStore) WriteOffsets(ctx context.Context, offsets []*egopb.Offset)
 	}
 	err = retry(ctx, func() error {
 		if !s.monotonic {
-			_, err := s.upsertRows(ctx, sess.pool, rows)
+			_, err := s.upsertRows(ctx, sess.writer(), rows)
 			return err
 		}
 		// The statement skips the rows it may not lower and writes the

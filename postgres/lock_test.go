@@ -218,10 +218,10 @@ func wantValue(t *testing.T, store *postgres.OffsetStore, name string, shard uin
 // statements run at READ COMMITTED on connections that default to
 // SERIALIZABLE, where a write of a hot key fails whenever another
 // transaction changed the row since the write's snapshot. A trigger on
-// the table refuses any change made at another isolation level. On a pool
-// the store opens, every call is pinned; on the caller's pool
-// ([postgres.WithPool]), the transactions the store opens are, while its
-// single statements keep the pool's default.
+// the table refuses any change made at another isolation level. Every call
+// is pinned, on a pool the store opens as on the caller's pool
+// ([postgres.WithPool]), without the startup parameter a pooler would
+// refuse.
 func TestOffsetStore_ReadCommittedWhateverTheDefault(t *testing.T) {
 	type call struct {
 		name string
@@ -256,10 +256,8 @@ func TestOffsetStore_ReadCommittedWhateverTheDefault(t *testing.T) {
 	}{
 		{"Owned", false, false, append(statements, transactions...)},
 		{"Owned/Monotonic", false, true, statements[:2]},
-		// WriteOffsets runs in a transaction of the store's to check
-		// monotonic writes.
-		{"WithPool", true, false, transactions},
-		{"WithPool/Monotonic", true, true, statements[1:2]},
+		{"WithPool", true, false, append(statements, transactions...)},
+		{"WithPool/Monotonic", true, true, statements[:2]},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := t.Context()
