@@ -36,6 +36,7 @@ func failoverURL(hosts ...*pgtest.Cluster) string {
 // again within 5 seconds of the promotion, and every write that returned
 // nil must be on the new primary (its value, or a later one).
 func TestFailover(t *testing.T) {
+	t.Parallel()
 	primary := pgtest.StartCluster(t, "synchronous_standby_names=*")
 	standby := primary.StartStandby(t)
 	ctx := t.Context()
@@ -161,6 +162,7 @@ func TestFailover(t *testing.T) {
 // SQLSTATE 25006 on the store's open connections: the store must drop
 // them and write on the server that takes writes, the second of its URL.
 func TestFailover_ReadOnlyServer(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	first, second := pgtest.StartCluster(t), pgtest.StartCluster(t)
 	store := postgres.NewOffsetStore(failoverURL(first, second), postgres.WithCreateTable())

@@ -18,6 +18,9 @@ import (
 // transaction pooling mode with PgBouncer's defaults otherwise, as
 // scripts/with-postgres.sh starts it: the URL adds only pgx's
 // default_query_exec_mode, and the store must need nothing else.
+// The longest run in parallel with each other and the failover tests,
+// once the package's other tests are done: they wait on round trips
+// through the pooler more than on the two cores.
 
 // poolerURL returns the URL of the test server through PgBouncer, with
 // pgx's query exec mode mode.
@@ -32,6 +35,7 @@ func poolerURL(tb testing.TB, mode string) string {
 }
 
 func TestPooler_Conformance(t *testing.T) {
+	t.Parallel()
 	url := poolerURL(t, "exec")
 	offsetstoretest.Run(t, func(t *testing.T) offsetstore.OffsetStore {
 		store, _ := newStoreAt(t, url)
@@ -40,6 +44,7 @@ func TestPooler_Conformance(t *testing.T) {
 }
 
 func TestPooler_Linearizable(t *testing.T) {
+	t.Parallel()
 	linearizable(t, poolerURL(t, "exec"))
 }
 
