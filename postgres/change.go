@@ -26,7 +26,11 @@ func (s *OffsetStore) DeleteOffset(ctx context.Context, id *egopb.ProjectionId) 
 	if err != nil {
 		return err
 	}
-	if _, err := sess.writer().Exec(ctx, s.stmts.deleteOffset, id.ProjectionName, int64(id.ShardNumber)); err != nil {
+	err = retry(ctx, func() error {
+		_, err := sess.writer().Exec(ctx, s.stmts.deleteOffset, id.ProjectionName, int64(id.ShardNumber))
+		return err
+	})
+	if err != nil {
 		return s.translate(ctx, op, sess, err)
 	}
 	return nil

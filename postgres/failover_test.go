@@ -161,26 +161,46 @@ func TestFailover(t *testing.T) {
 // refuse writes, as an old primary restarted as a standby does, with
 // SQLSTATE 25006 on the store's open connections: the store must drop
 // them and write on the server that takes writes, the second of its URL.
+// Each kind of call that writes has a store of its own, whose pool holds
+// 8 connections to the first server, more than a call's 5 attempts.
 func TestFailover_ReadOnlyServer(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	first, second := pgtest.StartCluster(t), pgtest.StartCluster(t)
-	store := postgres.NewOffsetStore(failoverURL(first, second), postgres.WithCreateTable())
-	if err := store.Connect(ctx); err != nil {
-		t.Fatalf("Connect(ctx) = %v; want <nil>", err)
+	calls := []struct {
+		name string
+		run  func(*postgres.OffsetStore) error
+	}{
+		{"WriteOffset", func(store *postgres.OffsetStore) error {
+			var wg sync.WaitGroup
+			errs := make([]error, 8)
+			for shard := range uint64(8) {
+				wg.Go(func() { errs[shard] = store.WriteOffset(ctx, offset("w", shard, 2, 2)) })
+			}
+			wg.Wait()
+			return errors.Join(errs...)
+		}},
+		{"WriteOffsets", func(store *postgres.OffsetStore) error {
+			return store.WriteOffsets(ctx, []*egopb.Offset{offset("ws", 0, 2, 2), offset("ws", 1, 2, 2)})
+		}},
+		{"ResetOffset", func(store *postgres.OffsetStore) error { return store.ResetOffset(ctx, "w", 2) }},
+		{"DeleteOffset", func(store *postgres.OffsetStore) error {
+			return store.DeleteOffset(ctx, &egopb.ProjectionId{ProjectionName: "w", ShardNumber: 0})
+		}},
 	}
-	t.Cleanup(func() {
-		if err := store.Disconnect(context.Background()); err != nil {
-			t.Errorf("Disconnect(ctx) = %v; want <nil>", err)
+	stores := make([]*postgres.OffsetStore, len(calls))
+	for i, c := range calls {
+		url := failoverURL(first, second) + "&pool_min_conns=8&pool_max_conns=8&application_name=" + c.name
+		stores[i] = postgres.NewOffsetStore(url, postgres.WithCreateTable())
+		if err := stores[i].Connect(ctx); err != nil {
+			t.Fatalf("Connect(ctx) = %v; want <nil>", err)
 		}
-	})
-	// The store's connections are open on first: write on all of them.
-	var wg sync.WaitGroup
-	for shard := range uint64(8) {
-		wg.Go(func() { mustWrite(t, store, offset("p", shard, 1, 1)) })
+		t.Cleanup(func() {
+			if err := stores[i].Disconnect(context.Background()); err != nil {
+				t.Errorf("Disconnect(ctx) = %v; want <nil>", err)
+			}
+		})
 	}
-	wg.Wait()
-
 	// The second server holds the table too, as a promoted standby would.
 	other := postgres.NewOffsetStore(second.URL(), postgres.WithCreateTable())
 	if err := other.Connect(ctx); err != nil {
@@ -194,12 +214,27 @@ func TestFailover_ReadOnlyServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer admin.Close(context.Background())
+	waitFor(t, 10*time.Second, "8 connections of each store to the first server", func() bool {
+		var fewest int
+		err := admin.QueryRow(ctx, `SELECT coalesce(min(n), 0) FROM (SELECT count(*) AS n FROM pg_stat_activity
+WHERE application_name = ANY($1) GROUP BY application_name HAVING count(*) > 0) AS c`, []string{"WriteOffset", "WriteOffsets", "ResetOffset", "DeleteOffset"}).Scan(&fewest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names int
+		if err := admin.QueryRow(ctx, `SELECT count(DISTINCT application_name) FROM pg_stat_activity WHERE application_name = ANY($1)`,
+			[]string{"WriteOffset", "WriteOffsets", "ResetOffset", "DeleteOffset"}).Scan(&names); err != nil {
+			t.Fatal(err)
+		}
+		return names == len(calls) && fewest >= 8
+	})
+
 	for _, stmt := range []string{`ALTER SYSTEM SET default_transaction_read_only = on`, `SELECT pg_reload_conf()`} {
 		if _, err := admin.Exec(ctx, stmt); err != nil {
 			t.Fatal(err)
 		}
 	}
-	// The reload reaches every session, the store's too, before its next
+	// The reload reaches every session, the stores' too, before its next
 	// statement; a new session shows it has happened.
 	waitFor(t, 10*time.Second, "the first server to refuse writes", func() bool {
 		conn, err := pgx.Connect(ctx, first.URL())
@@ -213,23 +248,19 @@ func TestFailover_ReadOnlyServer(t *testing.T) {
 	})
 	time.Sleep(100 * time.Millisecond)
 
-	for shard := range uint64(8) {
-		wg.Go(func() {
-			o := offset("p", shard, 2, 2)
-			if err := store.WriteOffset(ctx, o); err != nil {
-				t.Errorf("WriteOffset(ctx, %v) with the first server read-only = %v; want <nil>: the store must drop the connection and write on the second", o, err)
-			}
-		})
+	for i, c := range calls {
+		if err := c.run(stores[i]); err != nil {
+			t.Errorf("%s with the first server read-only = %v; want <nil>: the store must drop the connections and write on the second", c.name, err)
+		}
 	}
-	wg.Wait()
 	conn, err := pgx.Connect(ctx, second.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.Background())
 	var n int
-	if err := conn.QueryRow(ctx, `SELECT count(*) FROM offsets_store WHERE current_offset = 2`).Scan(&n); err != nil || n != 8 {
-		t.Errorf("second server: %d rows of value 2, %v; want 8", n, err)
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM offsets_store WHERE current_offset = 2`).Scan(&n); err != nil || n != 9 {
+		t.Errorf("second server: %d rows of value 2, %v; want 9: 8 of WriteOffset (one deleted), 2 of WriteOffsets", n, err)
 	}
 }
 

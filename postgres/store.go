@@ -126,12 +126,19 @@ func (s *OffsetStore) open(ctx context.Context) (*session, error) {
 			return nil, fmt.Errorf("%w: connection string: %w", offsetstore.ErrInvalidArgument, err)
 		}
 		// A connection that lands on a server that cannot write (a
-		// standby, an old primary restarted as one) is closed, so that
-		// the retry of the statement dials again and, with
+		// standby, an old primary restarted as one) is closed, and so
+		// are the pool's others, idle ones at once, busy ones when they
+		// are released: they reached the same server, most likely, and a
+		// statement retried on each in turn could run out of attempts
+		// before the pool dials again and, with
 		// target_session_attrs=read-write, reaches the primary.
+		var opened atomic.Pointer[pgxpool.Pool]
 		onPgError := config.ConnConfig.OnPgError
 		config.ConnConfig.OnPgError = func(conn *pgconn.PgConn, err *pgconn.PgError) bool {
 			if err.Code == codeReadOnlyTransaction {
+				if pool := opened.Load(); pool != nil {
+					pool.Reset()
+				}
 				return false
 			}
 			return onPgError == nil || onPgError(conn, err)
@@ -139,6 +146,7 @@ func (s *OffsetStore) open(ctx context.Context) (*session, error) {
 		if pool, err = pgxpool.NewWithConfig(ctx, config); err != nil {
 			return nil, err
 		}
+		opened.Store(pool)
 		owned = true
 	}
 	pin, err := s.prepareTable(ctx, pool)
