@@ -55,8 +55,9 @@
 // attempt fails too, the call returns that error, which says so. So is a
 // statement refused by a server that cannot write (SQLSTATE 25006: a
 // standby, or an old primary restarted as one), after the store's pool has
-// closed the connection it ran on, so that the next attempt dials again
-// and, with target_session_attrs=read-write, reaches the primary. The
+// closed the connection it ran on and dropped the others, so that the next
+// attempt dials again and, with target_session_attrs=read-write, reaches
+// the primary. The
 // store runs its writes at READ COMMITTED whatever the server's default,
 // so that writes of one hot key do not fail each other as they would under
 // SERIALIZABLE: it sets no startup parameter, which a connection pooler

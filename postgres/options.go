@@ -28,11 +28,12 @@ func (f optionFunc) apply(s *OffsetStore) { f(s) }
 // isolation of one of pool's connections and, unless it is READ COMMITTED,
 // sends each write in a READ COMMITTED transaction of its own; give every
 // connection of pool the same default. Unlike the store's own pool, pool's
-// connections are not closed when they land on a server that cannot write
-// (SQLSTATE 25006, a standby): the store runs the statement again, a few
-// times, but may meet the same connection. To have them closed, as the
-// store's own are, set pool's ConnConfig.OnPgError to return false for
-// that code (and for FATAL errors, as pgx's default does).
+// connections are not dropped when one lands on a server that cannot write
+// (SQLSTATE 25006, a standby): the store runs the statement again, 5
+// attempts in all, but may meet the same connections. To have them
+// dropped, as the store's own are, set pool's ConnConfig.OnPgError to call
+// the pool's Reset and return false for that code (and to return false for
+// FATAL errors, as pgx's default does).
 func WithPool(pool *pgxpool.Pool) Option {
 	return optionFunc(func(s *OffsetStore) { s.callerPool = pool })
 }

@@ -33,8 +33,9 @@ type Cluster struct {
 
 	tb  testing.TB
 	bin string
-	// user runs the server: "" for this process's, which must not be root.
-	user string
+	// user runs the server: "" for this process's, which must not be root;
+	// group is user's group.
+	user, group string
 }
 
 // URL returns the URL of the cluster's postgres database, as user
@@ -50,7 +51,8 @@ func (c *Cluster) URL() string {
 // are no server binaries.
 //
 // PostgreSQL refuses to run as root: run as root, the server runs as the
-// postgres system user, or nobody, as with scripts/with-postgres.sh.
+// postgres system user, or nobody, through runuser or setpriv, as with
+// scripts/with-postgres.sh.
 func StartCluster(tb testing.TB, conf ...string) *Cluster {
 	tb.Helper()
 	c := newCluster(tb)
@@ -123,6 +125,7 @@ func newCluster(tb testing.TB) *Cluster {
 		if err := os.Chown(dir, uid, gid); err != nil {
 			tb.Fatal(err)
 		}
+		c.group = u.Gid
 	}
 	tb.Cleanup(func() {
 		if _, err := os.Stat(filepath.Join(c.Data, "postmaster.pid")); err == nil {
@@ -172,7 +175,10 @@ func (c *Cluster) command(name string, args ...string) *exec.Cmd {
 	if c.user == "" {
 		return exec.Command(path, args...)
 	}
-	return exec.Command("runuser", append([]string{"-u", c.user, "--", path}, args...)...)
+	if _, err := exec.LookPath("runuser"); err == nil {
+		return exec.Command("runuser", append([]string{"-u", c.user, "--", path}, args...)...)
+	}
+	return exec.Command("setpriv", append([]string{"--reuid=" + c.user, "--regid=" + c.group, "--init-groups", "--", path}, args...)...)
 }
 
 // freePort returns a port of 127.0.0.1 that nothing listened on a moment
