@@ -74,11 +74,30 @@ as() {
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/offsetstore-postgres.XXXXXX")
 started=
+bouncer=
 cleanup() {
 	status=$?
 	trap - EXIT INT TERM HUP
-	if [ -f "$dir/pgbouncer.pid" ]; then
-		kill "$(cat "$dir/pgbouncer.pid")" 2>/dev/null || true
+	if [ -n "$bouncer" ]; then
+		# A signal may come while PgBouncer starts, before it has written
+		# its pid: wait for the pid, or for PgBouncer to have given up.
+		tries=0
+		while [ ! -s "$dir/pgbouncer.pid" ] && [ "$tries" -lt 50 ] &&
+			! grep -q FATAL "$dir/pgbouncer.log" 2>/dev/null; do
+			sleep 0.1
+			tries=$((tries + 1))
+		done
+	fi
+	if [ -s "$dir/pgbouncer.pid" ]; then
+		pid=$(cat "$dir/pgbouncer.pid")
+		kill "$pid" 2>/dev/null || true
+		# SIGTERM stops PgBouncer at once, but not before kill returns:
+		# wait, so that nothing of it outlives the script.
+		tries=0
+		while kill -0 "$pid" 2>/dev/null && [ "$tries" -lt 50 ]; do
+			sleep 0.1
+			tries=$((tries + 1))
+		done
 	fi
 	# Clusters a test left running, killed before its cleanup ran.
 	for data in "$dir"/clusters/*/data; do
@@ -157,7 +176,6 @@ OFFSETSTORE_POSTGRES_CLUSTERS=$dir/clusters
 mkdir "$OFFSETSTORE_POSTGRES_CLUSTERS"
 [ -z "$user" ] || chown "$user" "$OFFSETSTORE_POSTGRES_CLUSTERS"
 export OFFSETSTORE_POSTGRES_URL OFFSETSTORE_POSTGRES_REQUIRED OFFSETSTORE_POSTGRES_BINDIR OFFSETSTORE_POSTGRES_CLUSTERS
-echo "with-postgres.sh: $("$bin/postgres" --version) on 127.0.0.1:$port, data in $dir" >&2
 
 # PgBouncer, in transaction pooling mode and otherwise as it comes: the
 # pooler tests check that the store needs no setting of it. It too
@@ -189,6 +207,7 @@ EOF
 		[ -z "$user" ] || chown "$user" "$dir/pgbouncer.log"
 		# With -d PgBouncer returns before it binds its port: its log says
 		# how that went.
+		bouncer=1
 		as "$pgbouncer" -d -q "$dir/pgbouncer.ini" >/dev/null 2>&1 || true
 		tries=0
 		until grep -q 'process up\|FATAL' "$dir/pgbouncer.log" || [ "$tries" -ge 100 ]; do
@@ -208,6 +227,9 @@ EOF
 	fi
 	OFFSETSTORE_PGBOUNCER_URL="postgres://postgres@127.0.0.1:$bport/postgres?sslmode=disable"
 	export OFFSETSTORE_PGBOUNCER_URL
+fi
+echo "with-postgres.sh: $("$bin/postgres" --version) on 127.0.0.1:$port, data in $dir" >&2
+if [ -n "${bport:-}" ]; then
 	echo "with-postgres.sh: $("$pgbouncer" --version | head -n 1) on 127.0.0.1:$bport, transaction pooling" >&2
 fi
 
