@@ -12,15 +12,14 @@ import (
 
 // SQLSTATE codes the store maps to the contract's errors.
 const (
-	codeStringTooLong          = "22001" // string_data_right_truncation
-	codeInvalidByteSequence    = "22021" // character_not_in_repertoire
-	codeUntranslatableChar     = "22P05" // untranslatable_character
-	codeSerializationFailure   = "40001"
-	codeDeadlockDetected       = "40P01"
-	codeUndefinedTable         = "42P01"
-	codeInvalidSchemaName      = "3F000"
-	codeUndefinedColumn        = "42703"
-	codeDataExceptionClassHead = "22"
+	codeStringTooLong        = "22001" // string_data_right_truncation
+	codeInvalidByteSequence  = "22021" // character_not_in_repertoire
+	codeUntranslatableChar   = "22P05" // untranslatable_character
+	codeSerializationFailure = "40001"
+	codeDeadlockDetected     = "40P01"
+	codeUndefinedTable       = "42P01"
+	codeInvalidSchemaName    = "3F000"
+	codeUndefinedColumn      = "42703"
 )
 
 // opError puts the package and the method in front of err, so that a

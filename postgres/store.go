@@ -109,6 +109,12 @@ func (s *OffsetStore) connect(ctx context.Context, op string) error {
 	if err != nil {
 		return opError(op, err)
 	}
+	if err := s.inspectServer(ctx, sess); err != nil {
+		// Nothing was sent through the session yet: closing it waits for
+		// nothing.
+		_ = sess.close(context.WithoutCancel(ctx))
+		return opError(op, err)
+	}
 	s.sess.Store(sess)
 	return nil
 }
@@ -184,6 +190,32 @@ func (s *OffsetStore) checkNameColumn(ctx context.Context, pool *pgxpool.Pool) e
 	}
 	return fmt.Errorf("table %s: its projection_name column is %s, which cannot hold every name of up to %d characters exactly as given; the store needs eGo's VARCHAR(%d), a wider VARCHAR, or TEXT",
 		s.ident, shown, maxNameChars, maxNameChars)
+}
+
+// inspectServer checks that sess's pool is large enough for no projection
+// to wait for another (see [committer]), and reads how the server will
+// count and convert names, so that a name the column cannot hold exactly
+// is refused before it is sent.
+func (s *OffsetStore) inspectServer(ctx context.Context, sess *session) error {
+	if size := int(sess.pool.Config().MaxConns); size < minPoolSize {
+		how := fmt.Sprintf("add pool_max_conns=%d or more to the connection string", minPoolSize)
+		if !sess.owned {
+			how = fmt.Sprintf("make the pool of postgres.WithPool with MaxConns of %d or more", minPoolSize)
+		}
+		return fmt.Errorf("%w: the pool has %d connections, and the store needs %d, so that a projection whose writes are stuck (its rows locked, its reset waiting) never holds up the others: up to two for the stuck projection, one for the writes of the others and one kept for reads; %s",
+			offsetstore.ErrInvalidArgument, size, minPoolSize, how)
+	}
+	conn, err := sess.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	var typmod int32
+	if err := conn.QueryRow(ctx, s.stmts.nameColumn, s.ident).Scan(new(string), &typmod, new(string)); err != nil {
+		return err
+	}
+	sess.names, sess.typmod = newNameRule(conn.Conn().PgConn(), typmod), typmod
+	return nil
 }
 
 // create creates the schema, if the store names one, and the table. It
@@ -293,6 +325,9 @@ func (s *OffsetStore) WriteOffset(ctx context.Context, offset *egopb.Offset) err
 	if err != nil {
 		return err
 	}
+	if err := sess.checkName("WriteOffset", offset.ProjectionName); err != nil {
+		return err
+	}
 	return sess.commits.write(ctx, rowOf(offset))
 }
 
@@ -304,6 +339,9 @@ func (s *OffsetStore) GetCurrentOffset(ctx context.Context, projectionID *egopb.
 	}
 	sess, err := s.session("GetCurrentOffset")
 	if err != nil {
+		return nil, err
+	}
+	if err := sess.checkName("GetCurrentOffset", projectionID.ProjectionName); err != nil {
 		return nil, err
 	}
 	name, shard := projectionID.ProjectionName, projectionID.ShardNumber
@@ -340,13 +378,27 @@ func (s *OffsetStore) ResetOffset(ctx context.Context, projectionName string, va
 	if err != nil {
 		return err
 	}
-	now := s.clock().UnixMilli()
-	err = s.changeProjection(ctx, sess.pool, projectionName, func(br pgx.BatchResults) error {
-		_, err := br.Exec()
+	if err := sess.checkName("ResetOffset", projectionName); err != nil {
 		return err
-	}, s.stmts.reset, projectionName, value, now)
+	}
+	now := s.clock().UnixMilli()
+	err = sess.commits.change(ctx, "ResetOffset", projectionName, func(ctx context.Context) error {
+		return s.changeProjection(ctx, sess.pool, projectionName, func(br pgx.BatchResults) error {
+			_, err := br.Exec()
+			return err
+		}, s.stmts.reset, projectionName, value, now)
+	})
 	if err != nil {
 		return s.translate(ctx, "ResetOffset", sess, err)
+	}
+	return nil
+}
+
+// checkName returns the error op returns for a projection name the
+// table cannot hold exactly on sess's server, or nil.
+func (sess *session) checkName(op, name string) error {
+	if err := sess.names.check(name); err != nil {
+		return opError(op, err)
 	}
 	return nil
 }
