@@ -115,9 +115,17 @@ func (s *OffsetStore) ResetShards(ctx context.Context, projectionName string, va
 // WriteOffsets writes every offset of offsets in one statement: all of them
 // or, if any fails, none. It refuses the whole call, writing nothing, if
 // any offset is bad input or two name the same projection and shard, and,
-// with [WithMonotonicWrites], if any would lower a stored value. It takes
-// the lock of each projection it writes, shared, as
-// [OffsetStore.WriteOffset] does.
+// with [WithMonotonicWrites], if any would lower a stored value.
+//
+// It excludes the resets, and deletes of several shards, of the
+// projections it writes: of up to 64 projections, it takes the lock of
+// each, shared, as [OffsetStore.WriteOffset] does; of more, which would
+// overflow the server's lock table (64 locks per transaction by default),
+// it takes the store-wide lock exclusively instead (see [LockClass]), and
+// so waits for every reset in progress, of any projection, and holds off
+// new ones until it commits. Calls of several projections go out one after
+// another; a call of one projection takes its turn among that projection's
+// writes.
 func (s *OffsetStore) WriteOffsets(ctx context.Context, offsets []*egopb.Offset) error {
 	const op = "WriteOffsets"
 	argErr := s.optErr

@@ -20,13 +20,26 @@ const maxNameChars = 255
 const maxIdentifierBytes = 63
 
 // CheckProjectionName returns nil if the table can hold name as a
-// projection's name exactly, and otherwise an error wrapping
+// projection's name exactly on a database of any encoding that counts
+// characters, and otherwise an error wrapping
 // [offsetstore.ErrInvalidArgument] that says what is wrong with it: it is
 // empty, is not valid UTF-8, contains a NUL byte (which PostgreSQL text
 // cannot hold), or is longer than the 255 characters of eGo's
-// projection_name column, VARCHAR(255) (PostgreSQL counts characters, not
-// bytes). Every method of the store checks its names so before sending
-// anything; a tool can check a name the same way before it connects.
+// projection_name column, VARCHAR(255). Every method of the store checks
+// its names so before sending anything; a tool can check a name the same
+// way before it connects.
+//
+// It is the part of the store's check that does not depend on the
+// database. A connected store also refuses, before sending it, a name
+// that the connection's encodings, read at Connect, would store otherwise
+// than given: on a SQL_ASCII database, where VARCHAR(255) counts bytes, a
+// name longer than 255 bytes; and, when the connection's client_encoding
+// is neither UTF8 nor SQL_ASCII (pgx leaves it at the database's, LATIN1
+// say), any name beyond ASCII, whose UTF-8 bytes the server would read as
+// other characters; add client_encoding=UTF8 to the connection string to
+// store such names there. With client_encoding UTF8 the server converts
+// names to its encoding, and refuses, changing nothing, a character that
+// encoding lacks.
 func CheckProjectionName(name string) error {
 	switch {
 	case name == "":
