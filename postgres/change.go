@@ -34,7 +34,7 @@ func (s *OffsetStore) DeleteOffset(ctx context.Context, id *egopb.ProjectionId) 
 		return err
 	})
 	if err != nil {
-		return s.translate(ctx, op, sess, err)
+		return err
 	}
 	return nil
 }
@@ -74,7 +74,7 @@ func (s *OffsetStore) deleteShards(ctx context.Context, op, projectionName strin
 		return s.changeProjection(ctx, sess.pool, projectionName, collect, s.stmts.deleteShards, projectionName, shardArray(shards))
 	})
 	if err != nil {
-		return nil, s.translate(ctx, op, sess, err)
+		return nil, err
 	}
 	return deleted, nil
 }
@@ -107,7 +107,7 @@ func (s *OffsetStore) ResetShards(ctx context.Context, projectionName string, va
 		return s.changeProjection(ctx, sess.pool, projectionName, collect, s.stmts.resetShards, projectionName, value, now, shardArray(shards))
 	})
 	if err != nil {
-		return nil, s.translate(ctx, op, sess, err)
+		return nil, err
 	}
 	return before, nil
 }
@@ -204,7 +204,7 @@ func (s *OffsetStore) WriteOffsets(ctx context.Context, offsets []*egopb.Offset)
 		})
 	})
 	if err != nil {
-		return s.translate(ctx, op, sess, err)
+		return err
 	}
 	return nil
 }

@@ -212,8 +212,15 @@ func (c *committer) write(ctx context.Context, r row) error {
 
 // change runs fn, a call of op that changes rows of projection name (or
 // of several, for ""), through that projection's lane, alone.
+// fn's error is translated as op's; the call's error is returned as it
+// is.
 func (c *committer) change(ctx context.Context, op, name string, fn func(context.Context) error) error {
-	return c.submit(ctx, name, &request{ctx: ctx, op: op, change: fn})
+	return c.submit(ctx, name, &request{ctx: ctx, op: op, change: func(ctx context.Context) error {
+		if err := fn(ctx); err != nil {
+			return c.store.translate(ctx, op, c.sess, err)
+		}
+		return nil
+	}})
 }
 
 // submit sends req at once, on the caller's goroutine, when its lane is

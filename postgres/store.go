@@ -413,7 +413,7 @@ func (s *OffsetStore) ResetOffset(ctx context.Context, projectionName string, va
 		}, s.stmts.reset, projectionName, value, now)
 	})
 	if err != nil {
-		return s.translate(ctx, "ResetOffset", sess, err)
+		return err
 	}
 	return nil
 }
