@@ -102,8 +102,8 @@ func TestOffsetStore_BatchedWithAStuckProjection(t *testing.T) {
 // another session holds p's rows FOR UPDATE, so that every write of p
 // waits, and a reset of p waits too. Writes and reads of q must return at
 // once, at first and once the store has sent more of p's writes beside the
-// stuck ones (past stallAfter, 5 seconds), with pools of every size the
-// store accepts.
+// stuck ones (past stallAfter, 5 seconds, and twice that), with pools of
+// the sizes the store accepts, the smallest first.
 func TestOffsetStore_StuckProjectionLeavesRoom(t *testing.T) {
 	for _, size := range []int{4, 5} {
 		t.Run(fmt.Sprintf("pool_max_conns=%d", size), func(t *testing.T) {
@@ -148,8 +148,12 @@ func TestOffsetStore_StuckProjectionLeavesRoom(t *testing.T) {
 				v++
 			}
 			check("at first")
+			// Past stallAfter, the store sends p's queue beside its stuck
+			// write; past twice that, it must not send more of p.
 			time.Sleep(5500 * time.Millisecond)
-			check("6 seconds on")
+			check("5.5 seconds on")
+			time.Sleep(5500 * time.Millisecond)
+			check("11 seconds on")
 			// Several of q's writes at once, with a reader.
 			errs := make(chan error, 8)
 			for shard := range uint64(8) {
@@ -282,5 +286,52 @@ func TestOffsetStore_Disconnect_WaitsForLoneWrite(t *testing.T) {
 	}
 	if err := <-disconnected; err != nil {
 		t.Errorf("Disconnect(ctx) once the write it waited for returned = %v; want <nil>", err)
+	}
+}
+
+// TestOffsetStore_ReadsFindAConnection checks the store-wide bound: with
+// as many projections stuck (their rows locked by another session) as the
+// pool has connections, the store sends writes on all but one, so that
+// reads, of any projection, still return at once.
+func TestOffsetStore_ReadsFindAConnection(t *testing.T) {
+	const size = 4
+	ctx := t.Context()
+	schema := pgtest.Schema(t)
+	store := postgres.NewOffsetStore(withRuntimeParam(t, pgtest.URL(t), "pool_max_conns", fmt.Sprint(size)),
+		postgres.WithSchema(schema), postgres.WithCreateTable())
+	if err := store.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer store.Disconnect(context.Background())
+	mustWrite(t, store, offset(schema+"-q", 0, 1, 1))
+	stuck := make([]string, size)
+	for i := range stuck {
+		stuck[i] = fmt.Sprintf("%s-p%d", schema, i)
+		mustWrite(t, store, offset(stuck[i], 0, 1, 1))
+	}
+	pool := newPool(t, pgtest.URL(t))
+	blocker, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer blocker.Rollback(context.Background())
+	if _, err := blocker.Exec(ctx, `SELECT 1 FROM `+table(schema)+` WHERE projection_name <> $1 FOR UPDATE`, schema+"-q"); err != nil {
+		t.Fatal(err)
+	}
+	writes := make(chan error, size)
+	for _, name := range stuck {
+		go func() { writes <- store.WriteOffset(ctx, offset(name, 0, 2, 2)) }()
+	}
+	waitForLockWaiters(t, pool, size-1)
+	time.Sleep(100 * time.Millisecond) // the last write reaches the store
+	wantPromptRead(t, store, schema+"-q", 0, 1, fmt.Sprintf("while %d projections' writes are stuck on a pool of %d", size, size))
+	wantPromptRead(t, store, stuck[0], 0, 1, fmt.Sprintf("while %d projections' writes are stuck on a pool of %d", size, size))
+	if err := blocker.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for range size {
+		if err := <-writes; err != nil {
+			t.Errorf("a stuck write, once its row was free = %v; want <nil>", err)
+		}
 	}
 }
