@@ -39,8 +39,11 @@
 // wait in the store, in order, until a unit in flight is answered or
 // their context ends. [OffsetStore.Connect] refuses a pool of fewer than 4
 // connections, with which one stuck projection would hold up the others.
-// [OffsetStore.WriteOffsetTx] writes an offset inside the
-// caller's transaction instead, with the read model it belongs to, so
+// Calls of [OffsetStore.WriteOffsets] that write several projections take
+// turns in a lane of their own.
+//
+// [OffsetStore.WriteOffsetTx] writes an offset inside the caller's
+// transaction instead, with the read model it belongs to, so
 // that both commit or neither does.
 //
 // Beyond the contract, [OffsetStore.Offsets], [OffsetStore.Projections],

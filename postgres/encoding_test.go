@@ -83,6 +83,7 @@ func TestOffsetStore_Encodings(t *testing.T) {
 		{"LATIN1/client_encoding=UTF8", "LATIN1", "UTF8", true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // each on a database of its own
 			dbURL := encodingDatabase(t, tc.encoding)
 			if tc.clientEncoding != "" {
 				dbURL = withRuntimeParam(t, dbURL, "client_encoding", tc.clientEncoding)
