@@ -26,12 +26,17 @@ func (s *OffsetStore) DeleteOffset(ctx context.Context, id *egopb.ProjectionId) 
 	if err != nil {
 		return err
 	}
-	err = retry(ctx, func() error {
-		_, err := sess.writer().Exec(ctx, s.stmts.deleteOffset, id.ProjectionName, int64(id.ShardNumber))
+	if err := sess.checkName(op, id.ProjectionName); err != nil {
 		return err
+	}
+	err = sess.commits.change(ctx, op, id.ProjectionName, func(ctx context.Context) error {
+		return retry(ctx, func() error {
+			_, err := sess.writer().Exec(ctx, s.stmts.deleteOffset, id.ProjectionName, int64(id.ShardNumber))
+			return err
+		})
 	})
 	if err != nil {
-		return s.translate(ctx, op, sess, err)
+		return err
 	}
 	return nil
 }
@@ -59,15 +64,19 @@ func (s *OffsetStore) deleteShards(ctx context.Context, op, projectionName strin
 	if err != nil {
 		return nil, err
 	}
+	if err := sess.checkName(op, projectionName); err != nil {
+		return nil, err
+	}
 	var deleted []*egopb.Offset
 	collect := collectInto(&deleted, projectionName)
-	if shards == nil {
-		err = s.changeProjection(ctx, sess.pool, projectionName, collect, s.stmts.deleteAll, projectionName)
-	} else {
-		err = s.changeProjection(ctx, sess.pool, projectionName, collect, s.stmts.deleteShards, projectionName, shardArray(shards))
-	}
+	err = sess.commits.change(ctx, op, projectionName, func(ctx context.Context) error {
+		if shards == nil {
+			return s.changeProjection(ctx, sess.pool, projectionName, collect, s.stmts.deleteAll, projectionName)
+		}
+		return s.changeProjection(ctx, sess.pool, projectionName, collect, s.stmts.deleteShards, projectionName, shardArray(shards))
+	})
 	if err != nil {
-		return nil, s.translate(ctx, op, sess, err)
+		return nil, err
 	}
 	return deleted, nil
 }
@@ -87,16 +96,20 @@ func (s *OffsetStore) ResetShards(ctx context.Context, projectionName string, va
 	if err != nil {
 		return nil, err
 	}
+	if err := sess.checkName(op, projectionName); err != nil {
+		return nil, err
+	}
 	now := s.clock().UnixMilli()
 	var before []*egopb.Offset
 	collect := collectInto(&before, projectionName)
-	if shards == nil {
-		err = s.changeProjection(ctx, sess.pool, projectionName, collect, s.stmts.resetAllReturning, projectionName, value, now)
-	} else {
-		err = s.changeProjection(ctx, sess.pool, projectionName, collect, s.stmts.resetShards, projectionName, value, now, shardArray(shards))
-	}
+	err = sess.commits.change(ctx, op, projectionName, func(ctx context.Context) error {
+		if shards == nil {
+			return s.changeProjection(ctx, sess.pool, projectionName, collect, s.stmts.resetAllReturning, projectionName, value, now)
+		}
+		return s.changeProjection(ctx, sess.pool, projectionName, collect, s.stmts.resetShards, projectionName, value, now, shardArray(shards))
+	})
 	if err != nil {
-		return nil, s.translate(ctx, op, sess, err)
+		return nil, err
 	}
 	return before, nil
 }
@@ -104,9 +117,17 @@ func (s *OffsetStore) ResetShards(ctx context.Context, projectionName string, va
 // WriteOffsets writes every offset of offsets in one statement: all of them
 // or, if any fails, none. It refuses the whole call, writing nothing, if
 // any offset is bad input or two name the same projection and shard, and,
-// with [WithMonotonicWrites], if any would lower a stored value. It takes
-// the lock of each projection it writes, shared, as
-// [OffsetStore.WriteOffset] does.
+// with [WithMonotonicWrites], if any would lower a stored value.
+//
+// It excludes the resets, and deletes of several shards, of the
+// projections it writes: of up to 64 projections, it takes the lock of
+// each, shared, as [OffsetStore.WriteOffset] does; of more, which would
+// overflow the server's lock table (64 locks per transaction by default),
+// it takes the store-wide lock exclusively instead (see [LockClass]), and
+// so waits for every reset in progress, of any projection, and holds off
+// new ones until it commits. Calls of several projections go out one after
+// another; a call of one projection takes its turn among that projection's
+// writes.
 func (s *OffsetStore) WriteOffsets(ctx context.Context, offsets []*egopb.Offset) error {
 	const op = "WriteOffsets"
 	argErr := s.optErr
@@ -139,26 +160,53 @@ func (s *OffsetStore) WriteOffsets(ctx context.Context, offsets []*egopb.Offset)
 	if len(rows) == 0 {
 		return nil
 	}
-	err = retry(ctx, func() error {
-		if !s.monotonic {
-			_, err := s.upsertRows(ctx, sess.writer(), rows)
-			return err
-		}
-		// The statement skips the rows it may not lower and writes the
-		// others: roll them back if it skipped any.
-		return pgx.BeginTxFunc(ctx, sess.pool, readCommitted, func(tx pgx.Tx) error {
-			written, err := s.upsertRows(ctx, tx, rows)
-			if err != nil {
+	names := make(map[string]bool)
+	for _, r := range rows {
+		if !names[r.name] {
+			if err := sess.checkName(op, r.name); err != nil {
 				return err
 			}
-			if i := slices.Index(written, false); i >= 0 {
-				return belowStored(rows[i])
+			names[r.name] = true
+		}
+	}
+	// One projection's rows go through its lane; several projections'
+	// through the lane of such calls, one after another.
+	lane := ""
+	if len(names) == 1 {
+		lane = rows[0].name
+	}
+	// Beyond maxProjectionLocks projections, one lock per projection
+	// could overflow the server's lock table (SQLSTATE 53200): the
+	// transaction takes the store-wide lock exclusively instead, which
+	// every reset takes shared.
+	wholeStore := len(names) > maxProjectionLocks
+	err = sess.commits.change(ctx, op, lane, func(ctx context.Context) error {
+		return retry(ctx, func() error {
+			if !s.monotonic && !wholeStore {
+				_, err := s.upsertRows(ctx, sess.writer(), rows, false)
+				return err
 			}
-			return nil
+			return pgx.BeginTxFunc(ctx, sess.pool, readCommitted, func(tx pgx.Tx) error {
+				if wholeStore {
+					if _, err := tx.Exec(ctx, lockStoreSQL); err != nil {
+						return err
+					}
+				}
+				written, err := s.upsertRows(ctx, tx, rows, wholeStore)
+				if err != nil {
+					return err
+				}
+				// The statement skips the rows it may not lower and writes
+				// the others: roll them back if it skipped any.
+				if i := slices.Index(written, false); i >= 0 {
+					return belowStored(rows[i])
+				}
+				return nil
+			})
 		})
 	})
 	if err != nil {
-		return s.translate(ctx, op, sess, err)
+		return err
 	}
 	return nil
 }
@@ -197,7 +245,20 @@ func (s *OffsetStore) WriteOffsetTx(ctx context.Context, tx pgx.Tx, offset *egop
 		return err
 	}
 	r := rowOf(offset)
-	written, err := s.upsertRows(ctx, tx, []row{r})
+	// tx's connection says how its server counts names; the column is
+	// the connected store's, or eGo's VARCHAR(255).
+	typmod := int32(maxNameChars + 4)
+	if sess := s.sess.Load(); sess != nil {
+		typmod = sess.typmod
+	}
+	var rule nameRule
+	if conn := tx.Conn(); conn != nil {
+		rule = newNameRule(conn.PgConn(), typmod)
+	}
+	if err := rule.check(r.name); err != nil {
+		return opError(op, err)
+	}
+	written, err := s.upsertRows(ctx, tx, []row{r}, false)
 	if err != nil {
 		return s.translate(ctx, op, nil, err)
 	}

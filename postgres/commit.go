@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,10 +25,21 @@ type session struct {
 	// pinIsolation says the server's default isolation is not READ
 	// COMMITTED, so that writes pin it (see [session.writer]).
 	pinIsolation bool
-	// cancel abandons the batch in flight, when Disconnect cannot wait.
+	// cancel abandons the batches in flight, when Disconnect cannot wait.
 	cancel  context.CancelFunc
 	commits *committer
+	// names says which names the table holds exactly, as the server
+	// counts and converts them (see [OffsetStore.inspectServer]).
+	names nameRule
+	// typmod is the projection_name column's type modifier.
+	typmod int32
 }
+
+// minPoolSize is the smallest pool with which no projection waits for
+// another: a stuck projection holds up to two connections (its unit in
+// flight and the one sent beside it after stallAfter), the others' writes
+// need one more, and reads one the writes never take.
+const minPoolSize = 4
 
 func newSession(s *OffsetStore, pool *pgxpool.Pool, owned bool) *session {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -39,27 +49,32 @@ func newSession(s *OffsetStore, pool *pgxpool.Pool, owned bool) *session {
 		sess:     sess,
 		ctx:      ctx,
 		maxUnits: max(1, int(pool.Config().MaxConns)-1),
+		lanes:    make(map[string]*lane),
 	}
 	return sess
 }
 
-// close stops the committer, after the batch in flight unless ctx ends
-// first, and closes the pool if the session opened it. Closing the pool
-// waits for the calls still using it, which may have no deadline and a
-// server that does not answer: if ctx ends first, close returns ctx's
-// error and the pool finishes closing when those calls return.
+// close stops the committer and waits for every write and change in
+// flight, lone or batched, unless ctx ends first, and closes the pool if
+// the session opened it. Closing the pool waits for the calls still using
+// it, which may have no deadline and a server that does not answer: if ctx
+// ends first, close abandons the batches in flight and returns ctx's
+// error, and the pool finishes closing when those calls return.
 func (sess *session) close(ctx context.Context) error {
 	sess.commits.drain()
 	sent := make(chan struct{})
 	go func() {
 		defer close(sent)
-		sess.commits.sending.Wait()
+		sess.commits.units.Wait()
 	}()
 	select {
 	case <-sent:
 	case <-ctx.Done():
 		sess.cancel()
-		<-sent
+		if sess.owned {
+			go sess.pool.Close()
+		}
+		return fmt.Errorf("%w: writes sent before Disconnect may still commit; the store's own pool closes once the calls using it return", ctx.Err())
 	}
 	sess.cancel()
 	if !sess.owned {
@@ -97,13 +112,18 @@ func rowOf(o *egopb.Offset) row {
 
 func (r row) key() key { return key{r.name, r.shard} }
 
-// A request is one WriteOffset waiting for its batch.
+// A request is one call waiting for its turn in its projection's lane: a
+// WriteOffset, which shares its batch with the writes queued beside it, or
+// a change (a reset, a delete, a WriteOffsets), which goes alone.
 type request struct {
 	ctx context.Context
+	op  string
 	row row
-	// state moves from queued to taken, by the committer when it puts the
-	// request in a batch, or to abandoned, by the caller when its context
-	// ends first: whichever comes first decides whether the row is sent.
+	// change is the work of a change, nil for a write.
+	change func(context.Context) error
+	// state moves from queued to taken, by the committer when it sends
+	// the request, or to abandoned, by the caller when its context ends
+	// first: whichever comes first decides whether the request is sent.
 	state atomic.Uint32
 	// done receives the outcome, once; it has room for it, so the
 	// committer never waits for a caller who has left.
@@ -116,152 +136,231 @@ const (
 	abandoned
 )
 
-// A committer is a session's group commit. A write that finds nothing in
-// flight goes out at once, from its caller's goroutine; the writes that
-// arrive while a write or batch is in flight queue up, and go out together,
-// as one statement, when it is answered. There is no timer on that path:
-// under load, a batch holds the writes that arrived during one round trip.
+// A committer is a session's group commit, and the gate of every call that
+// changes rows. Each projection has a lane: the writes of a projection
+// that arrive while one of its units (a write, a batch or a change) is in
+// flight queue in its lane, and go out together, as one statement, when
+// that unit is answered. A batch holds one projection's writes only, so a
+// write never waits for a lock of another projection that its batch mates
+// wait for. A call that finds its lane empty goes out at once, from its
+// caller's goroutine, so that a lone writer pays nothing for group commit.
+// There is no timer on that path: under load, a batch holds the writes of
+// its projection that arrived during one round trip.
 //
-// A write or batch in flight for longer than stallAfter (its row locked by
-// a long transaction, say, or its connection gone silent) no longer holds
-// the others back: the queue goes out beside it, and so do later writes,
-// still one unit in flight after another, leaving the pool a connection
-// for reads.
+// Two bounds keep a stuck projection (its rows locked by a long
+// transaction, its reset waiting for an open [OffsetStore.WriteOffsetTx],
+// its connection gone silent) from holding up the others:
+//   - a lane has one unit in flight, or two once the first has been in
+//     flight for stallAfter: then the queue goes out beside it, so that a
+//     silent connection does not hold a projection's writes for ever, and
+//     a stuck projection holds two connections at most;
+//   - the units in flight, of every lane, hold at most the pool's size but
+//     one connections, so that reads always find one.
+//
+// Past those bounds, calls wait in their lanes, in the store, where their
+// contexts can end them, not in the pool or on the server.
 type committer struct {
 	store *OffsetStore
 	sess  *session
 	// ctx ends when the session is abandoned; every batch's context
 	// derives from it.
 	ctx context.Context
-	// maxUnits bounds the writes and batches in flight: the pool's size
-	// but one, so that a stall cannot take every connection.
+	// maxUnits bounds the units in flight, of every lane: the pool's size
+	// but one.
 	maxUnits int
 
-	mu    sync.Mutex
-	queue []*request
-	// sent holds when each write or batch in flight was sent, in order.
-	sent   []time.Time
-	closed bool // no more requests are taken: the session is closing
+	mu sync.Mutex
+	// lanes holds the lanes that have a unit in flight or queued, by
+	// projection name; "" is the lane of WriteOffsets of several
+	// projections.
+	lanes map[string]*lane
+	// ready lists the lanes with queued requests, oldest first.
+	ready    []*lane
+	inFlight int
+	closed   bool // no more requests are taken: the session is closing
 
-	// sending counts the batches sent from goroutines of their own.
-	sending sync.WaitGroup
+	// units counts every unit in flight, lone ones included, for close.
+	units sync.WaitGroup
 
-	// batches and rows count what was sent, for tests to see that
+	// batches and rows count the writes sent, for tests to see that
 	// writes did share round trips.
 	batches, rows atomic.Int64
 }
 
-// stallAfter is how long a write or batch may be in flight before the
-// writes queued behind it go out without it. A commit takes milliseconds;
-// one that takes seconds waits for something that may never come, such as
-// an answer on a connection that went silent, which pgx, given a context
-// with no deadline, as eGo gives, waits for as long as TCP keeps it open.
+// A lane is one projection's queue. c.mu guards it.
+type lane struct {
+	name  string
+	queue []*request
+	// sent holds when each unit in flight was sent, oldest first.
+	sent  []time.Time
+	stall *time.Timer // wakes the committer when the lane's unit stalls
+	ready bool        // listed in c.ready
+}
+
+// stallAfter is how long a lane's unit may be in flight before the queue
+// behind it goes out beside it. A commit takes milliseconds; one that
+// takes seconds waits for something that may never come, such as an
+// answer on a connection that went silent, which pgx, given a context with
+// no deadline, as eGo gives, waits for as long as TCP keeps it open.
 const stallAfter = 5 * time.Second
 
-// write writes r: at once, on the caller's goroutine, when nothing is in
-// flight, so that a lone writer pays nothing for group commit; otherwise
-// it queues r for the next batch and waits for that batch to commit, or
-// ctx to end.
+// maxLaneUnits is how many units of one lane may be in flight: one, and
+// one more beside it once it stalls.
+const maxLaneUnits = 2
+
+// write writes r through r's projection's lane.
 func (c *committer) write(ctx context.Context, r row) error {
-	req := &request{ctx: ctx, row: r}
+	return c.submit(ctx, r.name, &request{ctx: ctx, op: "WriteOffset", row: r})
+}
+
+// change runs fn, a call of op that changes rows of projection name (or
+// of several, for ""), through that projection's lane, alone.
+// fn's error is translated as op's; the call's error is returned as it
+// is.
+func (c *committer) change(ctx context.Context, op, name string, fn func(context.Context) error) error {
+	return c.submit(ctx, name, &request{ctx: ctx, op: op, change: func(ctx context.Context) error {
+		if err := fn(ctx); err != nil {
+			return c.store.translate(ctx, op, c.sess, err)
+		}
+		return nil
+	}})
+}
+
+// submit sends req at once, on the caller's goroutine, when its lane is
+// empty and the store has room for a unit; otherwise it queues req in its
+// lane and waits for it to be answered, or ctx to end.
+func (c *committer) submit(ctx context.Context, name string, req *request) error {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		return opError("WriteOffset", offsetstore.ErrNotConnected)
+		return opError(req.op, offsetstore.ErrNotConnected)
 	}
-	wait := c.stallLocked()
-	if len(c.sent) == 0 || wait == 0 && len(c.queue) == 0 {
-		sent := c.sendingLocked()
+	l := c.lanes[name]
+	if l == nil {
+		l = &lane{name: name}
+		c.lanes[name] = l
+	}
+	if len(l.sent) == 0 && len(l.queue) == 0 && c.inFlight < c.maxUnits {
+		sent := c.sendingLocked(l)
 		c.mu.Unlock()
-		c.batches.Add(1)
-		c.rows.Add(1)
-		err := c.store.writeRows(ctx, c.sess, []*request{req})[0]
-		c.answered(sent)
+		req.state.Store(taken)
+		err := c.run(ctx, []*request{req})[0]
+		c.answered(l, sent)
 		return err
 	}
 	req.done = make(chan error, 1)
-	c.queue = append(c.queue, req)
-	if wait == 0 {
-		c.sendLocked()
+	l.queue = append(l.queue, req)
+	if !l.ready {
+		l.ready = true
+		c.ready = append(c.ready, l)
 	}
+	c.dispatchLocked()
 	c.mu.Unlock()
-	stall := time.NewTimer(orStallAfter(wait))
-	defer stall.Stop()
-	for {
+	select {
+	case err := <-req.done:
+		return err
+	case <-ctx.Done():
+		if req.state.CompareAndSwap(queued, abandoned) {
+			return opError(req.op, fmt.Errorf("%w: the call was not sent", ctx.Err()))
+		}
 		select {
 		case err := <-req.done:
 			return err
-		case <-stall.C:
-			c.mu.Lock()
-			wait := c.stallLocked()
-			if wait == 0 && len(c.queue) > 0 && !c.closed {
-				c.sendLocked()
+		default:
+		}
+		return opError(req.op, fmt.Errorf("%w: the call was sent and may still commit", ctx.Err()))
+	}
+}
+
+// dispatchLocked sends the queued units that the bounds let go, oldest
+// lane first, and arms the stall timer of each lane that waits for its
+// unit in flight. c.mu is held.
+func (c *committer) dispatchLocked() {
+	now := time.Now()
+	kept := c.ready[:0]
+	for _, l := range c.ready {
+		for len(l.queue) > 0 && c.inFlight < c.maxUnits && len(l.sent) < maxLaneUnits {
+			if len(l.sent) > 0 {
+				if wait := stallAfter - now.Sub(l.sent[len(l.sent)-1]); wait > 0 {
+					c.armLocked(l, wait)
+					break
+				}
 			}
-			c.mu.Unlock()
-			stall.Reset(orStallAfter(wait))
-		case <-ctx.Done():
-			if req.state.CompareAndSwap(queued, abandoned) {
-				return opError("WriteOffset", fmt.Errorf("%w: the write was not sent", ctx.Err()))
-			}
-			select {
-			case err := <-req.done:
-				return err
-			default:
-			}
-			return opError("WriteOffset", fmt.Errorf("%w: the write was sent and may still commit", ctx.Err()))
+			c.sendLocked(l)
+		}
+		if len(l.queue) > 0 {
+			kept = append(kept, l)
+		} else {
+			l.ready = false
 		}
 	}
+	clear(c.ready[len(kept):])
+	c.ready = kept
 }
 
-// stallLocked returns how long until every write and batch in flight
-// has been so for stallAfter, 0 if they have, and stallAfter if there is
-// nothing in flight or no room for one more. c.mu is held.
-func (c *committer) stallLocked() time.Duration {
-	if len(c.sent) == 0 || len(c.sent) >= c.maxUnits {
-		return stallAfter
+// armLocked makes the committer look at l again after wait. c.mu is held.
+func (c *committer) armLocked(l *lane, wait time.Duration) {
+	if l.stall != nil {
+		l.stall.Reset(wait)
+		return
 	}
-	return max(0, stallAfter-time.Since(c.sent[len(c.sent)-1]))
+	l.stall = time.AfterFunc(wait, func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if !c.closed {
+			c.dispatchLocked()
+		}
+	})
 }
 
-// orStallAfter returns wait, or stallAfter if wait is 0: how long a queued
-// write waits before it looks again whether what is in flight stalls.
-func orStallAfter(wait time.Duration) time.Duration {
-	if wait == 0 {
-		return stallAfter
-	}
-	return wait
-}
-
-// sendingLocked records a write or batch going out, and returns its
-// record for answered. c.mu is held.
-func (c *committer) sendingLocked() time.Time {
+// sendingLocked records a unit of l going out, and returns its record for
+// answered. c.mu is held.
+func (c *committer) sendingLocked(l *lane) time.Time {
 	now := time.Now()
-	c.sent = append(c.sent, now)
+	l.sent = append(l.sent, now)
+	c.inFlight++
+	c.units.Add(1)
 	return now
 }
 
-// answered records that the write or batch sent at sent was answered, and
-// sends the writes that queued meanwhile.
-func (c *committer) answered(sent time.Time) {
+// answered records that the unit of l sent at sent was answered, and sends
+// what its end lets go.
+func (c *committer) answered(l *lane, sent time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	i := slices.Index(c.sent, sent)
-	c.sent = slices.Delete(c.sent, i, i+1)
-	if len(c.queue) > 0 && !c.closed {
-		c.sendLocked()
+	i := slices.Index(l.sent, sent)
+	l.sent = slices.Delete(l.sent, i, i+1)
+	c.inFlight--
+	if len(l.sent) == 0 && len(l.queue) == 0 && c.lanes[l.name] == l {
+		delete(c.lanes, l.name)
+		if l.stall != nil {
+			l.stall.Stop()
+		}
 	}
+	if !c.closed {
+		c.dispatchLocked()
+	}
+	c.units.Done()
 }
 
-// sendLocked sends the queue as one batch, from a goroutine of its own.
-// c.mu is held.
-func (c *committer) sendLocked() {
-	batch := c.queue
-	c.queue = nil
-	sent := c.sendingLocked()
-	c.sending.Go(func() {
-		c.commit(batch)
-		c.answered(sent)
-	})
+// sendLocked sends the head of l's queue, from a goroutine of its own: a
+// change alone, or the writes up to the next change as one batch. c.mu is
+// held.
+func (c *committer) sendLocked(l *lane) {
+	n := 1
+	if l.queue[0].change == nil {
+		for n < len(l.queue) && l.queue[n].change == nil {
+			n++
+		}
+	}
+	unit := slices.Clone(l.queue[:n])
+	clear(l.queue[:n])
+	l.queue = l.queue[n:]
+	sent := c.sendingLocked(l)
+	go func() {
+		c.commit(unit)
+		c.answered(l, sent)
+	}()
 }
 
 // drain stops the committer: it refuses the requests still queued, and
@@ -269,26 +368,37 @@ func (c *committer) sendLocked() {
 func (c *committer) drain() {
 	c.mu.Lock()
 	c.closed = true
-	queue := c.queue
-	c.queue = nil
+	var queue []*request
+	for _, l := range c.lanes {
+		queue = append(queue, l.queue...)
+		l.queue = nil
+		if l.stall != nil {
+			l.stall.Stop()
+		}
+	}
+	c.ready = nil
 	c.mu.Unlock()
 	for _, req := range queue {
 		if req.state.CompareAndSwap(queued, taken) {
-			req.done <- opError("WriteOffset", fmt.Errorf("%w: disconnected before the write was sent", offsetstore.ErrNotConnected))
+			req.done <- opError(req.op, fmt.Errorf("%w: disconnected before the call was sent", offsetstore.ErrNotConnected))
 		}
 	}
 }
 
-// commit sends the requests of batch whose callers still wait, and answers
+// commit sends the requests of unit whose callers still wait, and answers
 // each of them.
-func (c *committer) commit(batch []*request) {
-	live := make([]*request, 0, len(batch))
-	for _, req := range batch {
+func (c *committer) commit(unit []*request) {
+	live := make([]*request, 0, len(unit))
+	for _, req := range unit {
 		if req.state.CompareAndSwap(queued, taken) {
 			live = append(live, req)
 		}
 	}
 	if len(live) == 0 {
+		return
+	}
+	if live[0].change != nil {
+		live[0].done <- live[0].change(live[0].ctx)
 		return
 	}
 	// The batch runs until it is answered or every caller has given up:
@@ -307,11 +417,20 @@ func (c *committer) commit(batch []*request) {
 		})
 		defer stop()
 	}
-	c.batches.Add(1)
-	c.rows.Add(int64(len(live)))
-	for i, err := range c.store.writeRows(ctx, c.sess, live) {
+	for i, err := range c.run(ctx, live) {
 		live[i].done <- err
 	}
+}
+
+// run sends reqs, a change alone or writes, on ctx, and returns each
+// request's outcome.
+func (c *committer) run(ctx context.Context, reqs []*request) []error {
+	if reqs[0].change != nil {
+		return []error{reqs[0].change(ctx)}
+	}
+	c.batches.Add(1)
+	c.rows.Add(int64(len(reqs)))
+	return c.store.writeRows(ctx, c.sess, reqs)
 }
 
 // writeRows writes the rows of reqs and returns each request's outcome, in
@@ -381,20 +500,12 @@ func (s *OffsetStore) writeRows(ctx context.Context, sess *session, reqs []*requ
 // returns which it wrote and each one's error.
 func (s *OffsetStore) sendRows(ctx context.Context, sess *session, rows []row) (written []bool, rowErrs []error) {
 	err := retry(ctx, func() (err error) {
-		written, err = s.upsertRows(ctx, sess.writer(), rows)
+		written, err = s.upsertRows(ctx, sess.writer(), rows, false)
 		return err
 	})
+	// A batch holds one projection's rows: a name the database cannot
+	// hold fails them all, and only them.
 	rowErrs = make([]error, len(rows))
-	if err != nil && len(rows) > 1 && strings.HasPrefix(sqlState(err), codeDataExceptionClassHead) {
-		// One row the database cannot hold (a name its encoding lacks,
-		// say) must fail its own writes only: find it by writing each
-		// row alone.
-		for j, r := range rows {
-			w, err := s.upsertRows(ctx, sess.writer(), []row{r})
-			written[j], rowErrs[j] = w[0], err
-		}
-		return written, rowErrs
-	}
 	for j := range rowErrs {
 		rowErrs[j] = err
 	}
@@ -409,9 +520,11 @@ type querier interface {
 
 // upsertRows writes rows, which name each key once, in one statement on q,
 // and reports which it wrote: all of them unless the store refuses
-// regressions. It does not retry: on a transaction of the caller's, only
-// the caller can run the transaction again.
-func (s *OffsetStore) upsertRows(ctx context.Context, q querier, rows []row) ([]bool, error) {
+// regressions. The statement takes the lock of each projection it writes,
+// shared, unless wholeStore says that q's transaction holds the store-wide
+// lock (lockStoreSQL). It does not retry: on a transaction of the
+// caller's, only the caller can run the transaction again.
+func (s *OffsetStore) upsertRows(ctx context.Context, q querier, rows []row, wholeStore bool) ([]bool, error) {
 	// Rows are locked in the order they are written: in one order for
 	// every batch, two batches of two nodes never wait for each other in
 	// a cycle.
@@ -431,7 +544,11 @@ func (s *OffsetStore) upsertRows(ctx context.Context, q querier, rows []row) ([]
 		names[i], shards[i], values[i], stamps[i] = r.name, int64(r.shard), r.value, r.timestamp
 	}
 	written := make([]bool, len(rows))
-	if len(rows) == 1 && !s.monotonic {
+	many, manyMonotonic := s.stmts.upsertMany, s.stmts.upsertManyMonotonic
+	if wholeStore {
+		many, manyMonotonic = s.stmts.upsertManyUnlocked, s.stmts.upsertManyMonotonicUnlocked
+	}
+	if len(rows) == 1 && !s.monotonic && !wholeStore {
 		if _, err := q.Exec(ctx, s.stmts.upsert, names[0], shards[0], values[0], stamps[0]); err != nil {
 			return written, err
 		}
@@ -439,7 +556,7 @@ func (s *OffsetStore) upsertRows(ctx context.Context, q querier, rows []row) ([]
 		return written, nil
 	}
 	if !s.monotonic {
-		if _, err := q.Exec(ctx, s.stmts.upsertMany, names, shards, values, stamps); err != nil {
+		if _, err := q.Exec(ctx, many, names, shards, values, stamps); err != nil {
 			return written, err
 		}
 		for i := range written {
@@ -447,7 +564,7 @@ func (s *OffsetStore) upsertRows(ctx context.Context, q querier, rows []row) ([]
 		}
 		return written, nil
 	}
-	got, err := q.Query(ctx, s.stmts.upsertManyMonotonic, names, shards, values, stamps)
+	got, err := q.Query(ctx, manyMonotonic, names, shards, values, stamps)
 	if err != nil {
 		return written, err
 	}

@@ -25,12 +25,25 @@
 // read exactly as eGo's store writes them; timestamp is in Unix
 // milliseconds.
 //
-// Concurrent [OffsetStore.WriteOffset] calls share round trips (group
-// commit): while one batch is in flight, the calls that arrive go out
-// together as one statement, and each returns once its own batch has
-// committed; a batch stuck for 5 seconds no longer holds the others back.
-// [OffsetStore.WriteOffsetTx] writes an offset inside the
-// caller's transaction instead, with the read model it belongs to, so
+// Concurrent [OffsetStore.WriteOffset] calls of one projection share round
+// trips (group commit): while one of its batches is in flight, the calls
+// that arrive go out together as one statement, and each returns once its
+// own batch has committed. A batch holds one projection's writes, so that
+// no projection waits for another's locks.
+//
+// How many writes are in flight: one write, batch or change (reset,
+// delete, [OffsetStore.WriteOffsets]) per projection, and one more beside
+// it once it has been in flight for 5 seconds, so that a stuck projection
+// holds at most two connections; and, over all projections, the pool's
+// size but one, so that reads always find a connection. Past that, calls
+// wait in the store, in order, until a unit in flight is answered or
+// their context ends. [OffsetStore.Connect] refuses a pool of fewer than 4
+// connections, with which one stuck projection would hold up the others.
+// Calls of [OffsetStore.WriteOffsets] that write several projections take
+// turns in a lane of their own.
+//
+// [OffsetStore.WriteOffsetTx] writes an offset inside the caller's
+// transaction instead, with the read model it belongs to, so
 // that both commit or neither does.
 //
 // Beyond the contract, [OffsetStore.Offsets], [OffsetStore.Projections],
@@ -43,10 +56,13 @@
 // # Errors
 //
 // Errors wrap the contract's sentinels where one applies, and the driver's
-// or the server's error inside: a name the column cannot hold (a NUL byte,
-// more than 255 characters) is [offsetstore.ErrInvalidArgument], checked
-// before anything is sent; a call on a store that is not connected, or
-// disconnected during the call, is [offsetstore.ErrNotConnected]; a call
+// or the server's error inside: a name the column cannot hold exactly (a
+// NUL byte, more than 255 characters, more than 255 bytes on a SQL_ASCII
+// database, characters beyond ASCII on a connection whose client_encoding
+// is neither UTF8 nor SQL_ASCII; see [CheckProjectionName]) is
+// [offsetstore.ErrInvalidArgument], checked before anything is sent; a
+// call on a store that is not connected, or disconnected during the call,
+// is [offsetstore.ErrNotConnected]; a call
 // whose context ends returns at once, with the context's error, even while
 // the server does not answer. A statement or transaction the server rolls
 // back for a deadlock or a serialization failure (SQLSTATE 40P01, 40001)
@@ -57,8 +73,9 @@
 // standby, or an old primary restarted as one), after the store's pool has
 // closed the connection it ran on and dropped the others, so that the next
 // attempt dials again and, with target_session_attrs=read-write, reaches
-// the primary. The
-// store runs its writes at READ COMMITTED whatever the server's default,
+// the primary.
+//
+// The store runs its writes at READ COMMITTED whatever the server's default,
 // so that writes of one hot key do not fail each other as they would under
 // SERIALIZABLE: it sets no startup parameter, which a connection pooler
 // could refuse, but reads the default once, on Connect, and only if it is
@@ -92,6 +109,17 @@
 //     meanwhile, from every node, wait for them. Readers, and other
 //     projections' writes and resets, do not wait. They are meant for
 //     rewinding a projection, not for a hot path.
+//   - [OffsetStore.WriteOffsets] of more than 64 projections (an
+//     offsetctl import, say) takes one store-wide lock instead of one per
+//     projection, which would overflow the server's lock table: while it
+//     runs, resets and deletes of several shards of every projection wait
+//     for it, on every node; writes do not.
+//   - Two projection names of one hashtext share a lock: their resets and
+//     writes may wait for each other, never more. A stuck projection holds
+//     up others only if it holds the connections they need: with a pool
+//     of n connections, up to (n-2)/2 stuck projections leave the others
+//     room. With [WithPool], connections the application itself holds
+//     from the pool are not counted.
 //   - eGo's own PostgreSQL store does not take that lock. While nodes move
 //     from it to this store one at a time, a reset may miss a shard that a
 //     node still on eGo's store adds while the reset runs.
@@ -107,7 +135,8 @@
 //     store's own pool to return, or for its context to end: then it
 //     returns the context's error, and the pool closes once they return.
 //     A write stuck for 5 seconds, with no deadline, on a silent
-//     connection or a locked row, no longer holds up the others.
+//     connection or a locked row, no longer holds up the other writes of
+//     its projection (those of other projections never wait for it).
 //   - Between a primary's failure and a standby's promotion, calls fail:
 //     the store does not wait for a new primary. A write acknowledged
 //     (nil) before the failure survives it only if the standby promoted

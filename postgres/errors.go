@@ -13,16 +13,15 @@ import (
 
 // SQLSTATE codes the store maps to the contract's errors.
 const (
-	codeStringTooLong          = "22001" // string_data_right_truncation
-	codeInvalidByteSequence    = "22021" // character_not_in_repertoire
-	codeUntranslatableChar     = "22P05" // untranslatable_character
-	codeSerializationFailure   = "40001"
-	codeReadOnlyTransaction    = "25006" // read_only_sql_transaction
-	codeDeadlockDetected       = "40P01"
-	codeUndefinedTable         = "42P01"
-	codeInvalidSchemaName      = "3F000"
-	codeUndefinedColumn        = "42703"
-	codeDataExceptionClassHead = "22"
+	codeStringTooLong        = "22001" // string_data_right_truncation
+	codeInvalidByteSequence  = "22021" // character_not_in_repertoire
+	codeUntranslatableChar   = "22P05" // untranslatable_character
+	codeSerializationFailure = "40001"
+	codeReadOnlyTransaction  = "25006" // read_only_sql_transaction
+	codeDeadlockDetected     = "40P01"
+	codeUndefinedTable       = "42P01"
+	codeInvalidSchemaName    = "3F000"
+	codeUndefinedColumn      = "42703"
 
 	codeDuplicatePreparedStatement = "42P05" // duplicate_prepared_statement
 	codeUnknownPreparedStatement   = "26000" // invalid_sql_statement_name

@@ -23,6 +23,9 @@ func (s *OffsetStore) Offsets(ctx context.Context, projectionName string) ([]*eg
 	if err != nil {
 		return nil, err
 	}
+	if err := sess.checkName(op, projectionName); err != nil {
+		return nil, err
+	}
 	rows, err := sess.pool.Query(ctx, s.stmts.selectProjection, projectionName)
 	if err != nil {
 		return nil, s.translate(ctx, op, sess, err)

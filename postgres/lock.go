@@ -22,10 +22,20 @@ import (
 // other tables of the same database share the locks of the names they
 // have in common, and wait for each other's resets of them.
 //
+// Before its projection's lock, each of those takes the store-wide lock
+// shared: the advisory lock of one bigint key, LockClass,
+//
+//	pg_advisory_xact_lock_shared(1868981875::bigint)
+//
+// which [OffsetStore.WriteOffsets] of more than 64 projections takes
+// exclusively instead of their locks: one lock per projection in one
+// transaction would overflow the server's lock table. Writes do not take
+// it.
+//
 // The value is 0x6F666673, "offs" in ASCII. An application's own advisory
-// locks meet the store's only if they take two int4 keys with this class
-// too: the one-bigint-key form never does, as PostgreSQL keeps the two
-// forms apart.
+// locks meet the store's projection locks only if they take two int4
+// keys with this class too, and the store-wide lock only if they take the
+// one bigint key 1868981875: PostgreSQL keeps the two forms apart.
 const LockClass = 0x6F666673
 
 // readCommitted pins the transactions the store opens to READ COMMITTED,

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/ego-contrib/offsetstore"
 	"github.com/ego-contrib/offsetstore/egopb"
 )
@@ -18,13 +20,26 @@ const maxNameChars = 255
 const maxIdentifierBytes = 63
 
 // CheckProjectionName returns nil if the table can hold name as a
-// projection's name exactly, and otherwise an error wrapping
+// projection's name exactly on a database of any encoding that counts
+// characters, and otherwise an error wrapping
 // [offsetstore.ErrInvalidArgument] that says what is wrong with it: it is
 // empty, is not valid UTF-8, contains a NUL byte (which PostgreSQL text
 // cannot hold), or is longer than the 255 characters of eGo's
-// projection_name column, VARCHAR(255) (PostgreSQL counts characters, not
-// bytes). Every method of the store checks its names so before sending
-// anything; a tool can check a name the same way before it connects.
+// projection_name column, VARCHAR(255). Every method of the store checks
+// its names so before sending anything; a tool can check a name the same
+// way before it connects.
+//
+// It is the part of the store's check that does not depend on the
+// database. A connected store also refuses, before sending it, a name
+// that the connection's encodings, read at Connect, would store otherwise
+// than given: on a SQL_ASCII database, where VARCHAR(255) counts bytes, a
+// name longer than 255 bytes; and, when the connection's client_encoding
+// is neither UTF8 nor SQL_ASCII (pgx leaves it at the database's, LATIN1
+// say), any name beyond ASCII, whose UTF-8 bytes the server would read as
+// other characters; add client_encoding=UTF8 to the connection string to
+// store such names there. With client_encoding UTF8 the server converts
+// names to its encoding, and refuses, changing nothing, a character that
+// encoding lacks.
 func CheckProjectionName(name string) error {
 	switch {
 	case name == "":
@@ -69,6 +84,62 @@ func checkIdentifier(what, name string) error {
 	case len(name) > maxIdentifierBytes:
 		return fmt.Errorf("%w: %s name %q is %d bytes long; PostgreSQL would cut it to %d",
 			offsetstore.ErrInvalidArgument, what, name, len(name), maxIdentifierBytes)
+	}
+	return nil
+}
+
+// A nameRule says which names a table holds exactly, on a connection of a
+// given client and server encoding: PostgreSQL reads the bytes of a name
+// in the client encoding, converts them to the server's, and counts the
+// column's length in the server's characters. The zero rule adds nothing
+// to [CheckProjectionName].
+type nameRule struct {
+	// encoding names the encodings, for errors.
+	encoding string
+	// asciiOnly is set when the client encoding is neither UTF8 nor
+	// SQL_ASCII: the server would read a name's UTF-8 bytes as other
+	// characters (pgx leaves client_encoding at the database's).
+	asciiOnly bool
+	// maxBytes, if not 0, is how many bytes the column holds: on SQL_ASCII
+	// (and when only ASCII is sent) a character is a byte.
+	maxBytes int
+}
+
+// newNameRule returns the rule of the connection conn for a
+// projection_name column of type modifier typmod (VARCHAR(n) has n+4, TEXT
+// and an unbounded VARCHAR -1).
+func newNameRule(conn *pgconn.PgConn, typmod int32) nameRule {
+	client, server := conn.ParameterStatus("client_encoding"), conn.ParameterStatus("server_encoding")
+	r := nameRule{encoding: fmt.Sprintf("client_encoding %s, server_encoding %s", client, server)}
+	switch {
+	case client == "UTF8" && server != "SQL_ASCII":
+		// The server converts, counts characters, and refuses those its
+		// encoding lacks (SQLSTATE 22P05): CheckProjectionName suffices.
+		return nameRule{}
+	case client != "UTF8" && client != "SQL_ASCII":
+		r.asciiOnly = true
+	}
+	if typmod >= 4 {
+		r.maxBytes = int(typmod) - 4
+	}
+	return r
+}
+
+// check returns an error wrapping [offsetstore.ErrInvalidArgument] if the
+// column cannot hold name exactly under r. name has passed
+// [CheckProjectionName].
+func (r nameRule) check(name string) error {
+	if r.asciiOnly {
+		for i := range len(name) {
+			if name[i] >= utf8.RuneSelf {
+				return fmt.Errorf("%w: projection name %q has characters beyond ASCII, which the connection (%s) would store as other characters; add client_encoding=UTF8 to the connection string",
+					offsetstore.ErrInvalidArgument, name, r.encoding)
+			}
+		}
+	}
+	if r.maxBytes > 0 && len(name) > r.maxBytes {
+		return fmt.Errorf("%w: projection name is %d bytes long; the projection_name column holds %d, counted in bytes on this database (%s)",
+			offsetstore.ErrInvalidArgument, len(name), r.maxBytes, r.encoding)
 	}
 	return nil
 }

@@ -23,6 +23,12 @@ func (f optionFunc) apply(s *OffsetStore) { f(s) }
 // owns: the store does not read its connection string, and
 // [OffsetStore.Disconnect] leaves pool open. A nil pool is ignored.
 //
+// [OffsetStore.Connect] refuses a pool of fewer than 4 connections (see
+// [OffsetStore.WriteOffset] for why). The store counts on its own calls
+// only: connections the application holds from pool meanwhile, such as
+// open transactions of [OffsetStore.WriteOffsetTx], are not counted, and
+// can leave the store's reads and writes waiting for one.
+//
 // The store leaves pool's configuration as it is. Its writes run at READ
 // COMMITTED all the same: [OffsetStore.Connect] reads the default
 // isolation of one of pool's connections and, unless it is READ COMMITTED,

@@ -88,8 +88,42 @@ RETURNING projection_name, shard_number`
 	//
 	// The lock is PostgreSQL's advisory lock of two int4 keys: the class
 	// [LockClass], then hashtext of the projection name. Two names of one
-	// hash share a lock, which costs waiting, never correctness.
-	lockProjectionSQL = `SELECT pg_advisory_xact_lock(1868981875, hashtext($1::text))`
+	// hash share a lock, which costs waiting, never correctness. Before it
+	// the statement takes the store-wide lock (lockStoreSQL) shared, so
+	// that a WriteOffsets of too many projections to lock one by one
+	// still excludes the change; the target list is evaluated in order.
+	lockProjectionSQL = `SELECT pg_advisory_xact_lock_shared(1868981875::bigint), pg_advisory_xact_lock(1868981875, hashtext($1::text))`
+
+	// lockStoreSQL takes the store-wide lock exclusively, until the
+	// transaction ends: the advisory lock of one bigint key, [LockClass],
+	// which PostgreSQL keeps apart from the two-key locks of projections.
+	// A WriteOffsets of more than maxProjectionLocks projections takes it
+	// instead of their locks, and then waits for every reset and delete
+	// of several shards in progress, of every projection, and holds off
+	// new ones until it commits; writes do not take it.
+	lockStoreSQL = `SELECT pg_advisory_xact_lock(1868981875::bigint)`
+
+	// upsertManyUnlockedSQL is upsertManySQL without the projections'
+	// locks, for a transaction that holds the store-wide lock.
+	upsertManyUnlockedSQL = `INSERT INTO offsets_store AS o (projection_name, shard_number, current_offset, timestamp)
+SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[])
+ON CONFLICT (projection_name, shard_number)
+DO UPDATE SET current_offset = EXCLUDED.current_offset, timestamp = EXCLUDED.timestamp`
+
+	// upsertManyMonotonicUnlockedSQL is upsertManyMonotonicSQL without the
+	// projections' locks, as upsertManyUnlockedSQL.
+	upsertManyMonotonicUnlockedSQL = `INSERT INTO offsets_store AS o (projection_name, shard_number, current_offset, timestamp)
+SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[])
+ON CONFLICT (projection_name, shard_number)
+DO UPDATE SET current_offset = EXCLUDED.current_offset, timestamp = EXCLUDED.timestamp
+WHERE o.current_offset <= EXCLUDED.current_offset
+RETURNING projection_name, shard_number`
+
+	// maxProjectionLocks is how many projections' locks one transaction
+	// takes at most: PostgreSQL's default max_locks_per_transaction, what
+	// each transaction may count on finding room for in the server's
+	// shared lock table.
+	maxProjectionLocks = 64
 
 	commitSQL = `COMMIT`
 
@@ -141,6 +175,7 @@ type statements struct {
 	selectOffset, selectProjection, selectAll, selectNames string
 	summaries                                              string
 	upsert, upsertMany, upsertManyMonotonic                string
+	upsertManyUnlocked, upsertManyMonotonicUnlocked        string
 	reset, resetShards, resetAllReturning                  string
 	deleteOffset, deleteShards, deleteAll                  string
 }
@@ -150,23 +185,25 @@ type statements struct {
 func newStatements(table string) statements {
 	b := func(sql string) string { return bind(sql, table) }
 	return statements{
-		createTable:         b(createTableSQL),
-		checkTable:          b(checkTableSQL),
-		nameColumn:          nameColumnSQL,
-		selectOffset:        b(selectOffsetSQL),
-		selectProjection:    b(selectProjectionSQL),
-		selectAll:           b(selectAllSQL),
-		selectNames:         b(selectNamesSQL),
-		summaries:           b(summariesSQL),
-		upsert:              b(upsertSQL),
-		upsertMany:          b(upsertManySQL),
-		upsertManyMonotonic: b(upsertManyMonotonicSQL),
-		reset:               b(resetSQL),
-		resetShards:         b(resetShardsSQL),
-		resetAllReturning:   b(resetAllReturningSQL),
-		deleteOffset:        b(deleteOffsetSQL),
-		deleteShards:        b(deleteShardsSQL),
-		deleteAll:           b(deleteAllSQL),
+		createTable:                 b(createTableSQL),
+		checkTable:                  b(checkTableSQL),
+		nameColumn:                  nameColumnSQL,
+		selectOffset:                b(selectOffsetSQL),
+		selectProjection:            b(selectProjectionSQL),
+		selectAll:                   b(selectAllSQL),
+		selectNames:                 b(selectNamesSQL),
+		summaries:                   b(summariesSQL),
+		upsert:                      b(upsertSQL),
+		upsertMany:                  b(upsertManySQL),
+		upsertManyMonotonic:         b(upsertManyMonotonicSQL),
+		upsertManyUnlocked:          b(upsertManyUnlockedSQL),
+		upsertManyMonotonicUnlocked: b(upsertManyMonotonicUnlockedSQL),
+		reset:                       b(resetSQL),
+		resetShards:                 b(resetShardsSQL),
+		resetAllReturning:           b(resetAllReturningSQL),
+		deleteOffset:                b(deleteOffsetSQL),
+		deleteShards:                b(deleteShardsSQL),
+		deleteAll:                   b(deleteAllSQL),
 	}
 }
 

@@ -39,7 +39,7 @@ func TestStatements_TakeTheProjectionLock(t *testing.T) {
 			t.Errorf("%q takes no lock, or another than pg_advisory_xact_lock_shared%s...); want that lock, once", sql, class)
 		}
 	}
-	if want := "SELECT pg_advisory_xact_lock" + class + "hashtext($1::text))"; lockProjectionSQL != want {
+	if want := "SELECT pg_advisory_xact_lock_shared(" + strconv.Itoa(LockClass) + "::bigint), pg_advisory_xact_lock" + class + "hashtext($1::text))"; lockProjectionSQL != want {
 		t.Errorf("lockProjectionSQL = %q; want %q", lockProjectionSQL, want)
 	}
 }

@@ -92,7 +92,16 @@ func (s *OffsetStore) CreateTableSQL() string {
 // creating it first if the store was made [WithCreateTable], and that its
 // projection_name column holds names of 255 characters exactly as given:
 // VARCHAR(255) as eGo makes it, a wider VARCHAR or TEXT, not CHAR(n).
-// Connecting a connected store does nothing.
+// It reads the connection's client and server encodings, so that the
+// store refuses, before sending it, a name the column would hold otherwise
+// than given (see [CheckProjectionName]).
+//
+// Connect fails with [offsetstore.ErrInvalidArgument] if the pool has
+// fewer than 4 connections (pool_max_conns, or MaxConns of the pool of
+// [WithPool]): two for a projection whose writes are stuck, one for the
+// other projections' writes, one for reads. With fewer, one stuck
+// projection would hold up the others. Connecting a connected store does
+// nothing.
 func (s *OffsetStore) Connect(ctx context.Context) error {
 	return s.connect(ctx, "Connect")
 }
@@ -110,6 +119,12 @@ func (s *OffsetStore) connect(ctx context.Context, op string) error {
 	}
 	sess, err := s.open(ctx)
 	if err != nil {
+		return opError(op, err)
+	}
+	if err := s.inspectServer(ctx, sess); err != nil {
+		// Nothing was sent through the session yet: closing it waits for
+		// nothing.
+		_ = sess.close(context.WithoutCancel(ctx))
 		return opError(op, err)
 	}
 	s.sess.Store(sess)
@@ -211,6 +226,32 @@ func (s *OffsetStore) checkNameColumn(ctx context.Context, pool *pgxpool.Pool) e
 		s.ident, shown, maxNameChars, maxNameChars)
 }
 
+// inspectServer checks that sess's pool is large enough for no projection
+// to wait for another (see [committer]), and reads how the server will
+// count and convert names, so that a name the column cannot hold exactly
+// is refused before it is sent.
+func (s *OffsetStore) inspectServer(ctx context.Context, sess *session) error {
+	if size := int(sess.pool.Config().MaxConns); size < minPoolSize {
+		how := fmt.Sprintf("add pool_max_conns=%d or more to the connection string", minPoolSize)
+		if !sess.owned {
+			how = fmt.Sprintf("make the pool of postgres.WithPool with MaxConns of %d or more", minPoolSize)
+		}
+		return fmt.Errorf("%w: the pool has %d connections, and the store needs %d, so that a projection whose writes are stuck (its rows locked, its reset waiting) never holds up the others: up to two for the stuck projection, one for the writes of the others and one kept for reads; %s",
+			offsetstore.ErrInvalidArgument, size, minPoolSize, how)
+	}
+	conn, err := sess.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	var typmod int32
+	if err := conn.QueryRow(ctx, s.stmts.nameColumn, s.ident).Scan(new(string), &typmod, new(string)); err != nil {
+		return err
+	}
+	sess.names, sess.typmod = newNameRule(conn.Conn().PgConn(), typmod), typmod
+	return nil
+}
+
 // create creates the schema, if the store names one, and the table. It
 // holds a lock that other nodes creating the same table also take: two
 // concurrent CREATE TABLE IF NOT EXISTS of one table may otherwise fail
@@ -240,12 +281,14 @@ func (s *OffsetStore) create(ctx context.Context, pool *pgxpool.Pool) error {
 }
 
 // Disconnect stops the store: calls that have not yet reached the server
-// fail with [offsetstore.ErrNotConnected]. It waits for the writes already
-// sent to commit (or, if ctx ends first, abandons them) and closes the pool
-// the store opened, which waits for the calls still using it; the pool of
-// [WithPool] stays open. If ctx ends before that is done, Disconnect
-// returns ctx's error at once, the store disconnected all the same, and
-// the pool finishes closing when the calls using it return.
+// fail with [offsetstore.ErrNotConnected]. It waits for every write and
+// change already sent, lone or batched, with [WithPool] as without it, to
+// be answered, and closes the pool the store opened, which waits for the
+// calls still using it; the pool of [WithPool] stays open. If ctx ends
+// before that is done, Disconnect abandons the batches in flight and
+// returns ctx's error at once, the store disconnected all the same: a
+// write sent before may still commit, and the pool finishes closing when
+// the calls using it return.
 // Disconnecting a store that is not connected does nothing.
 func (s *OffsetStore) Disconnect(ctx context.Context) error {
 	if err := check(ctx, "Disconnect", nil); err != nil {
@@ -295,17 +338,27 @@ func (s *OffsetStore) session(op string) (*session, error) {
 // [WithMonotonicWrites] and a higher value is stored. It returns nil only
 // once the row is committed.
 //
-// Concurrent calls share round trips: while one batch of writes is in
-// flight, the calls that arrive wait and then go out together as one
-// statement, one row per key, the last call to arrive winning; each call
-// returns its own batch's outcome. A lone call goes out at once. A write
-// or batch still in flight after 5 seconds (its row locked by another
-// transaction, or its connection silent) no longer holds up the others:
-// they go out beside it, keeping one connection of the pool for reads.
+// Concurrent calls of one projection share round trips: while one write,
+// batch or change of that projection is in flight, the calls that arrive
+// wait and then go out together as one statement, one row per key, the
+// last call to arrive winning; each call returns its own batch's outcome.
+// A batch holds one projection's writes only, and a call that finds its
+// projection idle goes out at once, so writes of other projections never
+// wait for this one's.
 //
-// Each statement that writes takes the lock of each projection it writes,
-// shared (see [LockClass]): writes never wait for each other's locks, only
-// for a reset, or a delete of several shards, of their projection.
+// How many go out at once: one unit (a write, a batch, or a change such
+// as a reset) per projection, and a second beside it once the first has
+// been in flight for 5 seconds (its row locked by another transaction,
+// its reset waiting for an open [OffsetStore.WriteOffsetTx], its
+// connection silent), so that a stuck projection holds two connections at
+// most; and, over every projection, the pool's size but one, so that reads
+// always find a connection. Past that, calls wait in the store, where
+// their contexts can end them: with a pool of n connections, (n-2)/2 stuck
+// projections leave the others room to write.
+//
+// Each statement that writes takes its projection's lock, shared (see
+// [LockClass]): writes never wait for each other's locks, only for a
+// reset, or a delete of several shards, of their projection.
 //
 // If ctx ends first, WriteOffset returns at once with ctx's error; the
 // write may still commit if it was already sent, and is dropped if it
@@ -316,6 +369,9 @@ func (s *OffsetStore) WriteOffset(ctx context.Context, offset *egopb.Offset) err
 	}
 	sess, err := s.session("WriteOffset")
 	if err != nil {
+		return err
+	}
+	if err := sess.checkName("WriteOffset", offset.ProjectionName); err != nil {
 		return err
 	}
 	return sess.commits.write(ctx, rowOf(offset))
@@ -329,6 +385,9 @@ func (s *OffsetStore) GetCurrentOffset(ctx context.Context, projectionID *egopb.
 	}
 	sess, err := s.session("GetCurrentOffset")
 	if err != nil {
+		return nil, err
+	}
+	if err := sess.checkName("GetCurrentOffset", projectionID.ProjectionName); err != nil {
 		return nil, err
 	}
 	name, shard := projectionID.ProjectionName, projectionID.ShardNumber
@@ -354,9 +413,12 @@ func (s *OffsetStore) GetCurrentOffset(ctx context.Context, projectionID *egopb.
 // the writes of projectionName in progress, [OffsetStore.WriteOffsetTx]'s
 // open transactions included, to commit, and holds off new ones until it
 // commits; readers, and the writes and resets of other projections, do not
-// wait. The transaction goes out in one round trip, as a pipeline of
-// BEGIN, the lock, the UPDATE and COMMIT, once the connection has prepared
-// them. eGo resets a projection only to rebuild it.
+// wait (only a [OffsetStore.WriteOffsets] of more than 64 projections
+// holds off every reset). In this store, the reset takes its turn among
+// the writes of its projection, as [OffsetStore.WriteOffset] says. The
+// transaction goes out in one round trip, as a pipeline of BEGIN, the
+// locks, the UPDATE and COMMIT, once the connection has prepared them.
+// eGo resets a projection only to rebuild it.
 func (s *OffsetStore) ResetOffset(ctx context.Context, projectionName string, value int64) error {
 	if err := check(ctx, "ResetOffset", errors.Join(s.optErr, CheckProjectionName(projectionName))); err != nil {
 		return err
@@ -365,13 +427,27 @@ func (s *OffsetStore) ResetOffset(ctx context.Context, projectionName string, va
 	if err != nil {
 		return err
 	}
-	now := s.clock().UnixMilli()
-	err = s.changeProjection(ctx, sess.pool, projectionName, func(br pgx.BatchResults) error {
-		_, err := br.Exec()
+	if err := sess.checkName("ResetOffset", projectionName); err != nil {
 		return err
-	}, s.stmts.reset, projectionName, value, now)
+	}
+	now := s.clock().UnixMilli()
+	err = sess.commits.change(ctx, "ResetOffset", projectionName, func(ctx context.Context) error {
+		return s.changeProjection(ctx, sess.pool, projectionName, func(br pgx.BatchResults) error {
+			_, err := br.Exec()
+			return err
+		}, s.stmts.reset, projectionName, value, now)
+	})
 	if err != nil {
-		return s.translate(ctx, "ResetOffset", sess, err)
+		return err
+	}
+	return nil
+}
+
+// checkName returns the error op returns for a projection name the
+// table cannot hold exactly on sess's server, or nil.
+func (sess *session) checkName(op, name string) error {
+	if err := sess.names.check(name); err != nil {
+		return opError(op, err)
 	}
 	return nil
 }

@@ -486,9 +486,10 @@ func TestOffsetStore_WriteOffsets_MonotonicAllOrNothing(t *testing.T) {
 // names the store cannot check before sending (a character a non-UTF-8
 // database lacks, say): a name the server refuses with a data exception
 // fails with ErrInvalidArgument, not a raw driver error, and fails only
-// its own write, though it went out in one batch with others. A trigger
-// on eGo's table stands in for the server: it refuses one name as a value
-// too long for its column, SQLSTATE 22001.
+// its own writes, though they were sent beside the writes of other names,
+// queued behind a write of the same name. A trigger on eGo's table stands
+// in for the server: it refuses one name as a value too long for its
+// column, SQLSTATE 22001.
 func TestOffsetStore_ServerRefusesName(t *testing.T) {
 	store, schema := connectedStore(t)
 	pool := newPool(t, pgtest.URL(t))
@@ -505,53 +506,50 @@ END $$;
 CREATE TRIGGER refuse BEFORE INSERT OR UPDATE ON `+table(schema)+` FOR EACH ROW EXECUTE FUNCTION `+refuse+`()`); err != nil {
 		t.Fatal(err)
 	}
-	release := holdCommitter(t, store, pool, table(schema))
-
-	names := []string{"a", long, "b", "c"}
+	names := []string{"a", long, long, "b", long, "c"}
 	errs := make([]chan error, len(names))
 	for i, name := range names {
 		errs[i] = make(chan error, 1)
-		go func() { errs[i] <- store.WriteOffset(ctx, offset(name, 1, 1, 1)) }()
+		go func() { errs[i] <- store.WriteOffset(ctx, offset(name, uint64(i), 1, 1)) }()
 	}
-	time.Sleep(200 * time.Millisecond) // let them all queue
-	batchesBefore, _ := postgres.BatchCounts(store)
-	release()
 	for i, name := range names {
 		err := <-errs[i]
 		if name == long {
 			if !errors.Is(err, offsetstore.ErrInvalidArgument) || !strings.Contains(err.Error(), "longer than") {
-				t.Errorf("WriteOffset(ctx, {%q 1}), refused by the server as too long = %v; want an error wrapping offsetstore.ErrInvalidArgument that says the name is too long", name, err)
+				t.Errorf("WriteOffset(ctx, {%q %d}), refused by the server as too long = %v; want an error wrapping offsetstore.ErrInvalidArgument that says the name is too long", name, i, err)
 			}
 			continue
 		}
 		if err != nil {
-			t.Errorf("WriteOffset(ctx, {%q 1}), sent with a name the server refuses = %v; want <nil>: one bad name fails only its own write", name, err)
+			t.Errorf("WriteOffset(ctx, {%q %d}), sent beside writes of a name the server refuses = %v; want <nil>: one bad name fails only its own writes", name, i, err)
 		}
-		wantOffset(t, store, name, 1, offset(name, 1, 1, 1))
-	}
-	if batches, _ := postgres.BatchCounts(store); batches-batchesBefore != 1 {
-		t.Logf("the queued writes went out in %d batches, not 1: the test may not have covered a mixed batch", batches-batchesBefore)
+		wantOffset(t, store, name, uint64(i), offset(name, uint64(i), 1, 1))
 	}
 }
 
-// holdCommitter makes the store's committer wait, with a batch in flight,
-// until release is called: another transaction locks a row that the batch
-// writes. Writes made meanwhile queue up, and go out together once
-// released. table is the quoted name of the store's table.
-func holdCommitter(t *testing.T, store *postgres.OffsetStore, pool *pgxpool.Pool, table string) (release func()) {
+// blockShard is the shard holdCommitter holds.
+const blockShard = 1 << 40
+
+// holdCommitter makes the lane of projection name in the store's committer
+// wait, with a write in flight, until release is called: another
+// transaction locks the row of shard blockShard that the write writes.
+// Writes of name made meanwhile queue up, and go out together once
+// released (or once the write has been stuck for 5 seconds). table is the
+// quoted name of the store's table.
+func holdCommitter(t *testing.T, store *postgres.OffsetStore, pool *pgxpool.Pool, table, name string) (release func()) {
 	t.Helper()
 	ctx := t.Context()
-	mustWrite(t, store, offset("block", 0, 0, 0))
+	mustWrite(t, store, offset(name, blockShard, 0, 0))
 	blocker, err := pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { blocker.Rollback(context.Background()) })
-	if _, err := blocker.Exec(ctx, `SELECT 1 FROM `+table+` WHERE projection_name = 'block' FOR UPDATE`); err != nil {
+	if _, err := blocker.Exec(ctx, `SELECT 1 FROM `+table+` WHERE projection_name = $1 AND shard_number = $2 FOR UPDATE`, name, blockShard); err != nil {
 		t.Fatal(err)
 	}
 	first := make(chan error, 1)
-	go func() { first <- store.WriteOffset(ctx, offset("block", 0, 1, 1)) }()
+	go func() { first <- store.WriteOffset(ctx, offset(name, blockShard, 1, 1)) }()
 	waitForLockWaiters(t, pool, 1)
 	return func() {
 		t.Helper()
@@ -559,7 +557,7 @@ func holdCommitter(t *testing.T, store *postgres.OffsetStore, pool *pgxpool.Pool
 			t.Fatal(err)
 		}
 		if err := <-first; err != nil {
-			t.Fatalf("WriteOffset(ctx, {block 0}) held by another transaction = %v; want <nil>", err)
+			t.Fatalf("WriteOffset(ctx, {%s %d}) held by another transaction = %v; want <nil>", name, blockShard, err)
 		}
 	}
 }
@@ -570,7 +568,7 @@ func holdCommitter(t *testing.T, store *postgres.OffsetStore, pool *pgxpool.Pool
 func TestOffsetStore_GroupCommit_LastArrivalWins(t *testing.T) {
 	store, schema := connectedStore(t)
 	pool := newPool(t, pgtest.URL(t))
-	release := holdCommitter(t, store, pool, table(schema))
+	release := holdCommitter(t, store, pool, table(schema), "p")
 	const writes = 5
 	done := make(chan error, writes)
 	for v := range int64(writes) {
@@ -598,7 +596,8 @@ func TestOffsetStore_GroupCommit_LastArrivalWins(t *testing.T) {
 
 // TestOffsetStore_Disconnect_RefusesQueuedWrites checks that writes still
 // queued when the store disconnects fail with ErrNotConnected and are not
-// written, while the write already sent completes.
+// written, while the write already sent completes, and Disconnect waits
+// for it.
 func TestOffsetStore_Disconnect_RefusesQueuedWrites(t *testing.T) {
 	schema := pgtest.Schema(t)
 	pool := newPool(t, pgtest.URL(t))
@@ -606,27 +605,29 @@ func TestOffsetStore_Disconnect_RefusesQueuedWrites(t *testing.T) {
 	if err := store.Connect(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	release := holdCommitter(t, store, pool, table(schema))
+	release := holdCommitter(t, store, pool, table(schema), "q")
 	const queued = 3
 	errs := make(chan error, queued)
 	for shard := range uint64(queued) {
 		go func() { errs <- store.WriteOffset(t.Context(), offset("q", shard, 1, 1)) }()
 	}
 	time.Sleep(100 * time.Millisecond) // let them queue
-	if err := store.Disconnect(t.Context()); err != nil {
-		t.Fatalf("Disconnect(ctx) = %v; want <nil>", err)
-	}
+	disconnected := make(chan error, 1)
+	go func() { disconnected <- store.Disconnect(t.Context()) }()
 	for range queued {
 		if err := <-errs; !errors.Is(err, offsetstore.ErrNotConnected) {
 			t.Errorf("WriteOffset queued when the store disconnected = %v; want an error wrapping offsetstore.ErrNotConnected", err)
 		}
 	}
 	release() // the write in flight commits
+	if err := <-disconnected; err != nil {
+		t.Fatalf("Disconnect(ctx) = %v; want <nil>", err)
+	}
 	if err := store.Connect(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	defer store.Disconnect(context.Background())
-	wantOffset(t, store, "block", 0, offset("block", 0, 1, 1))
+	wantOffset(t, store, "q", blockShard, offset("q", blockShard, 1, 1))
 	for shard := range uint64(queued) {
 		wantOffset(t, store, "q", shard, nil)
 	}
@@ -658,7 +659,7 @@ func TestOffsetStore_GroupCommit_MonotonicEarlierLower(t *testing.T) {
 			mustWrite(t, store, offset("p", c.shard, c.stored, c.stored))
 		}
 	}
-	release := holdCommitter(t, store, pool, table(schema))
+	release := holdCommitter(t, store, pool, table(schema), "p")
 	errs5 := make([]chan error, len(cases))
 	errs7 := make([]chan error, len(cases))
 	for i, c := range cases {
@@ -691,14 +692,15 @@ func TestOffsetStore_GroupCommit_MonotonicEarlierLower(t *testing.T) {
 
 // TestOffsetStore_GroupCommit_StuckWriteHoldsUpNoOther checks that a write
 // that cannot commit, here because another transaction holds its row,
-// does not hold up the writes of other keys for longer than the store
-// lets a write stall: they queue behind it at first, as group commit
-// wants, then go out without it. The writes carry no deadline, as eGo's
-// do. The stuck write returns only once its row is free.
+// does not hold up the writes of other keys of its projection for longer
+// than the store lets a write stall: they queue behind it at first, as
+// group commit wants, then go out without it. The writes carry no
+// deadline, as eGo's do. The stuck write returns only once its row is
+// free.
 func TestOffsetStore_GroupCommit_StuckWriteHoldsUpNoOther(t *testing.T) {
 	store, schema := connectedStore(t)
 	pool := newPool(t, pgtest.URL(t))
-	release := holdCommitter(t, store, pool, table(schema))
+	release := holdCommitter(t, store, pool, table(schema), "q")
 	ctx := t.Context()
 	const writes = 3
 	done := make(chan error, writes)
@@ -723,5 +725,5 @@ func TestOffsetStore_GroupCommit_StuckWriteHoldsUpNoOther(t *testing.T) {
 		wantOffset(t, store, "q", shard, offset("q", shard, 1, 1))
 	}
 	release() // fails the test unless the stuck write now returns nil
-	wantOffset(t, store, "block", 0, offset("block", 0, 1, 1))
+	wantOffset(t, store, "q", blockShard, offset("q", blockShard, 1, 1))
 }

@@ -1,0 +1,337 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/ego-contrib/offsetstore"
+	"github.com/ego-contrib/offsetstore/internal/pgtest"
+	"github.com/ego-contrib/offsetstore/postgres"
+)
+
+// promptly is how long a call of one projection may take while another
+// projection is stuck: issue 15 asks for 1 second.
+const promptly = time.Second
+
+// wantPromptWrite fails the test unless WriteOffset of o returns nil within
+// promptly, while, as why says, another projection is stuck.
+func wantPromptWrite(t *testing.T, store *postgres.OffsetStore, name string, shard uint64, value int64, why string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), promptly)
+	defer cancel()
+	o := offset(name, shard, value, value)
+	start := time.Now()
+	if err := store.WriteOffset(ctx, o); err != nil {
+		t.Errorf("WriteOffset(ctx, %v), %s = %v after %v; want <nil> within %v: a projection never waits for another", o, why, err, time.Since(start), promptly)
+	}
+}
+
+// wantPromptRead fails the test unless GetCurrentOffset of name and shard
+// returns an offset of value within promptly.
+func wantPromptRead(t *testing.T, store *postgres.OffsetStore, name string, shard uint64, value int64, why string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), promptly)
+	defer cancel()
+	start := time.Now()
+	got, err := store.GetCurrentOffset(ctx, id(name, shard))
+	if err != nil || got == nil || got.Value != value {
+		t.Errorf("GetCurrentOffset(ctx, {%q %d}), %s = %v, %v after %v; want value %d within %v: reads never wait behind stuck writes or resets", name, shard, why, got, err, time.Since(start), value, promptly)
+	}
+}
+
+// TestOffsetStore_BatchedWithAStuckProjection is issue 15's first case: a
+// reset of p waits for an exactly-once handler's open transaction that
+// wrote p, writes of p wait behind that reset, and a write of q that
+// arrives with them, which group commit could put in their batch, must
+// still return at once, as must reads.
+func TestOffsetStore_BatchedWithAStuckProjection(t *testing.T) {
+	ctx := t.Context()
+	store, schema := connectedStore(t)
+	p, q := schema+"-p", schema+"-q"
+	mustWrite(t, store, offset(p, 0, 1, 1))
+	mustWrite(t, store, offset(q, 0, 1, 1))
+
+	handler, err := newPool(t, pgtest.URL(t)).Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer handler.Rollback(context.Background())
+	if err := store.WriteOffsetTx(ctx, handler, offset(p, 1, 5, 5)); err != nil {
+		t.Fatal(err)
+	}
+	reset := make(chan error, 1)
+	go func() { reset <- store.ResetOffset(ctx, p, 0) }()
+	waitForProjectionLock(t, p)
+
+	const stuck = 3
+	writes := make(chan error, stuck)
+	for shard := range uint64(stuck) {
+		go func() { writes <- store.WriteOffset(ctx, offset(p, 10+shard, 2, 2)) }()
+	}
+	time.Sleep(50 * time.Millisecond) // they reach the committer
+	wantPromptWrite(t, store, q, 0, 2, "sent with writes of p that wait behind p's reset")
+	wantPromptRead(t, store, q, 0, 2, "while writes and a reset of p wait")
+	wantPromptRead(t, store, p, 0, 1, "while writes and a reset of p wait")
+	select {
+	case err := <-writes:
+		t.Fatalf("a write of p returned %v while p's reset waited; want it to wait, or the test checks nothing", err)
+	default:
+	}
+
+	if err := handler.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-reset; err != nil {
+		t.Errorf("ResetOffset(ctx, p, 0) = %v; want <nil>", err)
+	}
+	for range stuck {
+		if err := <-writes; err != nil {
+			t.Errorf("a write of p that waited for p's reset = %v; want <nil>", err)
+		}
+	}
+	wantValue(t, store, p, 1, 0)
+}
+
+// TestOffsetStore_StuckProjectionLeavesRoom is issue 15's second case:
+// another session holds p's rows FOR UPDATE, so that every write of p
+// waits, and a reset of p waits too. Writes and reads of q must return at
+// once, at first and once the store has sent more of p's writes beside the
+// stuck ones (past stallAfter, 5 seconds, and twice that), with pools of
+// the sizes the store accepts, the smallest first.
+func TestOffsetStore_StuckProjectionLeavesRoom(t *testing.T) {
+	for _, size := range []int{4, 5} {
+		t.Run(fmt.Sprintf("pool_max_conns=%d", size), func(t *testing.T) {
+			t.Parallel() // each waits past stallAfter
+			ctx := t.Context()
+			schema := pgtest.Schema(t)
+			store := postgres.NewOffsetStore(withRuntimeParam(t, pgtest.URL(t), "pool_max_conns", fmt.Sprint(size)),
+				postgres.WithSchema(schema), postgres.WithCreateTable())
+			if err := store.Connect(ctx); err != nil {
+				t.Fatal(err)
+			}
+			defer store.Disconnect(context.Background())
+			p, q := schema+"-p", schema+"-q"
+			const shards = 6
+			for shard := range uint64(shards) {
+				mustWrite(t, store, offset(p, shard, 1, 1))
+			}
+			mustWrite(t, store, offset(q, 0, 1, 1))
+
+			pool := newPool(t, pgtest.URL(t))
+			blocker, err := pool.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer blocker.Rollback(context.Background())
+			if _, err := blocker.Exec(ctx, `SELECT 1 FROM `+table(schema)+` WHERE projection_name = $1 FOR UPDATE`, p); err != nil {
+				t.Fatal(err)
+			}
+			writes := make(chan error, shards)
+			for shard := range uint64(shards) {
+				go func() { writes <- store.WriteOffset(ctx, offset(p, shard, 2, 2)) }()
+				time.Sleep(10 * time.Millisecond)
+			}
+			reset := make(chan error, 1)
+			go func() { reset <- store.ResetOffset(ctx, p, 0) }()
+			waitForLockWaiters(t, pool, 1)
+			v := int64(2)
+			check := func(when string) {
+				t.Helper()
+				wantPromptWrite(t, store, q, 0, v, "while p's rows are locked and p's writes and reset wait, "+when)
+				wantPromptRead(t, store, q, 0, v, "while p's rows are locked and p's writes and reset wait, "+when)
+				v++
+			}
+			check("at first")
+			// Past stallAfter, the store sends p's queue beside its stuck
+			// write; past twice that, it must not send more of p.
+			time.Sleep(5500 * time.Millisecond)
+			check("5.5 seconds on")
+			time.Sleep(5500 * time.Millisecond)
+			check("11 seconds on")
+			// Several of q's writes at once, with a reader.
+			errs := make(chan error, 8)
+			for shard := range uint64(8) {
+				go func() {
+					wctx, cancel := context.WithTimeout(ctx, promptly)
+					defer cancel()
+					errs <- store.WriteOffset(wctx, offset(q, 100+shard, 1, 1))
+				}()
+			}
+			wantPromptRead(t, store, q, 0, v-1, "while 8 writes of q go out and p is stuck")
+			for range 8 {
+				if err := <-errs; err != nil {
+					t.Errorf("one of 8 concurrent writes of q while p is stuck = %v; want <nil> within %v", err, promptly)
+				}
+			}
+			select {
+			case err := <-writes:
+				t.Fatalf("a write of p returned %v while p's rows were locked; want it to wait, or the test checks nothing", err)
+			default:
+			}
+			if err := blocker.Rollback(ctx); err != nil {
+				t.Fatal(err)
+			}
+			for range shards {
+				if err := <-writes; err != nil {
+					t.Errorf("a write of p once its rows were free = %v; want <nil>", err)
+				}
+			}
+			if err := <-reset; err != nil {
+				t.Errorf("ResetOffset(ctx, p, 0) once p's rows were free = %v; want <nil>", err)
+			}
+		})
+	}
+}
+
+// TestOffsetStore_Connect_PoolTooSmall is issue 15's third case: with a
+// pool of fewer than 4 connections the store cannot keep a stuck
+// projection from holding up the others (two for the stuck projection,
+// one for the others' writes, one for reads), so Connect refuses it and
+// says what size to use, for a pool it opens and for WithPool's.
+func TestOffsetStore_Connect_PoolTooSmall(t *testing.T) {
+	for _, size := range []int{1, 2, 3} {
+		t.Run(fmt.Sprintf("pool_max_conns=%d", size), func(t *testing.T) {
+			schema := pgtest.Schema(t)
+			store := postgres.NewOffsetStore(withRuntimeParam(t, pgtest.URL(t), "pool_max_conns", fmt.Sprint(size)),
+				postgres.WithSchema(schema), postgres.WithCreateTable())
+			err := store.Connect(t.Context())
+			if err == nil {
+				store.Disconnect(context.Background())
+			}
+			if !errors.Is(err, offsetstore.ErrInvalidArgument) || !strings.Contains(err.Error(), "pool_max_conns=4") {
+				t.Errorf("Connect(ctx) with pool_max_conns=%d = %v; want an error wrapping offsetstore.ErrInvalidArgument that asks for pool_max_conns=4 or more", size, err)
+			}
+		})
+		t.Run(fmt.Sprintf("WithPool/MaxConns=%d", size), func(t *testing.T) {
+			schema := pgtest.Schema(t)
+			config, err := pgxpool.ParseConfig(pgtest.URL(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			config.MaxConns = int32(size)
+			pool, err := pgxpool.NewWithConfig(t.Context(), config)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pool.Close()
+			store := postgres.NewOffsetStore("", postgres.WithPool(pool), postgres.WithSchema(schema), postgres.WithCreateTable())
+			err = store.Connect(t.Context())
+			if err == nil {
+				store.Disconnect(context.Background())
+			}
+			if !errors.Is(err, offsetstore.ErrInvalidArgument) || !strings.Contains(err.Error(), "MaxConns") {
+				t.Errorf("Connect(ctx) WithPool of MaxConns %d = %v; want an error wrapping offsetstore.ErrInvalidArgument that asks for MaxConns of 4 or more", size, err)
+			}
+		})
+	}
+}
+
+// TestOffsetStore_Disconnect_WaitsForLoneWrite is issue 15's fifth item: a
+// lone write, sent from its caller's goroutine, waits for a row lock
+// another session holds; Disconnect, on a store of WithPool's pool, must
+// not return nil before that write has returned, and returns its
+// context's error if that ends first.
+func TestOffsetStore_Disconnect_WaitsForLoneWrite(t *testing.T) {
+	ctx := t.Context()
+	schema := pgtest.Schema(t)
+	pool := newPool(t, pgtest.URL(t))
+	store := postgres.NewOffsetStore("", postgres.WithPool(pool), postgres.WithSchema(schema), postgres.WithCreateTable())
+	if err := store.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, store, offset("p", 0, 1, 1))
+	blocker, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer blocker.Rollback(context.Background())
+	if _, err := blocker.Exec(ctx, `SELECT 1 FROM `+table(schema)+` WHERE projection_name = 'p' FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	written := make(chan error, 1)
+	go func() { written <- store.WriteOffset(ctx, offset("p", 0, 2, 2)) }()
+	waitForLockWaiters(t, pool, 1)
+
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	if err := store.Disconnect(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Disconnect(ctx ending in 200ms) while a lone write waits on a row lock = %v; want an error wrapping context.DeadlineExceeded", err)
+	}
+	if err := store.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, store, offset("q", 0, 1, 1))
+	go func() { written <- store.WriteOffset(ctx, offset("p", 0, 3, 3)) }()
+	waitForLockWaiters(t, pool, 2)
+	disconnected := make(chan error, 1)
+	go func() { disconnected <- store.Disconnect(ctx) }()
+	select {
+	case err := <-disconnected:
+		t.Fatalf("Disconnect(ctx) = %v while a lone write still waits on a row lock; want it to wait for that write", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if err := blocker.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := <-written; err != nil {
+			t.Errorf("the lone write, once its row was free = %v; want <nil>", err)
+		}
+	}
+	if err := <-disconnected; err != nil {
+		t.Errorf("Disconnect(ctx) once the write it waited for returned = %v; want <nil>", err)
+	}
+}
+
+// TestOffsetStore_ReadsFindAConnection checks the store-wide bound: with
+// as many projections stuck (their rows locked by another session) as the
+// pool has connections, the store sends writes on all but one, so that
+// reads, of any projection, still return at once.
+func TestOffsetStore_ReadsFindAConnection(t *testing.T) {
+	const size = 4
+	ctx := t.Context()
+	schema := pgtest.Schema(t)
+	store := postgres.NewOffsetStore(withRuntimeParam(t, pgtest.URL(t), "pool_max_conns", fmt.Sprint(size)),
+		postgres.WithSchema(schema), postgres.WithCreateTable())
+	if err := store.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer store.Disconnect(context.Background())
+	mustWrite(t, store, offset(schema+"-q", 0, 1, 1))
+	stuck := make([]string, size)
+	for i := range stuck {
+		stuck[i] = fmt.Sprintf("%s-p%d", schema, i)
+		mustWrite(t, store, offset(stuck[i], 0, 1, 1))
+	}
+	pool := newPool(t, pgtest.URL(t))
+	blocker, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer blocker.Rollback(context.Background())
+	if _, err := blocker.Exec(ctx, `SELECT 1 FROM `+table(schema)+` WHERE projection_name <> $1 FOR UPDATE`, schema+"-q"); err != nil {
+		t.Fatal(err)
+	}
+	writes := make(chan error, size)
+	for _, name := range stuck {
+		go func() { writes <- store.WriteOffset(ctx, offset(name, 0, 2, 2)) }()
+	}
+	waitForLockWaiters(t, pool, size-1)
+	time.Sleep(100 * time.Millisecond) // the last write reaches the store
+	wantPromptRead(t, store, schema+"-q", 0, 1, fmt.Sprintf("while %d projections' writes are stuck on a pool of %d", size, size))
+	wantPromptRead(t, store, stuck[0], 0, 1, fmt.Sprintf("while %d projections' writes are stuck on a pool of %d", size, size))
+	if err := blocker.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for range size {
+		if err := <-writes; err != nil {
+			t.Errorf("a stuck write, once its row was free = %v; want <nil>", err)
+		}
+	}
+}
