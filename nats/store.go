@@ -62,7 +62,10 @@ type session struct {
 	// getSubject is the API subject of the bucket's stream that only its
 	// leader answers: $JS.API.STREAM.MSG.GET.KV_<bucket>.
 	getSubject string
-	js         jetstream.JetStream
+	// directSubject is $JS.API.DIRECT.GET.KV_<bucket> when the stream has
+	// one replica, whose direct gets only it can answer; "" otherwise.
+	directSubject string
+	js            jetstream.JetStream
 	// stagesOnDisk is true when the server stages an atomic batch in a
 	// store of its own on disk, synced on commit: for a stream of one
 	// replica on file storage. Grouped writes then go out as separate
@@ -175,6 +178,9 @@ func (s *OffsetStore) open(ctx context.Context) (*session, error) {
 		getSubject:   "$JS.API.STREAM.MSG.GET." + s.streamName(),
 		js:           js,
 		stagesOnDisk: cfg.Replicas <= 1 && cfg.Storage == jetstream.FileStorage,
+	}
+	if cfg.Replicas <= 1 && cfg.AllowDirect {
+		sess.directSubject = "$JS.API.DIRECT.GET." + s.streamName()
 	}
 	sess.commits = newCommitter(sess)
 	return sess, nil

@@ -75,14 +75,14 @@ func retryable(err error) bool {
 type message struct {
 	subject string
 	seq     uint64
-	header  []byte
-	data    []byte
+	// op is the message's KV-Operation header, "" for a value.
+	op   string
+	data []byte
 }
 
 // deleted reports whether m is a KV delete or purge marker.
 func (m *message) deleted() bool {
-	op := headerValue(m.header, hdrOperation)
-	return op == opDelete || op == opPurge
+	return m.op == opDelete || m.op == opPurge
 }
 
 // headerValue returns the value of key in a raw header block, or "".
@@ -114,12 +114,16 @@ type msgGetResponse struct {
 
 // get asks the stream's leader, never a replica, for one message: only
 // the leader answers $JS.API.STREAM.MSG.GET, from what it has applied,
-// which includes every write it acknowledged. A missing message is nil,
-// nil.
+// which includes every write it acknowledged. A stream of one replica has
+// no other server to answer: its direct gets, lighter for the server, are
+// asked instead. A missing message is nil, nil.
 func (sess *session) get(ctx context.Context, req msgGetRequest) (*message, error) {
 	body, err := json.Marshal(req)
 	if err != nil {
 		return nil, err
+	}
+	if sess.directSubject != "" {
+		return sess.directGet(ctx, body)
 	}
 	var resp msgGetResponse
 	if err := sess.api(ctx, sess.getSubject, body, &resp); err != nil {
@@ -134,7 +138,34 @@ func (sess *session) get(ctx context.Context, req msgGetRequest) (*message, erro
 		return nil, errors.New("nats server: message get answered without a message")
 	}
 	m := resp.Message
-	return &message{subject: m.Subject, seq: m.Sequence, header: m.Header, data: m.Data}, nil
+	return &message{subject: m.Subject, seq: m.Sequence, op: headerValue(m.Header, hdrOperation), data: m.Data}, nil
+}
+
+// directGet asks $JS.API.DIRECT.GET, which answers with the message
+// itself, its subject and sequence in headers.
+func (sess *session) directGet(ctx context.Context, body []byte) (*message, error) {
+	var out *message
+	err := sess.retry(ctx, func(ctx context.Context) error {
+		msg, err := sess.nc.RequestWithContext(ctx, sess.directSubject, body)
+		if err != nil {
+			return err
+		}
+		switch status := msg.Header.Get("Status"); status {
+		case "":
+		case "404":
+			out = nil
+			return nil
+		default:
+			return fmt.Errorf("nats server: direct get: status %s %s", status, msg.Header.Get("Description"))
+		}
+		seq, err := strconv.ParseUint(msg.Header.Get("Nats-Sequence"), 10, 64)
+		if err != nil {
+			return fmt.Errorf("nats server: direct get answered without a sequence: %w", err)
+		}
+		out = &message{subject: msg.Header.Get("Nats-Subject"), seq: seq, op: msg.Header.Get(hdrOperation), data: msg.Data}
+		return nil
+	})
+	return out, err
 }
 
 // last returns the last message on subject, or nil.
