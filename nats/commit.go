@@ -23,7 +23,7 @@ const maxInflight = 4
 
 // groupTimeout bounds one group's round trip: the callers' contexts may
 // end sooner, the group's does not wait for them.
-const groupTimeout = 5 * time.Second
+const groupTimeout = 2 * time.Second
 
 // A committer sends the writes of a session's WriteOffset calls, grouping
 // those that arrive while a group is in flight into the next one.

@@ -92,7 +92,7 @@
 //     Calls made with a context that has no deadline give up after 10
 //     seconds.
 //   - When the stream's leader is lost, writes in flight to it wait for
-//     their context (or 5 seconds, for a group) and fail; the writes after
+//     their context (or 2 seconds, for a group) and fail; the writes after
 //     them go through the new leader, elected within a couple of seconds
 //     (see the README for the figures measured). The store retries by
 //     itself only requests the servers did not take: no responders, or no
