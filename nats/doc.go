@@ -51,15 +51,18 @@
 //
 // A KeyValue bucket allows direct gets, which any replica answers, from
 // what it has applied: a replica that lags its leader answers with an
-// offset older than one already acknowledged through another server. The
-// store never uses them. It asks $JS.API.STREAM.MSG.GET, which only the
+// offset older than one already acknowledged through another server. On a
+// replicated bucket the store never uses them. It asks $JS.API.STREAM.MSG.GET, which only the
 // stream's leader answers, from what it has applied, which includes every
 // write it acknowledged, and which reads isolated from atomic batches. So
 // a read through any server returns every write and reset acknowledged
 // through any other; the tests check this with porcupine through three
 // servers, and see it fail with direct gets. A read costs two round trips
-// to the leader (the shard and the record); [OffsetStore.Offsets] and
-// [OffsetStore.Snapshot] read one message per round trip.
+// to the leader (the shard and the record), sent at once;
+// [OffsetStore.Offsets] and [OffsetStore.Snapshot] read one message per
+// round trip. On a bucket of one replica, whose one server answers both
+// kinds of get, the store asks for direct gets, which cost that server
+// less.
 //
 // # Writes
 //
@@ -83,6 +86,9 @@
 //     record per projection ever reset or deleted: a deleted shard is a
 //     delete marker, a deleted projection's shards stay as messages below
 //     its record. Storage grows with keys, not with writes.
+//   - A stream that mirrors the bucket with mirror_direct answers the
+//     bucket's direct gets too, from its own, later state: do not mirror a
+//     bucket of one replica that way, or read it through a replicated one.
 //   - The bucket is meant for this store alone: readers skip keys they did
 //     not write, and a history of more than one message per key costs
 //     [OffsetStore.Snapshot] more round trips.
