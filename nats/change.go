@@ -107,7 +107,7 @@ func (s *OffsetStore) changeShards(ctx context.Context, op, name string, shards 
 	if err != nil {
 		return nil, err
 	}
-	if shards != nil && len(shards) >= MaxWriteOffsets {
+	if len(shards) >= MaxWriteOffsets {
 		return nil, opError(op, fmt.Errorf("%w: %d shards; one call changes fewer than %d, one atomic batch",
 			offsetstore.ErrInvalidArgument, len(shards), MaxWriteOffsets))
 	}

@@ -23,12 +23,8 @@ import (
 const (
 	errCodeClusterNotAvailable = 10008 // no leader right now
 	errCodeNoMessage           = 10037
-	errCodeStreamNotFound      = 10059
 	errCodeWrongLastSequence   = 10071
 	errCodeWrongLastSeqConst   = 10164 // a condition on a subject a write in flight will change
-	errCodeAtomicDisabled      = 10174
-	errCodeBatchTooLarge       = 10199
-	errCodeBatchesInflight     = 10210
 )
 
 // Headers the store sets.
@@ -38,7 +34,6 @@ const (
 	opPurge             = "PURGE"
 	hdrExpectedSubjSeq  = "Nats-Expected-Last-Subject-Sequence"
 	hdrExpectedSubjSubj = "Nats-Expected-Last-Subject-Sequence-Subject"
-	hdrMsgID            = "Nats-Msg-Id"
 	hdrBatchID          = "Nats-Batch-Id"
 	hdrBatchSeq         = "Nats-Batch-Sequence"
 	hdrBatchCommit      = "Nats-Batch-Commit"
@@ -237,8 +232,9 @@ type pubAck struct {
 
 // publish stores msg in the stream and returns its sequence once the
 // stream acknowledged it, retrying while the stream cannot take it (see
-// [retryable]); with a Nats-Msg-Id header, a retry of a message stored
-// already is acknowledged without storing it twice.
+// [retryable]), which is safe since the servers did not take it. After a
+// lost acknowledgement it returns the error: the message may or may not
+// be stored, and sending it again could store it after a later change.
 func (sess *session) publish(ctx context.Context, msg *nats.Msg) (uint64, error) {
 	var seq uint64
 	err := sess.retry(ctx, func(ctx context.Context) error {
