@@ -18,12 +18,15 @@ import (
 )
 
 // Every benchmark runs on a cluster of three servers started in the
-// process, on buckets of three replicas, over the baseline and the store,
-// one after the other, so that
+// process, on buckets of three replicas, over the baseline and the store
+// in turn, benchRounds times, the one that goes first swapping at every
+// round, so that neither always gets the warmer cluster or the quieter
+// machine. Each round is a sub-benchmark of its own, round=<n>, so that
 //
-//	benchstat -col /impl bench.txt
+//	benchstat -col /impl -ignore /round bench.txt
 //
-// prints each figure of the store beside the baseline's, as a ratio. The
+// prints the median of each figure of the store over the rounds beside the
+// baseline's, as a ratio. The
 // baseline is a plain store on a KeyValue bucket of the jetstream package:
 // one synchronous Put per WriteOffset, one Get (a direct get, which any
 // replica may answer) per GetCurrentOffset, and a reset that Puts every
@@ -77,6 +80,25 @@ type impl struct {
 	store benchStore
 }
 
+// benchRounds is how many times each benchmark measures each store: the
+// samples of its medians.
+const benchRounds = 6
+
+// alternate runs bench over every impl, in rounds named round=<n>, the
+// first impl going first in odd-numbered rounds and last in the others.
+func alternate(b *testing.B, impls []impl, bench func(b *testing.B, impl impl)) {
+	for round := 1; round <= benchRounds; round++ {
+		b.Run(fmt.Sprintf("round=%d", round), func(b *testing.B) {
+			for i := range impls {
+				if round%2 == 0 {
+					i = len(impls) - 1 - i
+				}
+				b.Run("impl="+impls[i].name, func(b *testing.B) { bench(b, impls[i]) })
+			}
+		})
+	}
+}
+
 // benchImpls starts a cluster and returns the baseline and the store on
 // it, connected, each on a bucket of its own with three replicas.
 func benchImpls(b *testing.B) []impl {
@@ -109,40 +131,43 @@ func BenchmarkWriteOffset(b *testing.B) {
 	impls := benchImpls(b)
 	for _, writers := range []int{1, 64} {
 		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
-			for _, impl := range impls {
-				b.Run("impl="+impl.name, func(b *testing.B) {
-					b.ReportAllocs()
-					if writers == 1 {
-						o := &egopb.Offset{ProjectionName: "p", ShardNumber: 0}
-						for b.Loop() {
+			alternate(b, impls, func(b *testing.B, impl impl) {
+				store, isStore := impl.store.(*offsetnats.OffsetStore)
+				var groups0, writes0 int64
+				if isStore {
+					groups0, writes0 = offsetnats.GroupCounts(store)
+				}
+				b.ReportAllocs()
+				if writers == 1 {
+					o := &egopb.Offset{ProjectionName: "p", ShardNumber: 0}
+					for b.Loop() {
+						o.Value++
+						if err := impl.store.WriteOffset(ctx, o); err != nil {
+							b.Fatal(err)
+						}
+					}
+				} else {
+					var next atomic.Int64
+					// RunParallel starts parallelism * GOMAXPROCS goroutines.
+					procs := runtime.GOMAXPROCS(0)
+					b.SetParallelism((writers + procs - 1) / procs)
+					b.RunParallel(func(pb *testing.PB) {
+						o := &egopb.Offset{ProjectionName: "p", ShardNumber: uint64(next.Add(1))}
+						for pb.Next() {
 							o.Value++
 							if err := impl.store.WriteOffset(ctx, o); err != nil {
-								b.Fatal(err)
+								b.Error(err)
+								return
 							}
 						}
-					} else {
-						var next atomic.Int64
-						// RunParallel starts parallelism * GOMAXPROCS goroutines.
-						procs := runtime.GOMAXPROCS(0)
-						b.SetParallelism((writers + procs - 1) / procs)
-						b.RunParallel(func(pb *testing.PB) {
-							o := &egopb.Offset{ProjectionName: "p", ShardNumber: uint64(next.Add(1))}
-							for pb.Next() {
-								o.Value++
-								if err := impl.store.WriteOffset(ctx, o); err != nil {
-									b.Error(err)
-									return
-								}
-							}
-						})
-					}
-					b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "writes/s")
-					if store, ok := impl.store.(*offsetnats.OffsetStore); ok {
-						groups, writes := offsetnats.GroupCounts(store)
-						b.ReportMetric(float64(writes)/float64(groups), "writes/group")
-					}
-				})
-			}
+					})
+				}
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "writes/s")
+				if isStore {
+					groups, writes := offsetnats.GroupCounts(store)
+					b.ReportMetric(float64(writes-writes0)/float64(groups-groups0), "writes/group")
+				}
+			})
 		})
 	}
 }
@@ -150,26 +175,24 @@ func BenchmarkWriteOffset(b *testing.B) {
 // BenchmarkGetCurrentOffset reads keys that exist, from one goroutine.
 func BenchmarkGetCurrentOffset(b *testing.B) {
 	ctx := context.Background()
-	for _, impl := range benchImpls(b) {
-		b.Run("impl="+impl.name, func(b *testing.B) {
-			ids := make([]*egopb.ProjectionId, 16)
-			for i := range ids {
-				if err := impl.store.WriteOffset(ctx, &egopb.Offset{ProjectionName: "p", ShardNumber: uint64(i), Value: 1}); err != nil {
-					b.Fatal(err)
-				}
-				ids[i] = &egopb.ProjectionId{ProjectionName: "p", ShardNumber: uint64(i)}
+	alternate(b, benchImpls(b), func(b *testing.B, impl impl) {
+		ids := make([]*egopb.ProjectionId, 16)
+		for i := range ids {
+			if err := impl.store.WriteOffset(ctx, &egopb.Offset{ProjectionName: "p", ShardNumber: uint64(i), Value: 1}); err != nil {
+				b.Fatal(err)
 			}
-			b.ReportAllocs()
-			i := 0
-			for b.Loop() {
-				o, err := impl.store.GetCurrentOffset(ctx, ids[i%len(ids)])
-				if err != nil || o == nil {
-					b.Fatalf("GetCurrentOffset = %v, %v; want an offset", o, err)
-				}
-				i++
+			ids[i] = &egopb.ProjectionId{ProjectionName: "p", ShardNumber: uint64(i)}
+		}
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			o, err := impl.store.GetCurrentOffset(ctx, ids[i%len(ids)])
+			if err != nil || o == nil {
+				b.Fatalf("GetCurrentOffset = %v, %v; want an offset", o, err)
 			}
-		})
-	}
+			i++
+		}
+	})
 }
 
 // BenchmarkResetOffset resets a projection of 64 shards, from one
@@ -177,8 +200,8 @@ func BenchmarkGetCurrentOffset(b *testing.B) {
 func BenchmarkResetOffset(b *testing.B) {
 	const shards = 64
 	ctx := context.Background()
-	for _, impl := range benchImpls(b) {
-		b.Run(fmt.Sprintf("shards=%d/impl=%s", shards, impl.name), func(b *testing.B) {
+	b.Run(fmt.Sprintf("shards=%d", shards), func(b *testing.B) {
+		alternate(b, benchImpls(b), func(b *testing.B, impl impl) {
 			for shard := range uint64(shards) {
 				if err := impl.store.WriteOffset(ctx, &egopb.Offset{ProjectionName: "p", ShardNumber: shard, Value: 1}); err != nil {
 					b.Fatal(err)
@@ -196,5 +219,5 @@ func BenchmarkResetOffset(b *testing.B) {
 				}
 			}
 		})
-	}
+	})
 }
