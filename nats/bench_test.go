@@ -171,11 +171,6 @@ func BenchmarkWriteOffset(b *testing.B) {
 	for _, writers := range []int{1, 64} {
 		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
 			alternate(b, impls, func(b *testing.B, impl impl) {
-				store, isStore := impl.store.(*offsetnats.OffsetStore)
-				var groups0, writes0 int64
-				if isStore {
-					groups0, writes0 = offsetnats.GroupCounts(store)
-				}
 				var ru0 syscall.Rusage
 				_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
 				b.ReportAllocs()
@@ -208,10 +203,6 @@ func BenchmarkWriteOffset(b *testing.B) {
 				_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
 				cpu := ru1.Utime.Nano() - ru0.Utime.Nano() + ru1.Stime.Nano() - ru0.Stime.Nano()
 				b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/write")
-				if isStore {
-					groups, writes := offsetnats.GroupCounts(store)
-					b.ReportMetric(float64(writes-writes0)/float64(groups-groups0), "writes/group")
-				}
 			})
 		})
 	}
