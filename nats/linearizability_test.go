@@ -56,6 +56,7 @@ func (s *spread) ResetOffset(ctx context.Context, name string, value int64) erro
 // ResetShards(ctx, name, value, nil) instead. Each of 5 histories, on a projection of its
 // own, has 8 clients making 40 calls each.
 func TestOffsetStore_Linearizable(t *testing.T) {
+	t.Parallel()
 	const rounds = 5
 	run := lincheck.Run{Clients: 8, OpsPerClient: 40}
 	c := natstest.RunCluster(t)
