@@ -69,13 +69,13 @@
 // # Writes
 //
 // [OffsetStore.WriteOffset] stores one message, sent from its caller's
-// goroutine and acknowledged on its own. Concurrent writes are not grouped
-// into atomic batches: on three servers, 64 writers got 0.72 to 0.78 times
-// the throughput of one message per call when their writes went out as
-// batches of 8 to 26, since a batch waits for its last message and the
-// servers stage it before replicating, and each message still costs them
-// a raft entry and a store on every replica (see the README's Performance
-// section). [OffsetStore.WriteOffsets], [OffsetStore.ResetShards] and
+// goroutine and acknowledged on its own. Concurrent writes are not grouped:
+// on three servers, 64 writers got 0.72 to 0.80 times the throughput of one
+// message per call when their writes went out in groups of 7 to 26, as
+// atomic batches or as messages sent at once. A batch waits for its last
+// message, and the servers stage it before they replicate it, while each
+// message still costs them a raft entry and a store on every replica (see
+// the README's Performance section). [OffsetStore.WriteOffsets], [OffsetStore.ResetShards] and
 // [OffsetStore.DeleteShards] of some shards are atomic batches too, with a
 // condition on every key they change, read again and tried again when a
 // condition fails.

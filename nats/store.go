@@ -292,6 +292,7 @@ func (s *OffsetStore) session(op string) (*session, error) {
 // [WithMonotonicWrites] and a higher value is stored. It returns nil only
 // once the stream's leader acknowledged the write, which it does once a
 // majority of the bucket's replicas hold it.
+//
 // Each call is one message, sent from its caller's goroutine: concurrent
 // calls are not grouped (see the package documentation for why).
 //
