@@ -11,6 +11,7 @@ import (
 // TestOffsetStore_Conformance runs the conformance suite on one server,
 // each case on a bucket of its own.
 func TestOffsetStore_Conformance(t *testing.T) {
+	t.Parallel()
 	c := natstest.RunServer(t)
 	offsetstoretest.Run(t, func(t *testing.T) offsetstore.OffsetStore {
 		return newStore(t, c, 1)
@@ -21,6 +22,7 @@ func TestOffsetStore_Conformance(t *testing.T) {
 // cluster of three servers, each case on a bucket of its own with three
 // replicas.
 func TestOffsetStore_ConformanceCluster(t *testing.T) {
+	t.Parallel()
 	c := natstest.RunCluster(t)
 	offsetstoretest.Run(t, func(t *testing.T) offsetstore.OffsetStore {
 		return newStore(t, c, 3)

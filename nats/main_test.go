@@ -7,9 +7,8 @@ import (
 )
 
 // TestMain fails the package's tests if any goroutine outlives them: the
-// committer of every store, and the connections the stores open, must be
-// gone once the stores are disconnected, and the servers the tests start
-// once they are shut down.
+// connections the stores open must be gone once the stores are
+// disconnected, and the servers the tests start once they are shut down.
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }

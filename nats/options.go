@@ -66,7 +66,7 @@ func WithClock(now func() time.Time) Option {
 // writes on the condition that the shard's message is still the one it
 // read (Nats-Expected-Last-Subject-Sequence), trying again if it is not,
 // so no concurrent write, from this process or another, can slip in
-// between. Such writes are not grouped: each costs two round trips.
+// between. Each such write costs two round trips.
 // [OffsetStore.ResetOffset] may still lower values.
 func WithMonotonicWrites() Option {
 	return optionFunc(func(s *OffsetStore) { s.monotonic = true })

@@ -66,12 +66,6 @@ type session struct {
 	// one replica, whose direct gets only it can answer; "" otherwise.
 	directSubject string
 	js            jetstream.JetStream
-	// stagesOnDisk is true when the server stages an atomic batch in a
-	// store of its own on disk, synced on commit: for a stream of one
-	// replica on file storage. Grouped writes then go out as separate
-	// messages sent at once, each acknowledged on its own.
-	stagesOnDisk bool
-	commits      *committer
 	// records holds, by projection name, the last record this session
 	// read or wrote, as a record. A change of the record is conditional on
 	// the record being the last one, so a stale entry costs a failed
@@ -156,7 +150,7 @@ func (s *OffsetStore) open(ctx context.Context) (*session, error) {
 		}
 		owned = true
 	}
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(groupTimeout))
+	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, err
 	}
@@ -173,16 +167,14 @@ func (s *OffsetStore) open(ctx context.Context) (*session, error) {
 		s.bucketConfig.Store(cfg)
 	}
 	sess := &session{
-		nc:           nc,
-		owned:        owned,
-		getSubject:   "$JS.API.STREAM.MSG.GET." + s.streamName(),
-		js:           js,
-		stagesOnDisk: cfg.Replicas <= 1 && cfg.Storage == jetstream.FileStorage,
+		nc:         nc,
+		owned:      owned,
+		getSubject: "$JS.API.STREAM.MSG.GET." + s.streamName(),
+		js:         js,
 	}
 	if cfg.Replicas <= 1 && cfg.AllowDirect {
 		sess.directSubject = "$JS.API.DIRECT.GET." + s.streamName()
 	}
-	sess.commits = newCommitter(sess)
 	return sess, nil
 }
 
@@ -246,11 +238,12 @@ func (s *OffsetStore) streamConfig() jetstream.StreamConfig {
 }
 
 // Disconnect stops the store: calls that have not yet sent their request
-// fail with [offsetstore.ErrNotConnected]. It waits for the group of writes
-// in flight, if any, to be acknowledged (or, if ctx ends first, returns
-// ctx's error, the store disconnected all the same) and closes the
-// connection the store opened; the connection of [WithConn] stays open.
-// Disconnecting a store that is not connected does nothing.
+// fail with [offsetstore.ErrNotConnected]. It closes the connection the
+// store opened, which fails the calls still waiting for an answer with
+// [offsetstore.ErrNotConnected] too, their changes stored or not, as when
+// their context ends; the connection of [WithConn] stays open, and calls
+// on it get their answers. Disconnecting a store that is not connected
+// does nothing.
 func (s *OffsetStore) Disconnect(ctx context.Context) error {
 	if err := check(ctx, "Disconnect", nil); err != nil {
 		return err
@@ -259,14 +252,8 @@ func (s *OffsetStore) Disconnect(ctx context.Context) error {
 		return opError("Disconnect", err)
 	}
 	defer s.unlockConnecting()
-	if sess := s.sess.Swap(nil); sess != nil {
-		err := sess.commits.close(ctx)
-		if sess.owned {
-			sess.nc.Close()
-		}
-		if err != nil {
-			return opError("Disconnect", err)
-		}
+	if sess := s.sess.Swap(nil); sess != nil && sess.owned {
+		sess.nc.Close()
 	}
 	return nil
 }
@@ -306,11 +293,8 @@ func (s *OffsetStore) session(op string) (*session, error) {
 // once the stream's leader acknowledged the write, which it does once a
 // majority of the bucket's replicas hold it.
 //
-// Concurrent calls share round trips: while one group of writes is in
-// flight, the calls that arrive wait and then go out together as one
-// atomic batch, one message per key, the last call to arrive winning; each
-// call returns its own group's outcome. A lone call goes out at once, as
-// one message.
+// Each call is one message, sent from its caller's goroutine: concurrent
+// calls are not grouped (see the package documentation for why).
 //
 // If ctx ends first, WriteOffset returns at once with ctx's error; the
 // write may still be stored if it was already sent.
@@ -328,7 +312,7 @@ func (s *OffsetStore) WriteOffset(ctx context.Context, offset *egopb.Offset) err
 	if s.monotonic {
 		err = s.writeMonotonic(ctx, sess, name, shard, v)
 	} else {
-		err = sess.commits.write(ctx, s.keys.shard(name, shard), v.encode())
+		_, err = sess.publish(ctx, &nats.Msg{Subject: s.keys.shard(name, shard), Data: v.encode()})
 	}
 	if err != nil {
 		return s.translate(ctx, op, sess, err)

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // This file speaks JetStream's API on the wire, where the jetstream
@@ -282,35 +281,6 @@ func (sess *session) publishBatch(ctx context.Context, msgs []*nats.Msg) (uint64
 		}
 	}
 	return sess.publishOnce(ctx, msgs[len(msgs)-1])
-}
-
-// publishAll stores each of msgs, which have distinct subjects, on its
-// own, all sent at once, and returns the error of each message's subject
-// that failed.
-func (sess *session) publishAll(ctx context.Context, msgs []*nats.Msg) map[string]error {
-	futures := make([]jetstream.PubAckFuture, len(msgs))
-	errs := make(map[string]error)
-	for i, m := range msgs {
-		f, err := sess.js.PublishMsgAsync(m)
-		if err != nil {
-			errs[m.Subject] = err
-			continue
-		}
-		futures[i] = f
-	}
-	for i, f := range futures {
-		if f == nil {
-			continue
-		}
-		select {
-		case <-f.Ok():
-		case err := <-f.Err():
-			errs[msgs[i].Subject] = err
-		case <-ctx.Done():
-			errs[msgs[i].Subject] = ctx.Err()
-		}
-	}
-	return errs
 }
 
 func batchID() string {
