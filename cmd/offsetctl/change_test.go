@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/ego-contrib/offsetstore/egopb"
+	"github.com/ego-contrib/offsetstore/postgres"
 )
 
 // parsePlan reads the JSON lines of a reset or import plan.
@@ -27,7 +28,7 @@ func parsePlan(t *testing.T, out string) []changeJSON {
 // --output json print them.
 func parseOffsetLines(t *testing.T, out string) []*egopb.Offset {
 	t.Helper()
-	offsets, problems := parseOffsets([]byte(out))
+	offsets, problems := parseOffsets([]byte(out), postgres.CheckProjectionName)
 	if len(problems) > 0 {
 		t.Fatalf("offset lines %q: line %d: %s", out, problems[0].line, problems[0].msg)
 	}

@@ -35,7 +35,16 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"offsets", "a", "b"}, []string{`wrong number of arguments, got "a b":`}},
 		{[]string{"offsets", ""}, []string{"projection name is empty"}},
 		{[]string{"offsets", strings.Repeat("x", 256)}, []string{"256 characters"}},
-		{[]string{"reset", "accounts"}, []string{"reset: --to VALUE is required", "(see 'offsetctl reset --help')"}},
+		{[]string{"reset", "accounts"}, []string{"reset: one of --to, --to-time, --by-duration or --shift-by is required", "(see 'offsetctl reset --help')"}},
+		{[]string{"reset", "accounts", "--to", "0", "--by-duration", "1h"}, []string{"--to and --by-duration are both given", "want exactly one"}},
+		{[]string{"reset", "accounts", "--shift-by", "-5", "--to-time", "2026-11-26T11:00:00Z"}, []string{"--to-time and --shift-by are both given"}},
+		{[]string{"reset", "accounts", "--to-time", "yesterday"}, []string{`--to-time "yesterday": want an RFC 3339 time such as 2026-11-26T14:05:00Z`}},
+		{[]string{"reset", "accounts", "--to-time", "2026-11-26 11:00:00"}, []string{`--to-time "2026-11-26 11:00:00": want an RFC 3339 time`}},
+		{[]string{"reset", "accounts", "--to-time", "2263-01-01T00:00:00Z"}, []string{`--to-time "2263-01-01T00:00:00Z": want a time from 1677-09-21 to 2262-04-11`}},
+		{[]string{"reset", "accounts", "--by-duration", "1d"}, []string{`--by-duration "1d": want a duration such as 90m`}},
+		{[]string{"reset", "accounts", "--by-duration", "-1h"}, []string{"--by-duration -1h0m0s: want a duration above 0"}},
+		{[]string{"reset", "accounts", "--by-duration", "0s"}, []string{"--by-duration 0s: want a duration above 0"}},
+		{[]string{"reset", "accounts", "--shift-by", "1.5"}, []string{`--shift-by "1.5": want an integer`}},
 		{[]string{"reset", "accounts", "--to"}, []string{"flag --to needs a value"}},
 		{[]string{"reset", "accounts", "--to", "zero"}, []string{`--to "zero": want an integer`}},
 		{[]string{"reset", "accounts", "--to", "9223372036854775808"}, []string{`--to "9223372036854775808"`}},
@@ -60,6 +69,9 @@ func TestUsageErrors(t *testing.T) {
 		// so the case needs no server.
 		{[]string{"projections", "--table", "", "--url", "postgres://nobody@127.0.0.1:1/none"}, []string{"table name is empty"}},
 		{[]string{"help", "nosuch"}, []string{`unknown command "nosuch"`}},
+		{[]string{"projections", "--url", "mysql://user:secret@host/db"}, []string{`--url scheme "mysql": want postgres://, postgresql:// or nats://`}},
+		{[]string{"projections", "--bucket", "b", "--url", "postgres://user:secret@host/db"}, []string{"--bucket is for NATS"}},
+		{[]string{"completion", "tcsh"}, []string{"completion: unknown command \"tcsh\""}},
 		{[]string{"projections", "--url", "postgres://user:secret@host:notaport/db"}, []string{"cannot use --url", "invalid port"}},
 		// The string parses, but names what the driver cannot use: the
 		// error says what, not that the string is not a connection string.
@@ -88,11 +100,11 @@ func TestUsageErrors(t *testing.T) {
 
 func TestUsageError_NoDatabase(t *testing.T) {
 	t.Parallel()
-	// No --url and no OFFSETSTORE_POSTGRES_URL.
+	// No --url, no OFFSETSTORE_URL and no OFFSETSTORE_POSTGRES_URL.
 	args := []string{"projections"}
 	r := runBinary(t, nil, "", args...)
 	wantCode(t, r, exitUsage, args...)
-	wantOneLineError(t, r, "no database given", "--url", urlVariable)
+	wantOneLineError(t, r, "no store given", "--url", urlVariable, postgresURLVariable)
 }
 
 func TestUsageError_BadClock(t *testing.T) {
@@ -105,10 +117,15 @@ func TestUsageError_BadClock(t *testing.T) {
 
 func TestHelp_EveryCommandHasAnExample(t *testing.T) {
 	t.Parallel()
+	root := newRootCommand(&env{streams: &streams{}})
+	var names []string
+	for _, c := range root.Commands() {
+		names = append(names, c.Name())
+	}
 	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}} {
 		r := offsetctl(t, "", args...)
 		wantCode(t, r, exitOK, args...)
-		for _, want := range append(commandNames(), "Example:", "--url", "Exit status", "stop", nowVariable) {
+		for _, want := range append(names, "Examples:", "--url", "Exit status", "stop", nowVariable, urlVariable, postgresURLVariable, "2000-01-01", "2100-01-01") {
 			if !strings.Contains(strings.ToLower(r.stdout), strings.ToLower(want)) {
 				t.Errorf("offsetctl %s printed\n%s\nwant it to mention %q", strings.Join(args, " "), r.stdout, want)
 			}
@@ -117,24 +134,22 @@ func TestHelp_EveryCommandHasAnExample(t *testing.T) {
 			t.Errorf("offsetctl %s: stderr = %q; want nothing", strings.Join(args, " "), r.stderr)
 		}
 	}
-	for _, name := range commandNames() {
+	for _, c := range root.Commands() {
+		name := c.Name()
 		for _, args := range [][]string{{name, "--help"}, {"help", name}, {name, "-h", "--to", "x"}} {
 			t.Run(strings.Join(args, " "), func(t *testing.T) {
 				t.Parallel()
 				r := offsetctl(t, "", args...)
 				wantCode(t, r, exitOK, args...)
-				for _, want := range []string{"Usage: offsetctl " + name, "Example:\n  offsetctl " + name, "Flags:"} {
+				for _, want := range []string{"Usage:\n  offsetctl " + name, "Examples:\n  offsetctl " + name, "Flags:", "--url URL"} {
 					if !strings.Contains(r.stdout, want) {
 						t.Errorf("printed\n%s\nwant it to say %q", r.stdout, want)
 					}
 				}
-				if name != "help" && !strings.Contains(r.stdout, "--url URL") {
-					t.Errorf("printed\n%s\nwant the connection flags", r.stdout)
-				}
 				// Every command that prints rows takes --output, and says
 				// which format it prints without it.
-				if def := lookup(name).output; def != "" {
-					if want := "(default " + def + ")"; !strings.Contains(r.stdout, "--output FORMAT") || !strings.Contains(r.stdout, want) {
+				if f := c.Flags().Lookup("output"); f != nil {
+					if want := "(default " + f.DefValue + ")"; !strings.Contains(r.stdout, "--output FORMAT") || !strings.Contains(r.stdout, want) {
 						t.Errorf("printed\n%s\nwant --output FORMAT, %s", r.stdout, want)
 					}
 				}

@@ -10,6 +10,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // Exit codes.
@@ -21,8 +24,9 @@ const (
 
 // Environment variables offsetctl reads.
 const (
-	urlVariable = "OFFSETSTORE_POSTGRES_URL"
-	nowVariable = "OFFSETCTL_NOW"
+	urlVariable         = "OFFSETSTORE_URL"
+	postgresURLVariable = "OFFSETSTORE_POSTGRES_URL"
+	nowVariable         = "OFFSETCTL_NOW"
 )
 
 func main() {
@@ -60,40 +64,70 @@ func run(ctx context.Context, args []string, std *streams, getenv func(string) s
 		fmt.Fprintf(std.stderr, "offsetctl: %v\n", err)
 		return exitUsage
 	}
-	inv := &invocation{streams: std, getenv: getenv, now: now}
-	cmd, err := inv.parse(args)
-	if errors.Is(err, errHelpShown) {
-		return exitOK
-	}
-	if err == nil {
-		err = cmd.run(ctx, inv)
-	}
+	e := &env{streams: std, getenv: getenv, now: now}
+	root := newRootCommand(e)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return exitOK
 	}
 	prefix, help := "offsetctl", "offsetctl --help"
-	if cmd != nil {
-		prefix += ": " + cmd.name
-		help = "offsetctl " + cmd.name + " --help"
+	if cmd != nil && cmd != root {
+		path := strings.TrimPrefix(cmd.CommandPath(), "offsetctl ")
+		prefix += ": " + path
+		help = "offsetctl " + path + " --help"
 	}
+	// Whatever fails before a command runs is the command line's fault:
+	// cobra's own errors (an unknown command, a flag group) included.
 	var usage *usageError
-	if errors.As(err, &usage) {
-		fmt.Fprintf(std.stderr, "%s: %s (see '%s')\n", prefix, oneLine(flagMessage(err.Error())), help)
+	if errors.As(err, &usage) || !e.ran {
+		fmt.Fprintf(std.stderr, "%s: %s (see '%s')\n", prefix, oneLine(err.Error()), help)
 		return exitUsage
 	}
 	fmt.Fprintf(std.stderr, "%s: %s\n", prefix, oneLine(err.Error()))
 	return exitFailure
 }
 
+// flagError says what is wrong with a flag in offsetctl's words, as a usage
+// error; a command line that also asked for help gets the help instead, as
+// the flag package's parser gave it, since help is what was asked.
+func flagError(cmd *cobra.Command, err error) error {
+	if h := cmd.Flags().Lookup("help"); h != nil && h.Changed {
+		return pflag.ErrHelp
+	}
+	var notExist *pflag.NotExistError
+	var required *pflag.ValueRequiredError
+	var invalid *pflag.InvalidValueError
+	switch {
+	case errors.As(err, &notExist) && notExist.GetSpecifiedName() != "":
+		return usagef("unknown flag --%s", notExist.GetSpecifiedName())
+	case errors.As(err, &notExist):
+		return usagef("unknown flag -%s", notExist.GetSpecifiedShortnames())
+	case errors.As(err, &required) && required.GetSpecifiedName() != "":
+		return usagef("flag --%s needs a value", required.GetSpecifiedName())
+	case errors.As(err, &invalid):
+		f := invalid.GetFlag()
+		why := errors.Unwrap(err).Error()
+		switch f.Value.Type() {
+		case "bool":
+			why = "want true or false, or no value"
+		case "duration":
+			why = "want a duration such as 10s or 1m"
+		}
+		return usagef("--%s %q: %s", f.Name, invalid.GetValue(), why)
+	}
+	return &usageError{msg: err.Error()}
+}
+
 // withTimeout returns ctx bounded by --timeout from now. Each command
 // calls it just before it connects, so import only once it has read its
 // input: the time a pipe or a person takes to write the input is not the
 // database's, and a deadline spent on it would be blamed on the database.
-func (inv *invocation) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
-	if inv.opts.timeout == 0 {
+func (e *env) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if e.conn.timeout == 0 {
 		return context.WithCancel(ctx)
 	}
-	return context.WithTimeout(ctx, inv.opts.timeout)
+	return context.WithTimeout(ctx, e.conn.timeout)
 }
 
 // clock returns the clock of OFFSETCTL_NOW, or time.Now.

@@ -13,34 +13,64 @@ import (
 	"github.com/ego-contrib/offsetstore/egopb"
 )
 
-// timeLayout is RFC 3339 in UTC with the milliseconds offsets carry, at a
-// fixed width so that columns line up.
+// timeLayout is RFC 3339 in UTC with milliseconds, at a fixed width so
+// that columns line up.
 const timeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// The values taken for times in Unix nanoseconds: from 2000-01-01 up to,
+// not including, 2100-01-01 UTC. The window leaves out the small integers
+// of a counter, 0 and eGo's -62135596800000 (a replay from the start),
+// times in milliseconds or microseconds, which fall in 1970, and values
+// too large to be an event's time.
+var (
+	minValueTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()
+	maxValueTime = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()
+)
+
+// valueTime returns the time value stands for, if it is one.
+func valueTime(value int64) (time.Time, bool) {
+	if value < minValueTime || value >= maxValueTime {
+		return time.Time{}, false
+	}
+	return time.Unix(0, value).UTC(), true
+}
+
+// formatValueTime is value's time as a table shows it, or "-".
+func formatValueTime(value int64) string {
+	t, ok := valueTime(value)
+	if !ok {
+		return "-"
+	}
+	return t.Format(timeLayout)
+}
+
+// jsonValueTime is value's time as JSON carries it, exactly, or "".
+func jsonValueTime(value int64) string {
+	t, ok := valueTime(value)
+	if !ok {
+		return ""
+	}
+	return t.Format(time.RFC3339Nano)
+}
+
+// formatLag says how far value's time is behind now, as time.Duration
+// prints it, to the second (to the millisecond under a second), or "-".
+// A time after now gets a minus sign.
+func formatLag(now time.Time, value int64) string {
+	t, ok := valueTime(value)
+	if !ok {
+		return "-"
+	}
+	d := now.Sub(t)
+	if d > -time.Second && d < time.Second {
+		return d.Round(time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
+}
 
 // formatTime formats a timestamp in Unix milliseconds.
 func formatTime(ms int64) string {
 	return time.UnixMilli(ms).UTC().Format(timeLayout)
-}
-
-// formatAge says how long before now the timestamp ms was, to the second,
-// in the two largest units: 42s, 5m3s, 26h5m, 3d4h. A timestamp after now
-// gets a minus sign.
-func formatAge(now time.Time, ms int64) string {
-	d := now.Sub(time.UnixMilli(ms))
-	sign := ""
-	if d < 0 {
-		sign, d = "-", -d
-	}
-	s := int64(d / time.Second)
-	switch {
-	case s < 60:
-		return fmt.Sprintf("%s%ds", sign, s)
-	case s < 3600:
-		return fmt.Sprintf("%s%dm%ds", sign, s/60, s%60)
-	case s < 48*3600:
-		return fmt.Sprintf("%s%dh%dm", sign, s/3600, s%3600/60)
-	}
-	return fmt.Sprintf("%s%dd%dh", sign, s/86400, s%86400/3600)
 }
 
 // displayName is name as a table shows it: as it is, unless it holds
@@ -71,22 +101,18 @@ func (t *table) row(cells ...string) {
 func (t *table) flush() error { return t.tw.Flush() }
 
 // offsetJSON is an offset as export writes it: the protobuf JSON mapping
-// of [egopb.Offset], every field present, 64-bit integers as strings.
+// of [egopb.Offset], every field present, 64-bit integers as strings;
+// offsets and delete add valueTime, which import skips.
 type offsetJSON struct {
 	ProjectionName string `json:"projectionName"`
 	ShardNumber    string `json:"shardNumber"`
 	Value          string `json:"value"`
 	Timestamp      string `json:"timestamp"`
+	ValueTime      string `json:"valueTime,omitempty"`
 }
 
-func toJSON(o *egopb.Offset) offsetJSON {
-	return offsetJSON{
-		ProjectionName: o.GetProjectionName(),
-		ShardNumber:    strconv.FormatUint(o.GetShardNumber(), 10),
-		Value:          strconv.FormatInt(o.GetValue(), 10),
-		Timestamp:      strconv.FormatInt(o.GetTimestamp(), 10),
-	}
-}
+// valueTimeField is the field of offsetJSON that is not Offset's.
+const valueTimeField = "valueTime"
 
 // jsonLines writes values as JSON lines.
 type jsonLines struct {
@@ -101,6 +127,125 @@ func newJSONLines(w io.Writer) *jsonLines {
 }
 
 func (j *jsonLines) write(v any) error { return j.enc.Encode(v) }
+
+// rows prints offsets to w in format, with a column of projection names if
+// withName; the JSON lines carry their values' times if withTime. No
+// offsets print nothing, not even a table's header.
+func printOffsets(w io.Writer, format outputFormat, now time.Time, offsets []*egopb.Offset, withName, withTime bool) error {
+	if format == "json" {
+		out := newJSONLines(w)
+		for _, o := range offsets {
+			line := offsetJSON{
+				ProjectionName: o.ProjectionName,
+				ShardNumber:    strconv.FormatUint(o.ShardNumber, 10),
+				Value:          int64String(o.Value),
+				Timestamp:      int64String(o.Timestamp),
+			}
+			if withTime {
+				line.ValueTime = jsonValueTime(o.Value)
+			}
+			if err := out.write(line); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if len(offsets) == 0 {
+		return nil
+	}
+	header := []string{"SHARD", "VALUE", "TIME", "LAG", "TIMESTAMP"}
+	if withName {
+		header = append([]string{"PROJECTION"}, header...)
+	}
+	t := newTable(w, header...)
+	for _, o := range offsets {
+		cells := []string{strconv.FormatUint(o.ShardNumber, 10), int64String(o.Value), formatValueTime(o.Value), formatLag(now, o.Value), formatTime(o.Timestamp)}
+		if withName {
+			cells = append([]string{displayName(o.ProjectionName)}, cells...)
+		}
+		t.row(cells...)
+	}
+	return t.flush()
+}
+
+// A change is what a reset, a delete or an import does to one offset:
+// before is nil for an offset that is created, after for one deleted.
+type change struct {
+	before, after *egopb.Offset
+}
+
+func (c change) key() (string, uint64) {
+	if c.before != nil {
+		return c.before.ProjectionName, c.before.ShardNumber
+	}
+	return c.after.ProjectionName, c.after.ShardNumber
+}
+
+// stateJSON is an offset's value, its time, and its timestamp in a
+// changeJSON.
+type stateJSON struct {
+	Value     string `json:"value"`
+	ValueTime string `json:"valueTime,omitempty"`
+	Timestamp string `json:"timestamp"`
+}
+
+// changeJSON is a change as --output json prints it: before or after is
+// null when the offset is created or deleted.
+type changeJSON struct {
+	ProjectionName string     `json:"projectionName"`
+	ShardNumber    string     `json:"shardNumber"`
+	Before         *stateJSON `json:"before"`
+	After          *stateJSON `json:"after"`
+}
+
+func state(o *egopb.Offset) *stateJSON {
+	if o == nil {
+		return nil
+	}
+	return &stateJSON{Value: int64String(o.Value), ValueTime: jsonValueTime(o.Value), Timestamp: int64String(o.Timestamp)}
+}
+
+// printChanges prints changes in format, with a column of projection
+// names if withName.
+func printChanges(w io.Writer, format outputFormat, changes []change, withName bool) error {
+	if format == "json" {
+		out := newJSONLines(w)
+		for _, c := range changes {
+			name, shard := c.key()
+			err := out.write(changeJSON{
+				ProjectionName: name,
+				ShardNumber:    strconv.FormatUint(shard, 10),
+				Before:         state(c.before),
+				After:          state(c.after),
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	header := []string{"SHARD", "VALUE BEFORE", "TIME BEFORE", "VALUE AFTER", "TIME AFTER", "TIMESTAMP BEFORE", "TIMESTAMP AFTER"}
+	if withName {
+		header = append([]string{"PROJECTION"}, header...)
+	}
+	t := newTable(w, header...)
+	for _, c := range changes {
+		name, shard := c.key()
+		cells := []string{strconv.FormatUint(shard, 10)}
+		if withName {
+			cells = append([]string{displayName(name)}, cells...)
+		}
+		vb, tb, va, ta, sb, sa := "-", "-", "-", "-", "-", "-"
+		if c.before != nil {
+			vb, tb, sb = int64String(c.before.Value), formatValueTime(c.before.Value), formatTime(c.before.Timestamp)
+		}
+		if c.after != nil {
+			va, ta, sa = int64String(c.after.Value), formatValueTime(c.after.Value), formatTime(c.after.Timestamp)
+		}
+		t.row(append(cells, vb, tb, va, ta, sb, sa)...)
+	}
+	return t.flush()
+}
 
 func int64String(v int64) string { return strconv.FormatInt(v, 10) }
 

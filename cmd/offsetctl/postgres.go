@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -27,63 +25,36 @@ const (
 	codeUndefinedColumn   = "42703"
 )
 
-// A database is the store offsetctl works on, and what to call it in
-// messages.
-type database struct {
-	store *postgres.OffsetStore
-	// where names the server and database, never the password.
-	where string
-	// table is the table's name as SQL spells it.
-	table string
-	// stamped is the clock's last reading the store took, which is the
-	// timestamp a reset wrote.
-	stamped time.Time
-}
-
-// connect connects to the database of the invocation's flags. It does not
-// create the table unless createTable is true.
-func (inv *invocation) connect(ctx context.Context, createTable bool) (*database, error) {
-	db, err := inv.database(createTable)
-	if err != nil {
-		return nil, err
-	}
-	if err := db.store.Connect(ctx); err != nil {
-		return db, db.explain(ctx, inv, err)
-	}
-	return db, nil
-}
-
-// database returns the database of the invocation's flags, not connected.
-func (inv *invocation) database(createTable bool) (*database, error) {
-	o := &inv.opts
-	if o.url == "" {
-		return nil, usagef("no database given: pass --url, or set %s", urlVariable)
+// postgresBackend is PostgreSQL, through package postgres.
+func postgresBackend(e *env) (*backend, error) {
+	if e.conn.bucket != defaultBucket {
+		return nil, usagef("--bucket is for NATS: PostgreSQL takes --schema and --table")
 	}
 	// The store parses the string as pgxpool does, pool settings included:
 	// what it would refuse is refused here, before anything is sent.
-	config, err := pgxpool.ParseConfig(o.url)
+	config, err := pgxpool.ParseConfig(e.conn.url)
 	if err != nil {
 		return nil, usagef("cannot use --url (or $%s): %s", urlVariable, parseReason(err))
 	}
-	db := &database{where: describe(&config.ConnConfig.Config)}
-	opts := []postgres.Option{
-		postgres.WithTable(o.table),
-		postgres.WithClock(func() time.Time {
-			db.stamped = inv.now()
-			return db.stamped
-		}),
+	where := describe(&config.ConnConfig.Config)
+	open := func(create bool) (*database, error) {
+		db := &database{where: where}
+		opts := []postgres.Option{postgres.WithTable(e.conn.table), postgres.WithClock(db.clock(e))}
+		id := pgx.Identifier{e.conn.table}
+		if e.conn.schema != "" {
+			opts = append(opts, postgres.WithSchema(e.conn.schema))
+			id = pgx.Identifier{e.conn.schema, e.conn.table}
+		}
+		if create {
+			opts = append(opts, postgres.WithCreateTable())
+		}
+		table := id.Sanitize()
+		db.holder = "table " + table
+		db.store = postgres.NewOffsetStore(e.conn.url, opts...)
+		db.explain = func(ctx context.Context, err error) error { return e.explainPostgres(ctx, err, where, table) }
+		return db, nil
 	}
-	id := pgx.Identifier{o.table}
-	if o.schema != "" {
-		opts = append(opts, postgres.WithSchema(o.schema))
-		id = pgx.Identifier{o.schema, o.table}
-	}
-	if createTable {
-		opts = append(opts, postgres.WithCreateTable())
-	}
-	db.table = id.Sanitize()
-	db.store = postgres.NewOffsetStore(o.url, opts...)
-	return db, nil
+	return &backend{checkName: postgres.CheckProjectionName, open: open, missing: missingTable}, nil
 }
 
 // parseReason says why the driver could not parse a connection string,
@@ -103,26 +74,6 @@ func parseReason(err error) string {
 		}
 	}
 	return "cannot parse it"
-}
-
-// close disconnects db, waiting at most a second: offsetctl has nothing
-// left to send, every change it made is committed, and a server that
-// stopped answering must not hold the exit.
-func (db *database) close() {
-	if db == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	done := make(chan struct{})
-	go func() {
-		_ = db.store.Disconnect(ctx)
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-ctx.Done():
-	}
 }
 
 // describe names the server and database of config, for messages.
@@ -147,10 +98,10 @@ func address(host string, port uint16) string {
 	return net.JoinHostPort(host, strconv.Itoa(int(port)))
 }
 
-// explain turns err, returned by the store, into what an operator needs
-// to read: what failed, where, and why, in words rather than in the
+// explainPostgres turns err, returned by the store, into what an operator
+// needs to read: what failed, where, and why, in words rather than in the
 // driver's layers. The error it returns still wraps err.
-func (db *database) explain(ctx context.Context, inv *invocation, err error) error {
+func (e *env) explainPostgres(ctx context.Context, err error, where, table string) error {
 	var pgErr *pgconn.PgError
 	var dnsErr *net.DNSError
 	var connectErr *pgconn.ConnectError
@@ -158,42 +109,26 @@ func (db *database) explain(ctx context.Context, inv *invocation, err error) err
 	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded) && answered(err):
 		msg = fmt.Sprintf("%s answered, but a statement on table %s did not finish within %v (--timeout): another session may hold a lock on its rows (an open transaction writing the projection) or on the table",
-			db.where, db.table, inv.opts.timeout)
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		msg = fmt.Sprintf("no answer from %s within %v (--timeout)", db.where, inv.opts.timeout)
-	case errors.Is(ctx.Err(), context.Canceled):
-		msg = fmt.Sprintf("interrupted while working on %s", db.where)
+			where, table, e.conn.timeout)
+	case ctx.Err() != nil || errors.Is(err, offsetstore.ErrInvalidArgument):
+		return e.explainCommon(ctx, err, where)
 	case missingTable(err):
-		msg = fmt.Sprintf("table %s does not exist in %s: check --schema and --table, or create it with the statement in postgres/schema.sql", db.table, db.where)
+		msg = fmt.Sprintf("table %s does not exist in %s: check --schema and --table, or create it with the statement in postgres/schema.sql", table, where)
 	case errors.As(err, &pgErr) && pgErr.Code == codeUndefinedColumn:
 		// Every statement reads the same four columns: a table that lacks
 		// one is another table than eGo's.
-		msg = fmt.Sprintf("table %s in %s is not an offsets table: server says: %s: check --schema and --table", db.table, db.where, pgErr.Message)
+		msg = fmt.Sprintf("table %s in %s is not an offsets table: server says: %s: check --schema and --table", table, where, pgErr.Message)
 	case errors.As(err, &pgErr):
-		msg = fmt.Sprintf("%s: server says: %s (SQLSTATE %s)", db.where, pgErr.Message, pgErr.Code)
+		msg = fmt.Sprintf("%s: server says: %s (SQLSTATE %s)", where, pgErr.Message, pgErr.Code)
 	case errors.As(err, &dnsErr):
-		msg = fmt.Sprintf("cannot connect to %s: cannot resolve host %s: %s", db.where, dnsErr.Name, dnsErr.Err)
+		msg = fmt.Sprintf("cannot connect to %s: cannot resolve host %s: %s", where, dnsErr.Name, dnsErr.Err)
 	case errors.As(err, &connectErr):
-		msg = fmt.Sprintf("cannot connect to %s: %s", db.where, dialFailures(connectErr))
-	case errors.Is(err, offsetstore.ErrInvalidArgument):
-		// Connect refuses a --schema or --table PostgreSQL cannot hold;
-		// the store's own prefix would only make the line longer.
-		return &usageError{msg: storePrefix.ReplaceAllString(err.Error(), "")}
+		msg = fmt.Sprintf("cannot connect to %s: %s", where, dialFailures(connectErr))
 	default:
-		msg = fmt.Sprintf("%s: %s", db.where, err)
+		msg = fmt.Sprintf("%s: %s", where, err)
 	}
 	return &explained{msg: msg, err: err}
 }
-
-// An explained error says in its own words what the error it wraps says in
-// the driver's.
-type explained struct {
-	msg string
-	err error
-}
-
-func (e *explained) Error() string { return e.msg }
-func (e *explained) Unwrap() error { return e.err }
 
 // answered reports whether err, which ended a call at its deadline, says
 // that the server had answered: a connection was made, and a statement was
@@ -213,9 +148,6 @@ func missingTable(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && (pgErr.Code == codeUndefinedTable || pgErr.Code == codeInvalidSchemaName)
 }
-
-// storePrefix is what package postgres puts in front of its errors.
-var storePrefix = regexp.MustCompile(`^postgres: [A-Za-z]+: `)
 
 // dialFailures says why each address the driver tried failed: "connection
 // refused" for one address, "ADDR: why; ADDR: why" for several. The driver

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+type deleteOptions struct {
+	*env
+	output  outputFormat
+	name    string
+	shards  shardList
+	execute bool
+}
+
+func newDeleteCommand(e *env) *cobra.Command {
+	o := &deleteOptions{env: e}
+	cmd := &cobra.Command{
+		Use:   "delete NAME",
+		Short: "delete the offsets of projection NAME (dry run unless --execute)",
+		Long: `Prints the offsets it would delete; deletes them only with --execute, all
+at once. A shard with no offset starts from the beginning when its
+projection next starts. A projection with no offsets, or a --shard without
+one, is an error, and nothing changes. Stop the projection first, as for
+reset. With --output json the offsets are printed as offsets prints them:
+keep them, and import puts them back.`,
+		Example: `  offsetctl delete accounts --shard 3             # dry run: prints the plan
+  offsetctl delete accounts --shard 3 --execute   # does it`,
+		Args: exactArgs(1, "NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.name = args[0]
+			return runDelete(o.start(cmd), o)
+		},
+	}
+	addOutputFlag(cmd, &o.output, "table")
+	addShardFlag(cmd, &o.shards, "delete")
+	cmd.Flags().BoolVar(&o.execute, "execute", false, "delete; without it, only print what would be deleted")
+	return cmd
+}
+
+func runDelete(ctx context.Context, o *deleteOptions) error {
+	ctx, cancel, db, err := o.open(ctx, o.name)
+	defer cancel()
+	defer db.close()
+	if err != nil {
+		return err
+	}
+	current, err := db.projectionOffsets(ctx, o.name, "nothing to delete")
+	if err != nil {
+		return err
+	}
+	selected, err := selectShards(o.name, current, o.shards)
+	if err != nil {
+		return err
+	}
+	if !o.execute {
+		if err := printOffsets(o.stdout, o.output, o.now(), selected, false, true); err != nil {
+			return err
+		}
+		fmt.Fprintf(o.stderr, "dry run: would delete %s of projection %q; nothing changed: add --execute to delete\n",
+			plural(len(selected), "offset"), o.name)
+		return nil
+	}
+	deleted, err := db.store.DeleteShards(ctx, o.name, o.shards)
+	if err != nil {
+		return db.explain(ctx, err)
+	}
+	if err := printOffsets(o.stdout, o.output, o.now(), deleted, false, true); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.stderr, "deleted %s of projection %q\n", plural(len(deleted), "offset"), o.name)
+	if missing := missingFrom(selected, deleted); len(missing) > 0 {
+		return fmt.Errorf("shard %s of projection %q was deleted by another client first", strings.Join(missing, ", "), o.name)
+	}
+	return nil
+}

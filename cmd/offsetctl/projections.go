@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ego-contrib/offsetstore/egopb"
+)
+
+type projectionsOptions struct {
+	*env
+	output outputFormat
+}
+
+func newProjectionsCommand(e *env) *cobra.Command {
+	o := &projectionsOptions{env: e}
+	cmd := &cobra.Command{
+		Use:   "projections",
+		Short: "list projections: shard count, lowest and highest value with their times, lag, last update",
+		Long: `One row per projection that has at least one offset, sorted by name: how
+many shards have an offset, the lowest and highest value among them, each
+with its time (see offsetctl --help), the LAG of the furthest-behind shard,
+the one of the lowest value (now minus its time; "-" when that value is
+not a time), and the latest timestamp, in UTC.`,
+		Example: `  offsetctl projections --url postgres://user@db:5432/app
+
+  PROJECTION  SHARDS  MIN VALUE            MIN TIME                  MAX VALUE            MAX TIME                  LAG    LAST UPDATE
+  accounts    3       1795600500000000000  2026-11-25T09:55:00.000Z  1795694395000000000  2026-11-26T11:59:55.000Z  26h5m0s  2026-11-26T11:59:55.000Z`,
+		Args: exactArgs(0, ""),
+		RunE: func(cmd *cobra.Command, _ []string) error { return runProjections(o.start(cmd), o) },
+	}
+	addOutputFlag(cmd, &o.output, "table")
+	return cmd
+}
+
+// A summary describes the offsets of one projection.
+type summary struct {
+	name               string
+	shards             int
+	minValue, maxValue int64
+	// lastUpdate is the highest timestamp, in Unix milliseconds.
+	lastUpdate int64
+}
+
+// summarize folds offsets, sorted by projection name, into one summary per
+// projection, in the same order.
+func summarize(offsets []*egopb.Offset) []summary {
+	var sums []summary
+	for _, o := range offsets {
+		if len(sums) == 0 || sums[len(sums)-1].name != o.ProjectionName {
+			sums = append(sums, summary{name: o.ProjectionName, minValue: o.Value, maxValue: o.Value, lastUpdate: o.Timestamp})
+		}
+		s := &sums[len(sums)-1]
+		s.shards++
+		s.minValue = min(s.minValue, o.Value)
+		s.maxValue = max(s.maxValue, o.Value)
+		s.lastUpdate = max(s.lastUpdate, o.Timestamp)
+	}
+	return sums
+}
+
+// projectionJSON is a row of projections --output json; a time is absent
+// when its value is not one.
+type projectionJSON struct {
+	ProjectionName string `json:"projectionName"`
+	Shards         int    `json:"shards"`
+	MinValue       string `json:"minValue"`
+	MinValueTime   string `json:"minValueTime,omitempty"`
+	MaxValue       string `json:"maxValue"`
+	MaxValueTime   string `json:"maxValueTime,omitempty"`
+	LastUpdate     string `json:"lastUpdate"`
+}
+
+func runProjections(ctx context.Context, o *projectionsOptions) error {
+	ctx, cancel, db, err := o.open(ctx)
+	defer cancel()
+	defer db.close()
+	if err != nil {
+		return err
+	}
+	// One read of every offset: the store's one statement (or scan) is
+	// one instant, and every backend has it.
+	offsets, err := db.store.Snapshot(ctx)
+	if err != nil {
+		return db.explain(ctx, err)
+	}
+	sums := summarize(offsets)
+	if len(sums) == 0 {
+		fmt.Fprintf(o.stderr, "no projection has offsets in %s\n", db.in())
+		return nil
+	}
+	if o.output == "json" {
+		out := newJSONLines(o.stdout)
+		for _, s := range sums {
+			err := out.write(projectionJSON{
+				ProjectionName: s.name,
+				Shards:         s.shards,
+				MinValue:       int64String(s.minValue),
+				MinValueTime:   jsonValueTime(s.minValue),
+				MaxValue:       int64String(s.maxValue),
+				MaxValueTime:   jsonValueTime(s.maxValue),
+				LastUpdate:     int64String(s.lastUpdate),
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	now := o.now()
+	t := newTable(o.stdout, "PROJECTION", "SHARDS", "MIN VALUE", "MIN TIME", "MAX VALUE", "MAX TIME", "LAG", "LAST UPDATE")
+	for _, s := range sums {
+		t.row(displayName(s.name), strconv.Itoa(s.shards),
+			int64String(s.minValue), formatValueTime(s.minValue),
+			int64String(s.maxValue), formatValueTime(s.maxValue),
+			formatLag(now, s.minValue), formatTime(s.lastUpdate))
+	}
+	return t.flush()
+}

@@ -1,0 +1,298 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ego-contrib/offsetstore/egopb"
+)
+
+type resetOptions struct {
+	*env
+	output  outputFormat
+	name    string
+	shards  shardList
+	execute bool
+	// Exactly one of these is given.
+	to, shiftBy optionalInt64
+	toTime      timeFlag
+	byDuration  durationFlag
+}
+
+func newResetCommand(e *env) *cobra.Command {
+	o := &resetOptions{env: e}
+	cmd := &cobra.Command{
+		Use:   "reset NAME (--to VALUE | --to-time TIME | --by-duration DURATION | --shift-by N)",
+		Short: "rewind projection NAME: to a value, to a time, or back by a duration (dry run unless --execute)",
+		Long: `Prints, for every shard it would change, the value, its time and the
+timestamp, before and after; changes them only with --execute, stamped now.
+Only shards that have an offset are reset: a projection with no offsets,
+or a --shard without one, is an error, and nothing changes.
+
+What to reset to, exactly one of:
+  --to VALUE            every shard to VALUE; --to 0 replays every event
+  --to-time TIME        every shard to TIME, RFC 3339, as Unix nanoseconds
+                        (eGo's values); 2026-11-26T14:05:00Z, or with an offset
+  --by-duration D       each shard back D from its own value, such as 1h or
+                        90m; every value must be a time (see offsetctl --help)
+  --shift-by N          N added to each shard's value; negative rewinds
+
+--to and --to-time set one value on every shard in one step of the store,
+which takes the projection's lock: the plan printed with --execute holds
+the values the reset replaced. --by-duration and --shift-by compute each
+shard's value from the values read first, then write them all or none
+(one statement in PostgreSQL): an offset a running projection writes in
+between is overwritten, and a shard deleted in between written again.
+Stop the projection (on every node) before any reset, and start it after:
+eGo reads a projection's offsets only when it starts, and a running
+projection overwrites them with its next commit.`,
+		Example: `  offsetctl reset accounts --to 0                             # dry run: prints the plan
+  offsetctl reset accounts --to 0 --execute                   # does it
+  offsetctl reset accounts --to-time 2026-11-26T14:05:00Z     # before the bad deploy
+  offsetctl reset accounts --by-duration 1h --shard 17,93     # an hour back
+  offsetctl reset accounts --shift-by -5000000000 --execute   # 5 s back`,
+		Args: exactArgs(1, "NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.name = args[0]
+			return runReset(o.start(cmd), o)
+		},
+	}
+	addOutputFlag(cmd, &o.output, "table")
+	fs := cmd.Flags()
+	fs.Var(&o.to, "to", "set every shard to `VALUE`; negative values are allowed")
+	fs.Var(&o.toTime, "to-time", "set every shard to `TIME`, RFC 3339, as Unix nanoseconds")
+	fs.Var(&o.byDuration, "by-duration", "move each shard back `DURATION` from its own value's time, such as 1h or 90m")
+	fs.Var(&o.shiftBy, "shift-by", "add `N` to each shard's value; negative rewinds")
+	addShardFlag(cmd, &o.shards, "reset")
+	fs.BoolVar(&o.execute, "execute", false, "reset; without it, only print what would change")
+	return cmd
+}
+
+// A resetTarget is what a reset sets each shard to.
+type resetTarget struct {
+	// flag is the flag that gave it: to, to-time, by-duration or shift-by.
+	flag string
+	// n is the value of --to and --to-time, the nanoseconds of
+	// --by-duration, the N of --shift-by.
+	n int64
+}
+
+// target returns the one target o's flags give.
+func (o *resetOptions) target() (resetTarget, error) {
+	var given []resetTarget
+	for _, f := range []struct {
+		name string
+		v    *optionalInt64
+	}{{"to", &o.to}, {"to-time", &o.toTime.optionalInt64}, {"by-duration", &o.byDuration.optionalInt64}, {"shift-by", &o.shiftBy}} {
+		if f.v.set {
+			given = append(given, resetTarget{flag: f.name, n: f.v.value})
+		}
+	}
+	switch {
+	case len(given) == 0:
+		return resetTarget{}, usagef("one of --to, --to-time, --by-duration or --shift-by is required: what to reset to, such as --to 0 or --by-duration 1h")
+	case len(given) > 1:
+		return resetTarget{}, usagef("--%s and --%s are both given: want exactly one of --to, --to-time, --by-duration or --shift-by", given[0].flag, given[1].flag)
+	case given[0].flag == "by-duration" && given[0].n <= 0:
+		return resetTarget{}, usagef("--by-duration %v: want a duration above 0, such as 1h; --shift-by moves forward", time.Duration(given[0].n))
+	}
+	return given[0], nil
+}
+
+// sameForAll reports whether t sets one value on every shard.
+func (t resetTarget) sameForAll() bool { return t.flag == "to" || t.flag == "to-time" }
+
+// String says what t does, after "reset 3 shards of projection x".
+func (t resetTarget) String() string {
+	switch t.flag {
+	case "to-time":
+		return fmt.Sprintf("to %s (%d)", time.Unix(0, t.n).UTC().Format(time.RFC3339Nano), t.n)
+	case "by-duration":
+		return "back by " + time.Duration(t.n).String()
+	case "shift-by":
+		return fmt.Sprintf("by %+d", t.n)
+	}
+	return fmt.Sprintf("to %d", t.n)
+}
+
+// apply returns the value t moves o's value to.
+func (t resetTarget) apply(o *egopb.Offset) (int64, error) {
+	switch t.flag {
+	case "by-duration":
+		if _, ok := valueTime(o.Value); !ok {
+			return 0, fmt.Errorf("shard %d of projection %q has value %d, which is not a time (see 'offsetctl --help'): --by-duration moves times; use --shift-by or --to: nothing changed",
+				o.ShardNumber, o.ProjectionName, o.Value)
+		}
+		// A time from 2000 on, less a positive int64, stays above
+		// math.MinInt64.
+		return o.Value - t.n, nil
+	case "shift-by":
+		v := o.Value + t.n
+		if (t.n > 0 && v < o.Value) || (t.n < 0 && v > o.Value) {
+			return 0, fmt.Errorf("shard %d of projection %q: %d %+d is out of the range of a value, %d to %d: nothing changed",
+				o.ShardNumber, o.ProjectionName, o.Value, t.n, int64(math.MinInt64), int64(math.MaxInt64))
+		}
+		return v, nil
+	}
+	return t.n, nil
+}
+
+// planReset returns what t does to each offset of before, stamping them
+// with nowMillis.
+func planReset(before []*egopb.Offset, t resetTarget, nowMillis int64) ([]change, error) {
+	changes := make([]change, len(before))
+	for i, o := range before {
+		v, err := t.apply(o)
+		if err != nil {
+			return nil, err
+		}
+		changes[i] = change{
+			before: o,
+			after:  &egopb.Offset{ProjectionName: o.ProjectionName, ShardNumber: o.ShardNumber, Value: v, Timestamp: nowMillis},
+		}
+	}
+	return changes, nil
+}
+
+func runReset(ctx context.Context, o *resetOptions) error {
+	target, err := o.target()
+	if err != nil {
+		return err
+	}
+	ctx, cancel, db, err := o.open(ctx, o.name)
+	defer cancel()
+	defer db.close()
+	if err != nil {
+		return err
+	}
+	current, err := db.projectionOffsets(ctx, o.name, "nothing to reset")
+	if err != nil {
+		return err
+	}
+	selected, err := selectShards(o.name, current, o.shards)
+	if err != nil {
+		return err
+	}
+	plan, err := planReset(selected, target, o.now().UnixMilli())
+	if err != nil {
+		return err
+	}
+	if !o.execute {
+		if err := printChanges(o.stdout, o.output, plan, false); err != nil {
+			return err
+		}
+		fmt.Fprintf(o.stderr, "dry run: would reset %s of projection %q %s; nothing changed: add --execute to reset\n",
+			plural(len(selected), "shard"), o.name, target)
+		return nil
+	}
+	var missing []string
+	if target.sameForAll() {
+		// The plan printed is what the store's reset returned, not what
+		// was read above: a shard added since is reset too, and shown.
+		before, err := db.store.ResetShards(ctx, o.name, target.n, o.shards)
+		if err != nil {
+			return db.explain(ctx, err)
+		}
+		missing = missingFrom(selected, before)
+		if plan, err = planReset(before, target, db.stamped.UnixMilli()); err != nil {
+			return err
+		}
+	} else {
+		after := make([]*egopb.Offset, len(plan))
+		for i, c := range plan {
+			after[i] = c.after
+		}
+		if err := db.store.WriteOffsets(ctx, after); err != nil {
+			return db.explain(ctx, err)
+		}
+	}
+	if err := printChanges(o.stdout, o.output, plan, false); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.stderr, "reset %s of projection %q %s\n", plural(len(plan), "shard"), o.name, target)
+	if len(missing) > 0 {
+		return fmt.Errorf("shard %s of projection %q was deleted by another client before the reset, and not reset", strings.Join(missing, ", "), o.name)
+	}
+	return nil
+}
+
+// selectShards returns the offsets of current whose shard is in shards, or
+// all of current if shards is empty, and an error if a shard of shards
+// has no offset: an operator who names shards that are not there has
+// mistyped something, and changing the others would be half of what was
+// meant.
+func selectShards(name string, current []*egopb.Offset, shards []uint64) ([]*egopb.Offset, error) {
+	if len(shards) == 0 {
+		return current, nil
+	}
+	var missing []string
+	for _, shard := range shards {
+		if !slices.ContainsFunc(current, func(o *egopb.Offset) bool { return o.ShardNumber == shard }) {
+			missing = append(missing, strconv.FormatUint(shard, 10))
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("projection %q has no offset for shard %s ('offsetctl offsets %s' lists its shards): nothing changed",
+			name, strings.Join(missing, ", "), name)
+	}
+	// current is sorted by shard, as the store returns it, and so are the
+	// offsets a reset or a delete returns: selecting in current's order
+	// keeps the dry run's plan the same as --execute's.
+	var selected []*egopb.Offset
+	for _, o := range current {
+		if slices.Contains(shards, o.ShardNumber) {
+			selected = append(selected, o)
+		}
+	}
+	return selected, nil
+}
+
+// missingFrom names the shards of want that got lacks, which happens when
+// another client deletes them between offsetctl's read and its change.
+func missingFrom(want, got []*egopb.Offset) []string {
+	var missing []string
+	for _, w := range want {
+		if !slices.ContainsFunc(got, func(g *egopb.Offset) bool { return g.ShardNumber == w.ShardNumber }) {
+			missing = append(missing, strconv.FormatUint(w.ShardNumber, 10))
+		}
+	}
+	return missing
+}
+
+// timeFlag is --to-time: an RFC 3339 time, held as Unix nanoseconds.
+type timeFlag struct{ optionalInt64 }
+
+func (f *timeFlag) Type() string { return "time" }
+func (f *timeFlag) Set(s string) error {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return errors.New("want an RFC 3339 time such as 2026-11-26T14:05:00Z or 2026-11-26T15:05:00.5+01:00")
+	}
+	if t.Before(time.Unix(0, math.MinInt64)) || t.After(time.Unix(0, math.MaxInt64)) {
+		return errors.New("want a time from 1677-09-21 to 2262-04-11, which Unix nanoseconds can hold")
+	}
+	f.value, f.set = t.UnixNano(), true
+	return nil
+}
+
+// durationFlag is --by-duration: a duration as Go writes them, held as
+// nanoseconds.
+type durationFlag struct{ optionalInt64 }
+
+func (f *durationFlag) Type() string { return "span" }
+func (f *durationFlag) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return errors.New("want a duration such as 90m, 1h30m or 36h (units ns, us, ms, s, m, h)")
+	}
+	f.value, f.set = int64(d), true
+	return nil
+}

@@ -1,0 +1,272 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// An env is what every command runs with: its streams, its clock, and the
+// flags that say which store to work on.
+type env struct {
+	*streams
+	getenv func(string) string
+	now    func() time.Time
+	conn   connOptions
+	// ran is set once a command's own code runs: an error before that is
+	// the command line's.
+	ran bool
+	// choose picks the backend of --url; tests replace it with a fake.
+	choose func() (*backend, error)
+}
+
+// connOptions are the flags of every command that say where the offsets
+// are.
+type connOptions struct {
+	url, schema, table, bucket string
+	timeout                    time.Duration
+}
+
+const rootHelp = `offsetctl shows and changes the projection offsets eGo keeps in a durable
+store: PostgreSQL (--url postgres://...) or NATS JetStream (--url nats://...).
+
+Values are shown as times too: eGo writes an event's time into Value, in
+Unix nanoseconds. A value from 2000-01-01 up to, not including,
+2100-01-01 UTC is taken for one, and shown next to the raw value with its
+LAG, how far it is behind now; any other value (0, a counter, eGo's
+-62135596800000, a time in milliseconds) shows no time.
+
+reset, delete and import change nothing unless given --execute: without it
+they print what they would change. Stop a projection before you reset,
+delete or import its offsets, and start it after: eGo reads a projection's
+offsets only when it starts, and a running projection overwrites them with
+its next commit.
+
+Exit status: 0 success, 1 failure, 2 usage error. Errors go to stderr, one
+line each; so do the notes after a plan, so that stdout holds only rows.
+
+Environment:
+  ` + urlVariable + `           the default of --url
+  ` + postgresURLVariable + `  the default of --url when ` + urlVariable + ` is unset
+  ` + nowVariable + `             for tests and reproducible output only: an RFC 3339
+                            time offsetctl takes as now`
+
+// newRootCommand returns offsetctl's command line, running with e.
+func newRootCommand(e *env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "offsetctl",
+		Short: "show and change the projection offsets eGo keeps",
+		Long:  rootHelp,
+		Example: `  export ` + urlVariable + `='postgres://user@db.example.com:5432/app'
+  offsetctl projections
+  offsetctl reset accounts --by-duration 1h --execute`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		// The connection flags may come before the command, as in
+		// offsetctl --url nats://localhost:4222 projections.
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usagef("no command given: one of %s", strings.Join(commandNames(cmd), ", "))
+			}
+			return unknownCommand(cmd, args[0])
+		},
+		RunE: func(*cobra.Command, []string) error { return nil },
+		PersistentPreRunE: func(*cobra.Command, []string) error {
+			if e.conn.timeout < 0 {
+				return usagef("--timeout %v: want a positive duration, or 0 for none", e.conn.timeout)
+			}
+			return nil
+		},
+	}
+	// Commands are listed in the order of a session, not alphabetically.
+	cobra.EnableCommandSorting = false
+	root.SetIn(e.stdin)
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	root.SetFlagErrorFunc(flagError)
+	fs := root.PersistentFlags()
+	fs.StringVar(&e.conn.url, "url", "", "the store's `URL`: postgres://, postgresql:// or a key=value string for PostgreSQL, nats:// for NATS JetStream (default $"+urlVariable+", then $"+postgresURLVariable+")")
+	fs.StringVar(&e.conn.schema, "schema", "", "PostgreSQL: `SCHEMA` of the table (default: the first schema of the search_path)")
+	fs.StringVar(&e.conn.table, "table", "offsets_store", "PostgreSQL: `TABLE` of the offsets")
+	fs.StringVar(&e.conn.bucket, "bucket", defaultBucket, "NATS: key-value `BUCKET` of the offsets")
+	fs.DurationVar(&e.conn.timeout, "timeout", 30*time.Second, "give up on the store after `DURATION`; 0 for never")
+	root.AddCommand(
+		newProjectionsCommand(e),
+		newOffsetsCommand(e),
+		newResetCommand(e),
+		newDeleteCommand(e),
+		newExportCommand(e),
+		newImportCommand(e),
+	)
+	root.SetHelpCommand(&cobra.Command{
+		Use:     "help [COMMAND]",
+		Short:   "show offsetctl's help, or a command's",
+		Example: "  offsetctl help reset",
+		Args:    maxArgs(1, "[COMMAND]"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return root.Help()
+			}
+			if err := unknownCommand(root, args[0]); err != nil {
+				return err
+			}
+			c, _, _ := root.Find(args)
+			return c.Help()
+		},
+	})
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() == "completion" {
+			// Without a shell, or with one cobra has no script for, a
+			// usage error, as for every command.
+			c.Args = func(cmd *cobra.Command, args []string) error {
+				if len(args) == 0 {
+					return usagef("no shell given: one of %s", strings.Join(commandNames(cmd), ", "))
+				}
+				return unknownCommand(cmd, args[0])
+			}
+			c.RunE = func(*cobra.Command, []string) error { return nil }
+			c.Example = "  offsetctl completion bash > ~/.local/share/bash-completion/completions/offsetctl\n  source <(offsetctl completion zsh)"
+		}
+	}
+	return root
+}
+
+// start marks the start of a command's own code, and gives it the
+// command's context.
+func (e *env) start(cmd *cobra.Command) context.Context {
+	e.ran = true
+	return cmd.Context()
+}
+
+func commandNames(root *cobra.Command) []string {
+	var names []string
+	for _, c := range root.Commands() {
+		if c.IsAvailableCommand() {
+			names = append(names, c.Name())
+		}
+	}
+	return names
+}
+
+// unknownCommand returns a usage error unless root has a command name.
+func unknownCommand(root *cobra.Command, name string) error {
+	for _, c := range root.Commands() {
+		if c.Name() == name {
+			return nil
+		}
+	}
+	msg := fmt.Sprintf("unknown command %q: one of %s", name, strings.Join(commandNames(root), ", "))
+	if s := root.SuggestionsFor(name); len(s) > 0 {
+		msg += "; did you mean " + s[0] + "?"
+	}
+	return &usageError{msg: msg}
+}
+
+// exactArgs and maxArgs check the number of positional arguments, and say
+// what the synopsis args wants when it is wrong.
+func exactArgs(n int, args string) cobra.PositionalArgs {
+	return checkArgs(func(k int) bool { return k == n }, args)
+}
+
+func maxArgs(n int, args string) cobra.PositionalArgs {
+	return checkArgs(func(k int) bool { return k <= n }, args)
+}
+
+func checkArgs(ok func(int) bool, synopsis string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if ok(len(args)) {
+			return nil
+		}
+		if synopsis == "" {
+			return usagef("takes no arguments, got %q", strings.Join(args, " "))
+		}
+		got := "none"
+		if len(args) > 0 {
+			got = strconv.Quote(strings.Join(args, " "))
+		}
+		return usagef("wrong number of arguments, got %s: usage is offsetctl %s %s", got, cmd.Name(), synopsis)
+	}
+}
+
+// outputFormat is --output: table or json.
+type outputFormat string
+
+func (o *outputFormat) String() string { return string(*o) }
+func (o *outputFormat) Type() string   { return "format" }
+func (o *outputFormat) Set(s string) error {
+	if s != "table" && s != "json" {
+		return errors.New("want table or json")
+	}
+	*o = outputFormat(s)
+	return nil
+}
+
+// addOutputFlag adds --output, of default def, to cmd.
+func addOutputFlag(cmd *cobra.Command, o *outputFormat, def outputFormat) {
+	*o = def
+	cmd.Flags().Var(o, "output", "`FORMAT` of the rows: table, or json for JSON lines")
+}
+
+// optionalInt64 is an int64 flag that knows whether it was given.
+type optionalInt64 struct {
+	value int64
+	set   bool
+}
+
+func (o *optionalInt64) Type() string { return "int64" }
+func (o *optionalInt64) String() string {
+	if !o.set {
+		return ""
+	}
+	return strconv.FormatInt(o.value, 10)
+}
+
+func (o *optionalInt64) Set(s string) error {
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return fmt.Errorf("want an integer from %d to %d", math.MinInt64, math.MaxInt64)
+	}
+	o.value, o.set = v, true
+	return nil
+}
+
+// shardList collects the shards of --shard, given once per shard or as a
+// comma-separated list, without repeats, in order. It stays nil without
+// --shard, which the store takes for every shard: Set adds at least one
+// shard or fails.
+type shardList []uint64
+
+func (l *shardList) Type() string { return "shards" }
+func (l *shardList) String() string {
+	var parts []string
+	for _, s := range *l {
+		parts = append(parts, strconv.FormatUint(s, 10))
+	}
+	return strings.Join(parts, ",")
+}
+
+func (l *shardList) Set(s string) error {
+	for part := range strings.SplitSeq(s, ",") {
+		shard, err := strconv.ParseUint(strings.TrimSpace(part), 10, 64)
+		if err != nil {
+			return fmt.Errorf("want shard numbers from 0 to %d", uint64(math.MaxUint64))
+		}
+		if !slices.Contains(*l, shard) {
+			*l = append(*l, shard)
+		}
+	}
+	return nil
+}
+
+// addShardFlag adds --shard to cmd, saying what doing is done to a shard.
+func addShardFlag(cmd *cobra.Command, l *shardList, doing string) {
+	cmd.Flags().Var(l, "shard", doing+" shard `N` only; repeat, or list them as 1,2,3 (default: every shard)")
+}
