@@ -37,7 +37,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"offsets", strings.Repeat("x", 256)}, []string{"256 characters"}},
 		{[]string{"reset", "accounts"}, []string{"reset: one of --to, --to-time, --by-duration or --shift-by is required", "(see 'offsetctl reset --help')"}},
 		{[]string{"reset", "accounts", "--to", "0", "--by-duration", "1h"}, []string{"--to and --by-duration are both given", "want exactly one"}},
-		{[]string{"reset", "accounts", "--shift-by", "-5", "--to-time", "2026-11-26T11:00:00Z"}, []string{"--to-time and --shift-by are both given"}},
+		{[]string{"reset", "accounts", "--shift-by", "-5", "--to-time", "2026-11-26T11:00:00Z"}, []string{"--shift-by and --to-time are both given"}},
 		{[]string{"reset", "accounts", "--to-time", "yesterday"}, []string{`--to-time "yesterday": want an RFC 3339 time such as 2026-11-26T14:05:00Z`}},
 		{[]string{"reset", "accounts", "--to-time", "2026-11-26 11:00:00"}, []string{`--to-time "2026-11-26 11:00:00": want an RFC 3339 time`}},
 		{[]string{"reset", "accounts", "--to-time", "2263-01-01T00:00:00Z"}, []string{`--to-time "2263-01-01T00:00:00Z": want a time from 1677-09-21 to 2262-04-11`}},
@@ -148,8 +148,12 @@ func TestHelp_EveryCommandHasAnExample(t *testing.T) {
 				}
 				// Every command that prints rows takes --output, and says
 				// which format it prints without it.
-				if f := c.Flags().Lookup("output"); f != nil {
-					if want := "(default " + f.DefValue + ")"; !strings.Contains(r.stdout, "--output FORMAT") || !strings.Contains(r.stdout, want) {
+				if c.Flags().Lookup("output") != nil {
+					want := "(default table)"
+					if name == "export" {
+						want = "(default json)"
+					}
+					if !strings.Contains(r.stdout, "--output FORMAT") || !strings.Contains(r.stdout, want) {
 						t.Errorf("printed\n%s\nwant --output FORMAT, %s", r.stdout, want)
 					}
 				}

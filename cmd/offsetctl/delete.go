@@ -12,7 +12,7 @@ type deleteOptions struct {
 	*env
 	output  outputFormat
 	name    string
-	shards  shardList
+	shards  []uint64
 	execute bool
 }
 

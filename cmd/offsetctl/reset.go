@@ -19,12 +19,11 @@ type resetOptions struct {
 	*env
 	output  outputFormat
 	name    string
-	shards  shardList
+	shards  []uint64
 	execute bool
-	// Exactly one of these is given.
-	to, shiftBy optionalInt64
-	toTime      timeFlag
-	byDuration  durationFlag
+	// targets are what the flags say to reset to: one, unless the
+	// command line is wrong.
+	targets []resetTarget
 }
 
 func newResetCommand(e *env) *cobra.Command {
@@ -67,10 +66,10 @@ projection overwrites them with its next commit.`,
 	}
 	addOutputFlag(cmd, &o.output, "table")
 	fs := cmd.Flags()
-	fs.Var(&o.to, "to", "set every shard to `VALUE`; negative values are allowed")
-	fs.Var(&o.toTime, "to-time", "set every shard to `TIME`, RFC 3339, as Unix nanoseconds")
-	fs.Var(&o.byDuration, "by-duration", "move each shard back `DURATION` from its own value's time, such as 1h or 90m")
-	fs.Var(&o.shiftBy, "shift-by", "add `N` to each shard's value; negative rewinds")
+	fs.Func("to", "set every shard to `VALUE`; negative values are allowed", o.addTarget("to", parseInt64))
+	fs.Func("to-time", "set every shard to `TIME`, RFC 3339, as Unix nanoseconds", o.addTarget("to-time", parseTime))
+	fs.Func("by-duration", "move each shard back `DURATION` from its own value's time, such as 1h or 90m", o.addTarget("by-duration", parseDuration))
+	fs.Func("shift-by", "add `N` to each shard's value; negative rewinds", o.addTarget("shift-by", parseInt64))
 	addShardFlag(cmd, &o.shards, "reset")
 	fs.BoolVar(&o.execute, "execute", false, "reset; without it, only print what would change")
 	return cmd
@@ -85,26 +84,29 @@ type resetTarget struct {
 	n int64
 }
 
+// addTarget returns the parser of flag, which adds the target it gives.
+func (o *resetOptions) addTarget(flag string, parse func(string) (int64, error)) func(string) error {
+	return func(s string) error {
+		n, err := parse(s)
+		if err == nil {
+			// A flag given twice counts once, its last value.
+			o.targets = append(slices.DeleteFunc(o.targets, func(t resetTarget) bool { return t.flag == flag }), resetTarget{flag, n})
+		}
+		return err
+	}
+}
+
 // target returns the one target o's flags give.
 func (o *resetOptions) target() (resetTarget, error) {
-	var given []resetTarget
-	for _, f := range []struct {
-		name string
-		v    *optionalInt64
-	}{{"to", &o.to}, {"to-time", &o.toTime.optionalInt64}, {"by-duration", &o.byDuration.optionalInt64}, {"shift-by", &o.shiftBy}} {
-		if f.v.set {
-			given = append(given, resetTarget{flag: f.name, n: f.v.value})
-		}
-	}
 	switch {
-	case len(given) == 0:
+	case len(o.targets) == 0:
 		return resetTarget{}, usagef("one of --to, --to-time, --by-duration or --shift-by is required: what to reset to, such as --to 0 or --by-duration 1h")
-	case len(given) > 1:
-		return resetTarget{}, usagef("--%s and --%s are both given: want exactly one of --to, --to-time, --by-duration or --shift-by", given[0].flag, given[1].flag)
-	case given[0].flag == "by-duration" && given[0].n <= 0:
-		return resetTarget{}, usagef("--by-duration %v: want a duration above 0, such as 1h; --shift-by moves forward", time.Duration(given[0].n))
+	case len(o.targets) > 1:
+		return resetTarget{}, usagef("--%s and --%s are both given: want exactly one of --to, --to-time, --by-duration or --shift-by", o.targets[0].flag, o.targets[1].flag)
+	case o.targets[0].flag == "by-duration" && o.targets[0].n <= 0:
+		return resetTarget{}, usagef("--by-duration %v: want a duration above 0, such as 1h; --shift-by moves forward", time.Duration(o.targets[0].n))
 	}
-	return given[0], nil
+	return o.targets[0], nil
 }
 
 // sameForAll reports whether t sets one value on every shard.
@@ -267,32 +269,31 @@ func missingFrom(want, got []*egopb.Offset) []string {
 	return missing
 }
 
-// timeFlag is --to-time: an RFC 3339 time, held as Unix nanoseconds.
-type timeFlag struct{ optionalInt64 }
-
-func (f *timeFlag) Type() string { return "time" }
-func (f *timeFlag) Set(s string) error {
-	t, err := time.Parse(time.RFC3339Nano, s)
+func parseInt64(s string) (int64, error) {
+	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
-		return errors.New("want an RFC 3339 time such as 2026-11-26T14:05:00Z or 2026-11-26T15:05:00.5+01:00")
+		return 0, fmt.Errorf("want an integer from %d to %d", int64(math.MinInt64), int64(math.MaxInt64))
 	}
-	if t.Before(time.Unix(0, math.MinInt64)) || t.After(time.Unix(0, math.MaxInt64)) {
-		return errors.New("want a time from 1677-09-21 to 2262-04-11, which Unix nanoseconds can hold")
-	}
-	f.value, f.set = t.UnixNano(), true
-	return nil
+	return n, nil
 }
 
-// durationFlag is --by-duration: a duration as Go writes them, held as
-// nanoseconds.
-type durationFlag struct{ optionalInt64 }
+// parseTime reads an RFC 3339 time as Unix nanoseconds.
+func parseTime(s string) (int64, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return 0, errors.New("want an RFC 3339 time such as 2026-11-26T14:05:00Z or 2026-11-26T15:05:00.5+01:00")
+	}
+	if t.Before(time.Unix(0, math.MinInt64)) || t.After(time.Unix(0, math.MaxInt64)) {
+		return 0, errors.New("want a time from 1677-09-21 to 2262-04-11, which Unix nanoseconds can hold")
+	}
+	return t.UnixNano(), nil
+}
 
-func (f *durationFlag) Type() string { return "span" }
-func (f *durationFlag) Set(s string) error {
+// parseDuration reads a duration as Go writes them, as nanoseconds.
+func parseDuration(s string) (int64, error) {
 	d, err := time.ParseDuration(s)
 	if err != nil {
-		return errors.New("want a duration such as 90m, 1h30m or 36h (units ns, us, ms, s, m, h)")
+		return 0, errors.New("want a duration such as 90m, 1h30m or 36h (units ns, us, ms, s, m, h)")
 	}
-	f.value, f.set = int64(d), true
-	return nil
+	return int64(d), nil
 }

@@ -199,74 +199,33 @@ func checkArgs(ok func(int) bool, synopsis string) cobra.PositionalArgs {
 // outputFormat is --output: table or json.
 type outputFormat string
 
-func (o *outputFormat) String() string { return string(*o) }
-func (o *outputFormat) Type() string   { return "format" }
-func (o *outputFormat) Set(s string) error {
-	if s != "table" && s != "json" {
-		return errors.New("want table or json")
-	}
-	*o = outputFormat(s)
-	return nil
-}
-
 // addOutputFlag adds --output, of default def, to cmd.
 func addOutputFlag(cmd *cobra.Command, o *outputFormat, def outputFormat) {
 	*o = def
-	cmd.Flags().Var(o, "output", "`FORMAT` of the rows: table, or json for JSON lines")
-}
-
-// optionalInt64 is an int64 flag that knows whether it was given.
-type optionalInt64 struct {
-	value int64
-	set   bool
-}
-
-func (o *optionalInt64) Type() string { return "int64" }
-func (o *optionalInt64) String() string {
-	if !o.set {
-		return ""
-	}
-	return strconv.FormatInt(o.value, 10)
-}
-
-func (o *optionalInt64) Set(s string) error {
-	v, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		return fmt.Errorf("want an integer from %d to %d", math.MinInt64, math.MaxInt64)
-	}
-	o.value, o.set = v, true
-	return nil
-}
-
-// shardList collects the shards of --shard, given once per shard or as a
-// comma-separated list, without repeats, in order. It stays nil without
-// --shard, which the store takes for every shard: Set adds at least one
-// shard or fails.
-type shardList []uint64
-
-func (l *shardList) Type() string { return "shards" }
-func (l *shardList) String() string {
-	var parts []string
-	for _, s := range *l {
-		parts = append(parts, strconv.FormatUint(s, 10))
-	}
-	return strings.Join(parts, ",")
-}
-
-func (l *shardList) Set(s string) error {
-	for part := range strings.SplitSeq(s, ",") {
-		shard, err := strconv.ParseUint(strings.TrimSpace(part), 10, 64)
-		if err != nil {
-			return fmt.Errorf("want shard numbers from 0 to %d", uint64(math.MaxUint64))
+	cmd.Flags().Func("output", "`FORMAT` of the rows: table, or json for JSON lines (default "+string(def)+")", func(s string) error {
+		if s != "table" && s != "json" {
+			return errors.New("want table or json")
 		}
-		if !slices.Contains(*l, shard) {
-			*l = append(*l, shard)
-		}
-	}
-	return nil
+		*o = outputFormat(s)
+		return nil
+	})
 }
 
 // addShardFlag adds --shard to cmd, saying what doing is done to a shard.
-func addShardFlag(cmd *cobra.Command, l *shardList, doing string) {
-	cmd.Flags().Var(l, "shard", doing+" shard `N` only; repeat, or list them as 1,2,3 (default: every shard)")
+// It collects the shards, given once per shard or as a comma-separated
+// list, without repeats, in order; shards stays nil without --shard,
+// which the store takes for every shard.
+func addShardFlag(cmd *cobra.Command, shards *[]uint64, doing string) {
+	cmd.Flags().Func("shard", doing+" shard `N` only; repeat, or list them as 1,2,3 (default: every shard)", func(s string) error {
+		for part := range strings.SplitSeq(s, ",") {
+			shard, err := strconv.ParseUint(strings.TrimSpace(part), 10, 64)
+			if err != nil {
+				return fmt.Errorf("want shard numbers from 0 to %d", uint64(math.MaxUint64))
+			}
+			if !slices.Contains(*shards, shard) {
+				*shards = append(*shards, shard)
+			}
+		}
+		return nil
+	})
 }
