@@ -28,14 +28,10 @@ func newExportCommand(e *env) *cobra.Command {
 		Use:   "export [NAME ...]",
 		Short: "write offsets as JSON lines, to stdout or --file",
 		Long: `Writes the offsets of the projections NAME, or of every projection, one
-JSON object per line, with the protobuf JSON names of eGo's Offset fields
-and 64-bit integers as strings, sorted by projection and shard. Each
-projection is read at once; without NAME, the whole store is. A NAME with
-no offsets is an error, and nothing is written.
-
---output table shows the same offsets as a table, for people: the columns
-of offsets, after a PROJECTION column. import reads JSON lines only: keep
-those for a backup.`,
+JSON object per line: the protobuf JSON of eGo's Offset, 64-bit integers as
+strings, sorted by projection and shard, each projection read at once. A
+NAME with no offsets is an error, and nothing is written. --output table
+shows them as offsets does, for people; import reads JSON lines.`,
 		Example: `  offsetctl export --file offsets.jsonl
   offsetctl export accounts
 

@@ -32,19 +32,15 @@ func newImportCommand(e *env) *cobra.Command {
 		Use:   "import FILE",
 		Short: "write the offsets of an export file, all or none (dry run unless --execute)",
 		Long: `Reads FILE ('-' for stdin), JSON lines as export writes them, and checks
-every line first: bad JSON, unknown fields, bad projection names and a
-projection and shard given twice are reported with their line numbers, and
-then nothing is written. The valueTime that offsets and delete print is
-skipped. Prints, for every offset, the value, its time and the timestamp,
-before and after; writes them only with --execute, all or none. Offsets in
-the store but not in FILE are left as they are. Stop the projections
-first, as for reset.
+every line first: bad JSON, unknown fields, bad names and a projection and
+shard given twice are reported with their line numbers, and then nothing
+is written. The valueTime that offsets prints is skipped. Prints each
+offset before and after; writes them only with --execute, all or none.
+Offsets not in FILE are left as they are. Stop the projections first.
 
-A PostgreSQL table that does not exist, and its --schema, are created by
---execute (with package postgres's statement, postgres/schema.sql), as is
-a NATS bucket, so that a backup restores into a new store; the dry run
-says it would. A table that exists but is not an offsets table is an
-error.`,
+--execute creates a missing table, and its --schema (postgres/schema.sql),
+or a missing bucket, so that a backup restores into a new store; the dry
+run says it would.`,
 		Example: `  offsetctl import offsets.jsonl                  # dry run: prints the plan
   offsetctl import offsets.jsonl --execute        # does it
   offsetctl export --url "$FROM" | offsetctl import --url "$TO" --execute -`,

@@ -119,17 +119,6 @@ func flagError(cmd *cobra.Command, err error) error {
 	return &usageError{msg: err.Error()}
 }
 
-// withTimeout returns ctx bounded by --timeout from now. Each command
-// calls it just before it connects, so import only once it has read its
-// input: the time a pipe or a person takes to write the input is not the
-// database's, and a deadline spent on it would be blamed on the database.
-func (e *env) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
-	if e.conn.timeout == 0 {
-		return context.WithCancel(ctx)
-	}
-	return context.WithTimeout(ctx, e.conn.timeout)
-}
-
 // clock returns the clock of OFFSETCTL_NOW, or time.Now.
 func clock(getenv func(string) string) (func() time.Time, error) {
 	s := getenv(nowVariable)

@@ -29,43 +29,29 @@ var (
 
 // valueTime returns the time value stands for, if it is one.
 func valueTime(value int64) (time.Time, bool) {
-	if value < minValueTime || value >= maxValueTime {
-		return time.Time{}, false
-	}
-	return time.Unix(0, value).UTC(), true
+	return time.Unix(0, value).UTC(), value >= minValueTime && value < maxValueTime
 }
 
-// formatValueTime is value's time as a table shows it, or "-".
-func formatValueTime(value int64) string {
-	t, ok := valueTime(value)
-	if !ok {
-		return "-"
+// formatValueTime is value's time in layout, or none if it is not one.
+func formatValueTime(value int64, layout, none string) string {
+	if t, ok := valueTime(value); ok {
+		return t.Format(layout)
 	}
-	return t.Format(timeLayout)
-}
-
-// jsonValueTime is value's time as JSON carries it, exactly, or "".
-func jsonValueTime(value int64) string {
-	t, ok := valueTime(value)
-	if !ok {
-		return ""
-	}
-	return t.Format(time.RFC3339Nano)
+	return none
 }
 
 // formatLag says how far value's time is behind now, as time.Duration
 // prints it, to the second (to the millisecond under a second), or "-".
-// A time after now gets a minus sign.
 func formatLag(now time.Time, value int64) string {
 	t, ok := valueTime(value)
 	if !ok {
 		return "-"
 	}
-	d := now.Sub(t)
-	if d > -time.Second && d < time.Second {
+	if d := now.Sub(t); d.Abs() >= time.Second {
+		return d.Round(time.Second).String()
+	} else {
 		return d.Round(time.Millisecond).String()
 	}
-	return d.Round(time.Second).String()
 }
 
 // formatTime formats a timestamp in Unix milliseconds.
@@ -142,7 +128,7 @@ func printOffsets(w io.Writer, format outputFormat, now time.Time, offsets []*eg
 				Timestamp:      int64String(o.Timestamp),
 			}
 			if withTime {
-				line.ValueTime = jsonValueTime(o.Value)
+				line.ValueTime = formatValueTime(o.Value, time.RFC3339Nano, "")
 			}
 			if err := out.write(line); err != nil {
 				return err
@@ -159,7 +145,7 @@ func printOffsets(w io.Writer, format outputFormat, now time.Time, offsets []*eg
 	}
 	t := newTable(w, header...)
 	for _, o := range offsets {
-		cells := []string{strconv.FormatUint(o.ShardNumber, 10), int64String(o.Value), formatValueTime(o.Value), formatLag(now, o.Value), formatTime(o.Timestamp)}
+		cells := []string{strconv.FormatUint(o.ShardNumber, 10), int64String(o.Value), formatValueTime(o.Value, timeLayout, "-"), formatLag(now, o.Value), formatTime(o.Timestamp)}
 		if withName {
 			cells = append([]string{displayName(o.ProjectionName)}, cells...)
 		}
@@ -202,7 +188,7 @@ func state(o *egopb.Offset) *stateJSON {
 	if o == nil {
 		return nil
 	}
-	return &stateJSON{Value: int64String(o.Value), ValueTime: jsonValueTime(o.Value), Timestamp: int64String(o.Timestamp)}
+	return &stateJSON{Value: int64String(o.Value), ValueTime: formatValueTime(o.Value, time.RFC3339Nano, ""), Timestamp: int64String(o.Timestamp)}
 }
 
 // printChanges prints changes in format, with a column of projection
@@ -237,10 +223,10 @@ func printChanges(w io.Writer, format outputFormat, changes []change, withName b
 		}
 		vb, tb, va, ta, sb, sa := "-", "-", "-", "-", "-", "-"
 		if c.before != nil {
-			vb, tb, sb = int64String(c.before.Value), formatValueTime(c.before.Value), formatTime(c.before.Timestamp)
+			vb, tb, sb = int64String(c.before.Value), formatValueTime(c.before.Value, timeLayout, "-"), formatTime(c.before.Timestamp)
 		}
 		if c.after != nil {
-			va, ta, sa = int64String(c.after.Value), formatValueTime(c.after.Value), formatTime(c.after.Timestamp)
+			va, ta, sa = int64String(c.after.Value), formatValueTime(c.after.Value, timeLayout, "-"), formatTime(c.after.Timestamp)
 		}
 		t.row(append(cells, vb, tb, va, ta, sb, sa)...)
 	}

@@ -37,7 +37,7 @@ func postgresBackend(e *env) (*backend, error) {
 		return nil, usagef("cannot use --url (or $%s): %s", urlVariable, parseReason(err))
 	}
 	where := describe(&config.ConnConfig.Config)
-	open := func(create bool) (*database, error) {
+	open := func(create bool) *database {
 		db := &database{where: where}
 		opts := []postgres.Option{postgres.WithTable(e.conn.table), postgres.WithClock(db.clock(e))}
 		id := pgx.Identifier{e.conn.table}
@@ -52,7 +52,7 @@ func postgresBackend(e *env) (*backend, error) {
 		db.holder = "table " + table
 		db.store = postgres.NewOffsetStore(e.conn.url, opts...)
 		db.explain = func(ctx context.Context, err error) error { return e.explainPostgres(ctx, err, where, table) }
-		return db, nil
+		return db
 	}
 	return &backend{checkName: postgres.CheckProjectionName, open: open, missing: missingTable}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -99,9 +100,9 @@ func runProjections(ctx context.Context, o *projectionsOptions) error {
 				ProjectionName: s.name,
 				Shards:         s.shards,
 				MinValue:       int64String(s.minValue),
-				MinValueTime:   jsonValueTime(s.minValue),
+				MinValueTime:   formatValueTime(s.minValue, time.RFC3339Nano, ""),
 				MaxValue:       int64String(s.maxValue),
-				MaxValueTime:   jsonValueTime(s.maxValue),
+				MaxValueTime:   formatValueTime(s.maxValue, time.RFC3339Nano, ""),
 				LastUpdate:     int64String(s.lastUpdate),
 			})
 			if err != nil {
@@ -114,8 +115,8 @@ func runProjections(ctx context.Context, o *projectionsOptions) error {
 	t := newTable(o.stdout, "PROJECTION", "SHARDS", "MIN VALUE", "MIN TIME", "MAX VALUE", "MAX TIME", "LAG", "LAST UPDATE")
 	for _, s := range sums {
 		t.row(displayName(s.name), strconv.Itoa(s.shards),
-			int64String(s.minValue), formatValueTime(s.minValue),
-			int64String(s.maxValue), formatValueTime(s.maxValue),
+			int64String(s.minValue), formatValueTime(s.minValue, timeLayout, "-"),
+			int64String(s.maxValue), formatValueTime(s.maxValue, timeLayout, "-"),
 			formatLag(now, s.minValue), formatTime(s.lastUpdate))
 	}
 	return t.flush()

@@ -31,28 +31,18 @@ func newResetCommand(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "reset NAME (--to VALUE | --to-time TIME | --by-duration DURATION | --shift-by N)",
 		Short: "rewind projection NAME: to a value, to a time, or back by a duration (dry run unless --execute)",
-		Long: `Prints, for every shard it would change, the value, its time and the
-timestamp, before and after; changes them only with --execute, stamped now.
-Only shards that have an offset are reset: a projection with no offsets,
-or a --shard without one, is an error, and nothing changes.
+		Long: `Prints each shard's value, its time and its timestamp, before and after;
+changes them only with --execute, stamped now. Only shards that have an
+offset are reset: a projection with no offsets, or a --shard without one,
+is an error, and nothing changes.
 
-What to reset to, exactly one of:
-  --to VALUE            every shard to VALUE; --to 0 replays every event
-  --to-time TIME        every shard to TIME, RFC 3339, as Unix nanoseconds
-                        (eGo's values); 2026-11-26T14:05:00Z, or with an offset
-  --by-duration D       each shard back D from its own value, such as 1h or
-                        90m; every value must be a time (see offsetctl --help)
-  --shift-by N          N added to each shard's value; negative rewinds
-
---to and --to-time set one value on every shard in one step of the store,
-which takes the projection's lock: the plan printed with --execute holds
-the values the reset replaced. --by-duration and --shift-by compute each
-shard's value from the values read first, then write them all or none
-(one statement in PostgreSQL): an offset a running projection writes in
-between is overwritten, and a shard deleted in between written again.
-Stop the projection (on every node) before any reset, and start it after:
-eGo reads a projection's offsets only when it starts, and a running
-projection overwrites them with its next commit.`,
+--to and --to-time set one value in one step of the store, under the
+projection's lock: --execute prints the values it replaced. --by-duration
+(every value must be a time; see offsetctl --help) and --shift-by compute
+each shard's value from a first read, then write them all or none: a write
+in between is overwritten. Stop the projection, on every node, first:
+eGo reads offsets only when a projection starts, and a running one
+overwrites them with its next commit.`,
 		Example: `  offsetctl reset accounts --to 0                             # dry run: prints the plan
   offsetctl reset accounts --to 0 --execute                   # does it
   offsetctl reset accounts --to-time 2026-11-26T14:05:00Z     # before the bad deploy

@@ -34,23 +34,20 @@ type connOptions struct {
 	timeout                    time.Duration
 }
 
-const rootHelp = `offsetctl shows and changes the projection offsets eGo keeps in a durable
-store: PostgreSQL (--url postgres://...) or NATS JetStream (--url nats://...).
+const rootHelp = `offsetctl shows and changes the projection offsets eGo keeps in PostgreSQL
+(--url postgres://...) or NATS JetStream (--url nats://...).
 
-Values are shown as times too: eGo writes an event's time into Value, in
-Unix nanoseconds. A value from 2000-01-01 up to, not including,
-2100-01-01 UTC is taken for one, and shown next to the raw value with its
-LAG, how far it is behind now; any other value (0, a counter, eGo's
--62135596800000, a time in milliseconds) shows no time.
+eGo writes an event's time into the value, in Unix nanoseconds: a value
+from 2000-01-01 up to, not including, 2100-01-01 UTC is shown as that time
+too, with its LAG behind now; any other value (0, a counter, a time in
+milliseconds) shows no time.
 
-reset, delete and import change nothing unless given --execute: without it
-they print what they would change. Stop a projection before you reset,
-delete or import its offsets, and start it after: eGo reads a projection's
-offsets only when it starts, and a running projection overwrites them with
-its next commit.
+reset, delete and import print what they would change, and change nothing
+without --execute. Stop a projection before, and start it after: eGo reads
+offsets only when a projection starts.
 
-Exit status: 0 success, 1 failure, 2 usage error. Errors go to stderr, one
-line each; so do the notes after a plan, so that stdout holds only rows.
+Exit status: 0 success, 1 failure, 2 usage error; errors go to stderr, one
+line each, as do the notes after a plan.
 
 Environment:
   ` + urlVariable + `           the default of --url
@@ -71,12 +68,7 @@ func newRootCommand(e *env) *cobra.Command {
 		SilenceUsage:  true,
 		// The connection flags may come before the command, as in
 		// offsetctl --url nats://localhost:4222 projections.
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return usagef("no command given: one of %s", strings.Join(commandNames(cmd), ", "))
-			}
-			return unknownCommand(cmd, args[0])
-		},
+		Args: subcommandArgs("command"),
 		RunE: func(*cobra.Command, []string) error { return nil },
 		PersistentPreRunE: func(*cobra.Command, []string) error {
 			if e.conn.timeout < 0 {
@@ -124,14 +116,8 @@ func newRootCommand(e *env) *cobra.Command {
 	root.InitDefaultCompletionCmd()
 	for _, c := range root.Commands() {
 		if c.Name() == "completion" {
-			// Without a shell, or with one cobra has no script for, a
-			// usage error, as for every command.
-			c.Args = func(cmd *cobra.Command, args []string) error {
-				if len(args) == 0 {
-					return usagef("no shell given: one of %s", strings.Join(commandNames(cmd), ", "))
-				}
-				return unknownCommand(cmd, args[0])
-			}
+			// A shell cobra has no script for is a usage error, not help.
+			c.Args = subcommandArgs("shell")
 			c.RunE = func(*cobra.Command, []string) error { return nil }
 			c.Example = "  offsetctl completion bash > ~/.local/share/bash-completion/completions/offsetctl\n  source <(offsetctl completion zsh)"
 		}
@@ -154,6 +140,17 @@ func commandNames(root *cobra.Command) []string {
 		}
 	}
 	return names
+}
+
+// subcommandArgs refuses the arguments of a command that only has
+// subcommands, what they are: none, or one it does not have.
+func subcommandArgs(what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return usagef("no %s given: one of %s", what, strings.Join(commandNames(cmd), ", "))
+		}
+		return unknownCommand(cmd, args[0])
+	}
 }
 
 // unknownCommand returns a usage error unless root has a command name.

@@ -14,20 +14,19 @@ import (
 
 // A backend is a kind of store, chosen by the scheme of --url.
 type backend struct {
-	// checkName checks a projection name as the store does, before
-	// anything is sent: import reports bad names with their lines.
+	// checkName checks a projection name as the store will, before
+	// anything is sent.
 	checkName func(name string) error
 	// open returns the store of the flags, not connected; with create,
-	// connecting creates the table or bucket when it is missing.
-	open func(create bool) (*database, error)
-	// missing reports whether an error of Connect says the table or
-	// bucket does not exist.
+	// connecting creates the table or bucket that is missing.
+	open func(create bool) *database
+	// missing reports whether Connect's error says the table or bucket
+	// does not exist.
 	missing func(err error) bool
 }
 
-// backends maps each scheme of --url to the function that makes its
-// backend; a connection string without a scheme is PostgreSQL's
-// key=value form.
+// backends maps each scheme of --url to its backend; a string without a
+// scheme is PostgreSQL's key=value form.
 var backends = map[string]func(e *env) (*backend, error){
 	"postgres":   postgresBackend,
 	"postgresql": postgresBackend,
@@ -39,11 +38,10 @@ func (e *env) chooseBackend() (*backend, error) {
 	if e.choose != nil {
 		return e.choose()
 	}
-	if e.conn.url == "" {
-		e.conn.url = e.getenv(urlVariable)
-	}
-	if e.conn.url == "" {
-		e.conn.url = e.getenv(postgresURLVariable)
+	for _, v := range []string{urlVariable, postgresURLVariable} {
+		if e.conn.url == "" {
+			e.conn.url = e.getenv(v)
+		}
 	}
 	if e.conn.url == "" {
 		return nil, usagef("no store given: pass --url, or set %s or %s", urlVariable, postgresURLVariable)
@@ -52,27 +50,22 @@ func (e *env) chooseBackend() (*backend, error) {
 	if !found {
 		scheme = "postgres"
 	}
-	makeBackend, ok := backends[strings.ToLower(scheme)]
-	if !ok {
-		return nil, usagef("--url scheme %q: want postgres://, postgresql:// or nats://", scheme)
+	if makeBackend, ok := backends[strings.ToLower(scheme)]; ok {
+		return makeBackend(e)
 	}
-	return makeBackend(e)
+	return nil, usagef("--url scheme %q: want postgres://, postgresql:// or nats://", scheme)
 }
 
-// A database is the store offsetctl works on, and what to call it in
-// messages.
+// A database is a store, and what to call it in messages.
 type database struct {
 	store offsetstore.Admin
-	// where names the server, and database, never a password:
-	// "database app on 10.0.0.5:5432".
-	where string
-	// holder names what holds the offsets there: `table "offsets_store"`.
-	holder string
-	// explain turns an error of the store into what an operator needs to
-	// read.
+	// where names the server, never a password: "database app on
+	// 10.0.0.5:5432"; holder what holds the offsets there: `table "t"`.
+	where, holder string
+	// explain turns the store's error into what an operator must read.
 	explain func(ctx context.Context, err error) error
-	// stamped is the clock's last reading the store took, which is the
-	// timestamp a reset wrote.
+	// stamped is the store clock's last reading: the timestamp a reset
+	// wrote.
 	stamped time.Time
 }
 
@@ -84,16 +77,12 @@ func (db *database) clock(e *env) func() time.Time {
 	}
 }
 
-// in names where db's offsets are, for messages.
 func (db *database) in() string { return db.holder + " of " + db.where }
 
-// connect connects to the store of b. It does not create the table or
-// bucket unless create is true.
+// connect connects to the store of b, creating its table or bucket only if
+// create.
 func (e *env) connect(ctx context.Context, b *backend, create bool) (*database, error) {
-	db, err := b.open(create)
-	if err != nil {
-		return nil, err
-	}
+	db := b.open(create)
 	if err := db.store.Connect(ctx); err != nil {
 		return db, db.explain(ctx, err)
 	}
@@ -101,12 +90,15 @@ func (e *env) connect(ctx context.Context, b *backend, create bool) (*database, 
 }
 
 // open chooses the backend, checks names with it, and connects, bounded
-// by --timeout from now; the caller calls the returned cancel, and closes
-// the database.
+// by --timeout from now.
 func (e *env) open(ctx context.Context, names ...string) (context.Context, context.CancelFunc, *database, error) {
 	b, err := e.chooseBackend()
-	if err == nil {
-		err = checkNames(b, names...)
+	for _, name := range names {
+		if err == nil {
+			if err = b.checkName(name); err != nil {
+				err = &usageError{msg: err.Error()}
+			}
+		}
 	}
 	if err != nil {
 		return ctx, func() {}, nil, err
@@ -116,19 +108,18 @@ func (e *env) open(ctx context.Context, names ...string) (context.Context, conte
 	return ctx, cancel, db, err
 }
 
-// checkNames checks the projection names an operator typed.
-func checkNames(b *backend, names ...string) error {
-	for _, name := range names {
-		if err := b.checkName(name); err != nil {
-			return &usageError{msg: err.Error()}
-		}
+// withTimeout returns ctx bounded by --timeout from now. Commands call it
+// just before they connect, import once it has read its input: the time a
+// pipe or a person takes is not the store's.
+func (e *env) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if e.conn.timeout == 0 {
+		return context.WithCancel(ctx)
 	}
-	return nil
+	return context.WithTimeout(ctx, e.conn.timeout)
 }
 
-// close disconnects db, waiting at most a second: offsetctl has nothing
-// left to send, every change it made is committed, and a server that
-// stopped answering must not hold the exit.
+// close disconnects db, waiting at most a second: every change is
+// committed, and a server that stopped answering must not hold the exit.
 func (db *database) close() {
 	if db == nil {
 		return
@@ -146,10 +137,9 @@ func (db *database) close() {
 	}
 }
 
-// projectionOffsets returns the offsets of projection name, or an error if
-// it has none, ending with then, what the command will not do: a name an
-// operator typed that has no offsets is a typo or the wrong table more
-// often than an empty projection.
+// projectionOffsets returns the offsets of projection name, or an error
+// ending with then, what the command will not do, if it has none: a name
+// typed that has no offsets is more often a typo than an empty projection.
 func (db *database) projectionOffsets(ctx context.Context, name, then string) ([]*egopb.Offset, error) {
 	offsets, err := db.store.Offsets(ctx, name)
 	if err != nil {
@@ -165,8 +155,8 @@ func (db *database) projectionOffsets(ctx context.Context, name, then string) ([
 	return offsets, nil
 }
 
-// An explained error says in its own words what the error it wraps says in
-// the driver's.
+// An explained error says in words what the error it wraps says in the
+// driver's.
 type explained struct {
 	msg string
 	err error
@@ -178,9 +168,8 @@ func (e *explained) Unwrap() error { return e.err }
 // storePrefix is what the stores put in front of their errors.
 var storePrefix = regexp.MustCompile(`^[a-z]+: [A-Za-z]+: `)
 
-// explainCommon explains the errors every backend shares, and returns nil
-// for the others: where names the server, and what took too long after
-// it answered.
+// explainCommon explains the errors of every backend, where names the
+// server, and returns nil for the others.
 func (e *env) explainCommon(ctx context.Context, err error, where string) error {
 	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
@@ -188,8 +177,8 @@ func (e *env) explainCommon(ctx context.Context, err error, where string) error 
 	case errors.Is(ctx.Err(), context.Canceled):
 		return &explained{msg: "interrupted while working on " + where, err: err}
 	case errors.Is(err, offsetstore.ErrInvalidArgument):
-		// A store refuses a name, a --table or a --bucket it cannot
-		// hold; its own prefix would only make the line longer.
+		// A name, --table or --bucket the store cannot hold: the store's
+		// prefix would only make the line longer.
 		return &usageError{msg: storePrefix.ReplaceAllString(err.Error(), "")}
 	}
 	return nil
