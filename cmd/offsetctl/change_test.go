@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ego-contrib/offsetstore/egopb"
 	"github.com/ego-contrib/offsetstore/postgres"
@@ -77,6 +78,9 @@ func TestReset_DryRunChangesNothing(t *testing.T) {
 		{"reset", "accounts", "--to", "0"},
 		{"reset", "accounts", "--to", "-62135596800000", "--shard", "17", "--shard", "270"},
 		{"reset", "orders", "--to", "5", "--shard", "9223372036854775813", "--output", "json"},
+		{"reset", "accounts", "--to-time", "2026-11-26T11:00:00Z"},
+		{"reset", "accounts", "--by-duration", "1h", "--shard", "17"},
+		{"reset", "orders", "--shift-by", "-7", "--output", "json"},
 		{"delete", "accounts"},
 		{"delete", "orders", "--shard", "3"},
 	} {
@@ -106,6 +110,11 @@ func TestReset_ExecuteChangesWhatThePlanPrinted(t *testing.T) {
 		{"reset", "accounts", "--to", "3", "--shard", "17,17", "--shard", "17"},
 		{"reset", "orders", "--to", "5", "--shard", "9223372036854775813"},
 		{"reset", "tab\tname", "--to", "8"},
+		{"reset", "accounts", "--to-time", "2026-11-26T11:00:00.123456789+05:45"},
+		{"reset", "accounts", "--by-duration", "90m"},
+		{"reset", "accounts", "--by-duration", "1h", "--shard", "270,0"},
+		{"reset", "orders", "--shift-by", "-1000"},
+		{"reset", "orders", "--shift-by", "9223372036854775807", "--shard", "9223372036854775813"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			t.Parallel()
@@ -192,6 +201,10 @@ func TestReset_NothingToChangeFails(t *testing.T) {
 		// meant.
 		{[]string{"reset", "accounts", "--to", "0", "--shard", "0,5", "--execute"}, []string{`projection "accounts" has no offset for shard 5`, "nothing changed"}},
 		{[]string{"delete", "accounts", "--shard", "5", "--shard", "0", "--execute"}, []string{`projection "accounts" has no offset for shard 5`, "nothing changed"}},
+		// orders' values are not times: moving them back by a duration
+		// means nothing, and none of them moves.
+		{[]string{"reset", "orders", "--by-duration", "1h", "--execute"}, []string{`shard 3 of projection "orders" has value 42, which is not a time`, "nothing changed"}},
+		{[]string{"reset", "orders", "--shift-by", "-9223372036854775807", "--execute"}, []string{`shard 9223372036854775813 of projection "orders": -62135596800000 -9223372036854775807 is out of the range`, "nothing changed"}},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			t.Parallel()
@@ -214,4 +227,53 @@ func TestReset_TableGolden(t *testing.T) {
 	r := offsetctl(t, "", args...)
 	wantCode(t, r, exitOK, args...)
 	golden(t, "reset-accounts.golden", r.stdout+"-- stderr --\n"+r.stderr)
+}
+
+// TestReset_PlanMovesEachShard checks the values a reset's plan moves
+// each shard to, by each of the four ways to say where, against the
+// arithmetic done here, and the times the plan shows for them.
+func TestReset_PlanMovesEachShard(t *testing.T) {
+	t.Parallel()
+	schema, _ := fixtureSchema(t, fixture())
+	deploy := time.Date(2026, 11, 26, 11, 0, 0, 123456789, time.UTC)
+	for _, tc := range []struct {
+		args []string
+		// after is the value each shard must move to from before.
+		after func(before int64) int64
+	}{
+		{[]string{"accounts", "--to", "-3"}, func(int64) int64 { return -3 }},
+		{[]string{"accounts", "--to-time", "2026-11-26T16:45:00.123456789+05:45"}, func(int64) int64 { return deploy.UnixNano() }},
+		{[]string{"accounts", "--by-duration", "1h30m"}, func(v int64) int64 { return v - int64(90*time.Minute) }},
+		{[]string{"accounts", "--by-duration", "26h", "--shard", "270"}, func(v int64) int64 { return v - int64(26*time.Hour) }},
+		{[]string{"accounts", "--shift-by", "-5000000000"}, func(v int64) int64 { return v - 5e9 }},
+		{[]string{"orders", "--shift-by", "8"}, func(v int64) int64 { return v + 8 }},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			t.Parallel()
+			args := append([]string{"reset"}, append(tc.args, "--schema", schema, "--output", "json")...)
+			r := offsetctl(t, "", args...)
+			wantCode(t, r, exitOK, args...)
+			plan := parsePlan(t, r.stdout)
+			if len(plan) == 0 {
+				t.Fatalf("offsetctl %s printed no plan: %v", strings.Join(args, " "), r)
+			}
+			for _, c := range plan {
+				before, _ := strconv.ParseInt(c.Before.Value, 10, 64)
+				after, _ := strconv.ParseInt(c.After.Value, 10, 64)
+				if want := tc.after(before); after != want {
+					t.Errorf("shard %s: value %d -> %d; want -> %d", c.ShardNumber, before, after, want)
+				}
+				for _, s := range []*stateJSON{c.Before, c.After} {
+					v, _ := strconv.ParseInt(s.Value, 10, 64)
+					want := ""
+					if v >= minValueTime && v < maxValueTime {
+						want = time.Unix(0, v).UTC().Format(time.RFC3339Nano)
+					}
+					if s.ValueTime != want {
+						t.Errorf("shard %s: value %d has valueTime %q; want %q", c.ShardNumber, v, s.ValueTime, want)
+					}
+				}
+			}
+		})
+	}
 }
