@@ -277,16 +277,20 @@ var offsetFields = func() map[string]bool {
 }()
 
 // unmarshalOffset reads line, the protobuf JSON of an Offset, as protojson
-// does, but for a valueTime field, as offsets prints, which it skips: any
-// other field that is not an Offset's is still an error.
+// does, but skips the valueTime that offsets prints.
 func unmarshalOffset(line []byte, o *egopb.Offset) error {
 	var opts protojson.UnmarshalOptions
 	var fields map[string]json.RawMessage
 	if json.Unmarshal(line, &fields) == nil {
-		_, withTime := fields[valueTimeField]
-		opts.DiscardUnknown = withTime && !slices.ContainsFunc(slices.Collect(maps.Keys(fields)), func(k string) bool {
-			return k != valueTimeField && !offsetFields[k]
-		})
+		if _, ok := fields[valueTimeField]; ok {
+			delete(fields, valueTimeField)
+			for _, k := range slices.Sorted(maps.Keys(fields)) {
+				if !offsetFields[k] {
+					return fmt.Errorf("unknown field %q", k)
+				}
+			}
+			opts.DiscardUnknown = true
+		}
 	}
 	return opts.Unmarshal(line, o)
 }
