@@ -27,7 +27,7 @@ func TestUsageErrors(t *testing.T) {
 		{nil, []string{"no command given", "(see 'offsetctl --help')"}},
 		{[]string{"list"}, []string{`unknown command "list"`, "projections, offsets, reset"}},
 		{[]string{"--bogus", "projections"}, []string{"unknown flag --bogus"}},
-		{[]string{"projections", "extra"}, []string{"projections: takes no arguments", "(see 'offsetctl projections --help')"}},
+		{[]string{"projections", "extra"}, []string{`projections: wrong number of arguments, got "extra": usage is offsetctl projections`, "(see 'offsetctl projections --help')"}},
 		{[]string{"projections", "--output", "yaml"}, []string{`--output "yaml": want table or json`}},
 		{[]string{"projections", "--timeout", "soon"}, []string{`--timeout "soon"`, "duration"}},
 		{[]string{"projections", "--timeout", "-1s"}, []string{"--timeout -1s"}},

@@ -29,7 +29,7 @@ reset. With --output json the offsets are printed as offsets prints them:
 keep them, and import puts them back.`,
 		Example: `  offsetctl delete accounts --shard 3             # dry run: prints the plan
   offsetctl delete accounts --shard 3 --execute   # does it`,
-		Args: exactArgs(1, "NAME"),
+		Args: nargs(1, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.name = args[0]
 			return runDelete(o.start(cmd), o)

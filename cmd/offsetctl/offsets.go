@@ -28,7 +28,7 @@ skips: they read back.`,
   SHARD  VALUE                TIME                      LAG   TIMESTAMP
   0      1795694395000000000  2026-11-26T11:59:55.000Z  5s    2026-11-26T11:59:55.000Z
   17     1795694097000000000  2026-11-26T11:54:57.000Z  5m3s  2026-11-26T11:54:57.000Z`,
-		Args: exactArgs(1, "NAME"),
+		Args: nargs(1, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.name = args[0]
 			return runOffsets(o.start(cmd), o)

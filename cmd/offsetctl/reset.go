@@ -48,7 +48,7 @@ overwrites them with its next commit.`,
   offsetctl reset accounts --to-time 2026-11-26T14:05:00Z     # before the bad deploy
   offsetctl reset accounts --by-duration 1h --shard 17,93     # an hour back
   offsetctl reset accounts --shift-by -5000000000 --execute   # 5 s back`,
-		Args: exactArgs(1, "NAME"),
+		Args: nargs(1, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.name = args[0]
 			return runReset(o.start(cmd), o)

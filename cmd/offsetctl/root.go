@@ -27,8 +27,7 @@ type env struct {
 	choose func() (*backend, error)
 }
 
-// connOptions are the flags of every command that say where the offsets
-// are.
+// connOptions are the flags that say where the offsets are.
 type connOptions struct {
 	url, schema, table, bucket string
 	timeout                    time.Duration
@@ -101,7 +100,7 @@ func newRootCommand(e *env) *cobra.Command {
 		Use:     "help [COMMAND]",
 		Short:   "show offsetctl's help, or a command's",
 		Example: "  offsetctl help reset",
-		Args:    maxArgs(1, "[COMMAND]"),
+		Args:    nargs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return root.Help()
@@ -155,41 +154,24 @@ func subcommandArgs(what string) cobra.PositionalArgs {
 
 // unknownCommand returns a usage error unless root has a command name.
 func unknownCommand(root *cobra.Command, name string) error {
-	for _, c := range root.Commands() {
-		if c.Name() == name {
-			return nil
-		}
+	if c, _, _ := root.Find([]string{name}); c != root {
+		return nil
 	}
-	msg := fmt.Sprintf("unknown command %q: one of %s", name, strings.Join(commandNames(root), ", "))
-	if s := root.SuggestionsFor(name); len(s) > 0 {
-		msg += "; did you mean " + s[0] + "?"
-	}
-	return &usageError{msg: msg}
+	return usagef("unknown command %q: one of %s", name, strings.Join(commandNames(root), ", "))
 }
 
-// exactArgs and maxArgs check the number of positional arguments, and say
-// what the synopsis args wants when it is wrong.
-func exactArgs(n int, args string) cobra.PositionalArgs {
-	return checkArgs(func(k int) bool { return k == n }, args)
-}
-
-func maxArgs(n int, args string) cobra.PositionalArgs {
-	return checkArgs(func(k int) bool { return k <= n }, args)
-}
-
-func checkArgs(ok func(int) bool, synopsis string) cobra.PositionalArgs {
+// nargs checks that a command has from lo to hi arguments, and says what
+// its synopsis wants when it has not.
+func nargs(lo, hi int) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
-		if ok(len(args)) {
+		if len(args) >= lo && len(args) <= hi {
 			return nil
-		}
-		if synopsis == "" {
-			return usagef("takes no arguments, got %q", strings.Join(args, " "))
 		}
 		got := "none"
 		if len(args) > 0 {
 			got = strconv.Quote(strings.Join(args, " "))
 		}
-		return usagef("wrong number of arguments, got %s: usage is offsetctl %s %s", got, cmd.Name(), synopsis)
+		return usagef("wrong number of arguments, got %s: usage is offsetctl %s", got, cmd.Use)
 	}
 }
 
@@ -208,10 +190,8 @@ func addOutputFlag(cmd *cobra.Command, o *outputFormat, def outputFormat) {
 	})
 }
 
-// addShardFlag adds --shard to cmd, saying what doing is done to a shard.
-// It collects the shards, given once per shard or as a comma-separated
-// list, without repeats, in order; shards stays nil without --shard,
-// which the store takes for every shard.
+// addShardFlag adds --shard, which collects shards without repeats, in
+// order; shards stays nil without it, which the store takes for all.
 func addShardFlag(cmd *cobra.Command, shards *[]uint64, doing string) {
 	cmd.Flags().Func("shard", doing+" shard `N` only; repeat, or list them as 1,2,3 (default: every shard)", func(s string) error {
 		for part := range strings.SplitSeq(s, ",") {
