@@ -26,7 +26,7 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{nil, []string{"no command given", "(see 'offsetctl --help')"}},
 		{[]string{"list"}, []string{`unknown command "list"`, "projections, offsets, reset"}},
-		{[]string{"--bogus", "projections"}, []string{"unknown flag --bogus"}},
+		{[]string{"--bogus", "projections"}, []string{"unknown flag: --bogus"}},
 		{[]string{"projections", "extra"}, []string{`projections: wrong number of arguments, got "extra": usage is offsetctl projections`, "(see 'offsetctl projections --help')"}},
 		{[]string{"projections", "--output", "yaml"}, []string{`--output "yaml": want table or json`}},
 		{[]string{"projections", "--timeout", "soon"}, []string{`--timeout "soon"`, "duration"}},
@@ -45,12 +45,12 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"reset", "accounts", "--by-duration", "-1h"}, []string{"--by-duration -1h0m0s: want a duration above 0"}},
 		{[]string{"reset", "accounts", "--by-duration", "0s"}, []string{"--by-duration 0s: want a duration above 0"}},
 		{[]string{"reset", "accounts", "--shift-by", "1.5"}, []string{`--shift-by "1.5": want an integer`}},
-		{[]string{"reset", "accounts", "--to"}, []string{"flag --to needs a value"}},
+		{[]string{"reset", "accounts", "--to"}, []string{"flag needs an argument: --to"}},
 		{[]string{"reset", "accounts", "--to", "zero"}, []string{`--to "zero": want an integer`}},
 		{[]string{"reset", "accounts", "--to", "9223372036854775808"}, []string{`--to "9223372036854775808"`}},
 		{[]string{"reset", "accounts", "--to", "0", "--shard", "-1"}, []string{`--shard "-1": want shard numbers`}},
 		{[]string{"reset", "accounts", "--to", "0", "--execute=maybe"}, []string{`--execute "maybe"`}},
-		{[]string{"delete", "accounts", "--to", "0"}, []string{"delete: unknown flag --to"}},
+		{[]string{"delete", "accounts", "--to", "0"}, []string{"delete: unknown flag: --to"}},
 		{[]string{"export", "--output", "yaml"}, []string{`export: --output "yaml": want table or json`}},
 		{[]string{"export", "--output", ""}, []string{`export: --output "": want table or json`}},
 		// Before the command, --output is checked as after it.
@@ -58,13 +58,13 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"--output", "", "export"}, []string{`export: --output "": want table or json`}},
 		// help prints no rows: --output is as unknown to it before the
 		// command as after.
-		{[]string{"help", "--output", "json"}, []string{"help: unknown flag --output", "(see 'offsetctl help --help')"}},
-		{[]string{"--output", "json", "help"}, []string{"help: unknown flag --output", "(see 'offsetctl help --help')"}},
-		{[]string{"--output", "json", "help", "offsets"}, []string{"help: unknown flag --output"}},
+		{[]string{"help", "--output", "json"}, []string{"help: unknown flag: --output", "(see 'offsetctl help --help')"}},
+		{[]string{"--output", "json", "help"}, []string{"help: unknown flag: --output", "(see 'offsetctl help --help')"}},
+		{[]string{"--output", "json", "help", "offsets"}, []string{"help: unknown flag: --output"}},
 		{[]string{"import"}, []string{"import: wrong number of arguments, got none:"}},
 		// import creates a missing table by itself now; the flag that asked
 		// for it is gone.
-		{[]string{"import", "offsets.jsonl", "--create-table"}, []string{"import: unknown flag --create-table"}},
+		{[]string{"import", "offsets.jsonl", "--create-table"}, []string{"import: unknown flag: --create-table"}},
 		// Refused before anything is sent: the address is never dialled,
 		// so the case needs no server.
 		{[]string{"projections", "--table", "", "--url", "postgres://nobody@127.0.0.1:1/none"}, []string{"table name is empty"}},

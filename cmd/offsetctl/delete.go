@@ -21,12 +21,10 @@ func newDeleteCommand(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "delete NAME",
 		Short: "delete the offsets of projection NAME (dry run unless --execute)",
-		Long: `Prints the offsets it would delete; deletes them only with --execute, all
-at once. A shard with no offset starts from the beginning when its
-projection next starts. A projection with no offsets, or a --shard without
-one, is an error, and nothing changes. Stop the projection first, as for
-reset. With --output json the offsets are printed as offsets prints them:
-keep them, and import puts them back.`,
+		Long: `Prints the offsets it would delete; deletes them, all at once, only with
+--execute. A projection with no offsets, or a --shard without one, is an
+error, and nothing changes. Stop the projection first, as for reset; keep
+what --output json prints, and import puts it back.`,
 		Example: `  offsetctl delete accounts --shard 3             # dry run: prints the plan
   offsetctl delete accounts --shard 3 --execute   # does it`,
 		Args: nargs(1, 1),

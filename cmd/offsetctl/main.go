@@ -88,24 +88,15 @@ func run(ctx context.Context, args []string, std *streams, getenv func(string) s
 	return exitFailure
 }
 
-// flagError says what is wrong with a flag in offsetctl's words, as a usage
-// error; a command line that also asked for help gets the help instead, as
-// the flag package's parser gave it, since help is what was asked.
+// flagError makes a flag's error a usage error, a bad value's in
+// offsetctl's words; a command line that asked for help gets it, as
+// it did from the flag package's parser.
 func flagError(cmd *cobra.Command, err error) error {
 	if h := cmd.Flags().Lookup("help"); h != nil && h.Changed {
 		return pflag.ErrHelp
 	}
-	var notExist *pflag.NotExistError
-	var required *pflag.ValueRequiredError
 	var invalid *pflag.InvalidValueError
-	switch {
-	case errors.As(err, &notExist) && notExist.GetSpecifiedName() != "":
-		return usagef("unknown flag --%s", notExist.GetSpecifiedName())
-	case errors.As(err, &notExist):
-		return usagef("unknown flag -%s", notExist.GetSpecifiedShortnames())
-	case errors.As(err, &required) && required.GetSpecifiedName() != "":
-		return usagef("flag --%s needs a value", required.GetSpecifiedName())
-	case errors.As(err, &invalid):
+	if errors.As(err, &invalid) {
 		f := invalid.GetFlag()
 		why := errors.Unwrap(err).Error()
 		switch f.Value.Type() {

@@ -17,12 +17,10 @@ func newOffsetsCommand(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "offsets NAME",
 		Short: "list the offsets of projection NAME, shard by shard, with their times and lag",
-		Long: `One row per shard of projection NAME that has an offset, sorted by shard
-number: the value, its TIME and LAG (see offsetctl --help; "-" when the
-value is not a time), and the TIMESTAMP the offset was written at, in UTC.
-A projection with no offsets is an error. With --output json, the rows are
-export's lines with the value's time added as valueTime, which import
-skips: they read back.`,
+		Long: `One row per shard of projection NAME, sorted by shard: the value, its
+TIME and LAG (see offsetctl --help), and the TIMESTAMP it was written at.
+A projection with no offsets is an error. --output json prints export's
+lines plus valueTime, which import skips.`,
 		Example: `  offsetctl offsets accounts
 
   SHARD  VALUE                TIME                      LAG   TIMESTAMP

@@ -21,11 +21,10 @@ func newProjectionsCommand(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "projections",
 		Short: "list projections: shard count, lowest and highest value with their times, lag, last update",
-		Long: `One row per projection that has at least one offset, sorted by name: how
-many shards have an offset, the lowest and highest value among them, each
-with its time (see offsetctl --help), the LAG of the furthest-behind shard,
-the one of the lowest value (now minus its time; "-" when that value is
-not a time), and the latest timestamp, in UTC.`,
+		Long: `One row per projection that has offsets, sorted by name: how many shards
+have one, the lowest and highest value with their times, the LAG of the
+furthest-behind shard, the one of the lowest value ("-" if that value is
+no time; see offsetctl --help), and the latest timestamp.`,
 		Example: `  offsetctl projections --url postgres://user@db:5432/app
 
   PROJECTION  SHARDS  MIN VALUE            MIN TIME                  MAX VALUE            MAX TIME                  LAG    LAST UPDATE
