@@ -3,7 +3,7 @@ package main
 import "errors"
 
 // defaultBucket is the bucket of --bucket when it is not given.
-const defaultBucket = "offsets"
+const defaultBucket = "offsets_store"
 
 // natsBackend is NATS JetStream: not built in yet.
 func natsBackend(e *env) (*backend, error) {
