@@ -1,0 +1,215 @@
+// Package natstest starts NATS servers with JetStream inside a test
+// process, as nats-server's own tests do: one server, or a cluster of three
+// whose servers can be stopped and started again on the same storage. It is
+// imported only by tests and examples, so that programs importing the
+// library never build nats-server.
+package natstest
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// readyTimeout bounds how long a server may take to accept clients, and a
+// cluster to elect its JetStream meta leader.
+const readyTimeout = 20 * time.Second
+
+// Server is one NATS server with JetStream, which keeps its ports and its
+// storage across [Server.Stop] and [Server.Start].
+type Server struct {
+	opts *server.Options
+	srv  *server.Server
+}
+
+// URL is the address clients connect to.
+func (s *Server) URL() string { return fmt.Sprintf("nats://127.0.0.1:%d", s.opts.Port) }
+
+// Name is the server's name, as the cluster knows it.
+func (s *Server) Name() string { return s.opts.ServerName }
+
+// Running reports whether the server is started and not stopped.
+func (s *Server) Running() bool { return s.srv != nil }
+
+// Raw returns the running server, or nil.
+func (s *Server) Raw() *server.Server { return s.srv }
+
+// Start starts the server, on the ports and storage it had before if it ran
+// already. It is an error to start a running server.
+func (s *Server) Start() error {
+	if s.srv != nil {
+		return fmt.Errorf("natstest: server %s is running", s.Name())
+	}
+	// The server changes its options as it starts; give it a copy, so that
+	// a restart begins from the same ones.
+	srv, err := server.NewServer(s.opts.Clone())
+	if err != nil {
+		return fmt.Errorf("natstest: server %s: %w", s.Name(), err)
+	}
+	srv.Start()
+	if !srv.ReadyForConnections(readyTimeout) {
+		srv.Shutdown()
+		return fmt.Errorf("natstest: server %s does not accept clients after %v", s.Name(), readyTimeout)
+	}
+	s.srv = srv
+	return nil
+}
+
+// Stop shuts the server down and waits until it has; its storage stays.
+// Stopping a stopped server does nothing.
+func (s *Server) Stop() {
+	if s.srv == nil {
+		return
+	}
+	s.srv.Shutdown()
+	s.srv.WaitForShutdown()
+	s.srv = nil
+}
+
+// Cluster is a set of servers clients may connect to, one or three.
+type Cluster struct {
+	Servers []*Server
+}
+
+// URL is every server's address, comma-separated, as nats.Connect takes
+// a server list.
+func (c *Cluster) URL() string {
+	urls := make([]string, len(c.Servers))
+	for i, s := range c.Servers {
+		urls[i] = s.URL()
+	}
+	return strings.Join(urls, ",")
+}
+
+// StreamLeader returns the server that leads stream in the global account,
+// or nil while none does.
+func (c *Cluster) StreamLeader(stream string) *Server {
+	for _, s := range c.Servers {
+		if s.srv != nil && (len(c.Servers) == 1 || s.srv.JetStreamIsStreamLeader(server.DEFAULT_GLOBAL_ACCOUNT, stream)) {
+			return s
+		}
+	}
+	return nil
+}
+
+// WaitForStreamLeader waits until stream has a leader, and returns it.
+func (c *Cluster) WaitForStreamLeader(tb testing.TB, stream string) *Server {
+	tb.Helper()
+	deadline := time.Now().Add(readyTimeout)
+	for {
+		if s := c.StreamLeader(stream); s != nil {
+			return s
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("natstest: stream %s has no leader after %v", stream, readyTimeout)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// RunServer starts one server with JetStream, storing in a directory of
+// tb's, and stops it when tb ends.
+func RunServer(tb testing.TB) *Cluster {
+	tb.Helper()
+	s := &Server{opts: options(tb, "n1", freePort(tb))}
+	if err := s.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(s.Stop)
+	return &Cluster{Servers: []*Server{s}}
+}
+
+// RunCluster starts a cluster of three servers with JetStream, each routed
+// to the others, waits until it has elected its meta leader, and stops it
+// when tb ends.
+func RunCluster(tb testing.TB) *Cluster {
+	tb.Helper()
+	const n = 3
+	clusterPorts := make([]int, n)
+	routes := make([]*url.URL, n)
+	for i := range n {
+		clusterPorts[i] = freePort(tb)
+		routes[i] = &url.URL{Scheme: "nats-route", Host: fmt.Sprintf("127.0.0.1:%d", clusterPorts[i])}
+	}
+	c := &Cluster{}
+	for i := range n {
+		opts := options(tb, fmt.Sprintf("n%d", i+1), freePort(tb))
+		opts.Cluster = server.ClusterOpts{Name: "offsets", Host: "127.0.0.1", Port: clusterPorts[i]}
+		opts.Routes = routes
+		c.Servers = append(c.Servers, &Server{opts: opts})
+	}
+	// Every server must be up for a meta leader to be elected, so start
+	// them all before waiting for one.
+	for _, s := range c.Servers {
+		srv, err := server.NewServer(s.opts.Clone())
+		if err != nil {
+			tb.Fatal(err)
+		}
+		srv.Start()
+		s.srv = srv
+		tb.Cleanup(s.Stop)
+	}
+	for _, s := range c.Servers {
+		if !s.srv.ReadyForConnections(readyTimeout) {
+			tb.Fatalf("natstest: server %s does not accept clients after %v", s.Name(), readyTimeout)
+		}
+	}
+	c.WaitForMetaLeader(tb)
+	return c
+}
+
+// WaitForMetaLeader waits until the running servers have a JetStream meta
+// leader and every one of them is current with it.
+func (c *Cluster) WaitForMetaLeader(tb testing.TB) {
+	tb.Helper()
+	deadline := time.Now().Add(readyTimeout)
+	for {
+		leader, current := false, true
+		for _, s := range c.Servers {
+			if s.srv == nil {
+				continue
+			}
+			leader = leader || s.srv.JetStreamIsLeader()
+			current = current && s.srv.JetStreamIsCurrent()
+		}
+		if leader && current {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("natstest: no JetStream meta leader after %v", readyTimeout)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func options(tb testing.TB, name string, port int) *server.Options {
+	return &server.Options{
+		ServerName:         name,
+		Host:               "127.0.0.1",
+		Port:               port,
+		NoLog:              true,
+		NoSigs:             true,
+		JetStream:          true,
+		StoreDir:           tb.TempDir(),
+		JetStreamMaxMemory: 64 << 20,
+		JetStreamMaxStore:  1 << 30,
+	}
+}
+
+// freePort returns a TCP port nothing listens on now. Another process may
+// take it before the server does; the tests accept that small risk to get
+// ports a server can be restarted on.
+func freePort(tb testing.TB) int {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}

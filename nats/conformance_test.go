@@ -1,0 +1,28 @@
+package nats_test
+
+import (
+	"testing"
+
+	"github.com/ego-contrib/offsetstore"
+	"github.com/ego-contrib/offsetstore/internal/natstest"
+	"github.com/ego-contrib/offsetstore/offsetstoretest"
+)
+
+// TestOffsetStore_Conformance runs the conformance suite on one server,
+// each case on a bucket of its own.
+func TestOffsetStore_Conformance(t *testing.T) {
+	c := natstest.RunServer(t)
+	offsetstoretest.Run(t, func(t *testing.T) offsetstore.OffsetStore {
+		return newStore(t, c, 1)
+	})
+}
+
+// TestOffsetStore_ConformanceCluster runs the conformance suite on a
+// cluster of three servers, each case on a bucket of its own with three
+// replicas.
+func TestOffsetStore_ConformanceCluster(t *testing.T) {
+	c := natstest.RunCluster(t)
+	offsetstoretest.Run(t, func(t *testing.T) offsetstore.OffsetStore {
+		return newStore(t, c, 3)
+	})
+}

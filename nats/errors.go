@@ -1,0 +1,48 @@
+package nats
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ego-contrib/offsetstore"
+)
+
+// opError puts the package and the method in front of err, so that a
+// caller's log says where an error came from; errors.Is still sees err.
+func opError(op string, err error) error {
+	return fmt.Errorf("nats: %s: %w", op, err)
+}
+
+// check returns the error op must return before doing anything, in the
+// contract's order: ctx's if it is done, else argErr, what checking op's
+// arguments found.
+func check(ctx context.Context, op string, argErr error) error {
+	if err := ctx.Err(); err != nil {
+		return opError(op, err)
+	}
+	if argErr != nil {
+		return opError(op, argErr)
+	}
+	return nil
+}
+
+// belowStored is the error of a write of value to name's shard that
+// would lower the stored value (see [WithMonotonicWrites]).
+func belowStored(name string, shard uint64, value, stored int64) error {
+	return fmt.Errorf("%w: projection %q shard %d: value %d is below the stored value %d",
+		offsetstore.ErrOffsetRegression, name, shard, value, stored)
+}
+
+// translate turns err, met by op, into the contract's errors, keeping err
+// wrapped: ctx's error if ctx is done, since then the client gave up
+// because of it; [offsetstore.ErrNotConnected] if the store was
+// disconnected meanwhile.
+func (s *OffsetStore) translate(ctx context.Context, op string, sess *session, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return opError(op, fmt.Errorf("%w: %w", ctxErr, err))
+	}
+	if sess != nil && s.sess.Load() != sess {
+		return opError(op, fmt.Errorf("%w: disconnected during the call: %w", offsetstore.ErrNotConnected, err))
+	}
+	return opError(op, err)
+}

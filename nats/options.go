@@ -1,0 +1,73 @@
+package nats
+
+import (
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+// DefaultBucket is the KeyValue bucket a store uses unless [WithBucket]
+// names another.
+const DefaultBucket = "offsets_store"
+
+// An Option configures an [OffsetStore] made by [NewOffsetStore].
+type Option interface {
+	apply(*OffsetStore)
+}
+
+type optionFunc func(*OffsetStore)
+
+func (f optionFunc) apply(s *OffsetStore) { f(s) }
+
+// WithConn makes the store use nc, a connection the caller owns: the store
+// does not read its URL, and [OffsetStore.Disconnect] leaves nc open. A
+// nil nc is ignored.
+func WithConn(nc *nats.Conn) Option {
+	return optionFunc(func(s *OffsetStore) { s.callerConn = nc })
+}
+
+// WithBucket makes the store keep its offsets in the KeyValue bucket called
+// name rather than [DefaultBucket]: the stream KV_<name>, on the subjects
+// $KV.<name>.>. A name of anything but letters, digits, '-' and '_' makes
+// [OffsetStore.Connect] fail with [offsetstore.ErrInvalidArgument].
+func WithBucket(name string) Option {
+	return optionFunc(func(s *OffsetStore) { s.bucket = name })
+}
+
+// WithReplicas sets how many servers keep a copy of the bucket when the
+// store creates it ([WithCreateBucket]); the default is 1. Use 3 on a
+// cluster: the bucket then keeps every acknowledged offset, and takes
+// writes, through the loss of any one server. A bucket that exists keeps
+// its own setting. Values below 1 mean 1.
+func WithReplicas(n int) Option {
+	return optionFunc(func(s *OffsetStore) { s.replicas = max(n, 1) })
+}
+
+// WithCreateBucket makes [OffsetStore.Connect] create the bucket if it is
+// missing, with [WithReplicas]'s replicas, and turn on atomic batches on
+// a bucket that lacks them. Without it, Connect fails on a missing bucket
+// and says how to create it.
+func WithCreateBucket() Option {
+	return optionFunc(func(s *OffsetStore) { s.createBucket = true })
+}
+
+// WithClock sets the clock that stamps the offsets [OffsetStore.ResetOffset]
+// rewrites; the default, and what a nil now means, is [time.Now]. Offsets
+// given to [OffsetStore.WriteOffset] keep the timestamp they carry.
+func WithClock(now func() time.Time) Option {
+	return optionFunc(func(s *OffsetStore) { s.now = now })
+}
+
+// WithMonotonicWrites makes [OffsetStore.WriteOffset] and
+// [OffsetStore.WriteOffsets] refuse an offset whose value is lower than
+// the one stored for its projection and shard, with an error wrapping
+// [offsetstore.ErrOffsetRegression], and change nothing; an equal value is
+// accepted. The store reads the stored offset from the stream's leader and
+// writes on the condition that the shard's message is still the one it
+// read (Nats-Expected-Last-Subject-Sequence), trying again if it is not,
+// so no concurrent write, from this process or another, can slip in
+// between. Such writes are not grouped: each costs two round trips.
+// [OffsetStore.ResetOffset] may still lower values.
+func WithMonotonicWrites() Option {
+	return optionFunc(func(s *OffsetStore) { s.monotonic = true })
+}

@@ -1,0 +1,501 @@
+package nats
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ego-contrib/offsetstore"
+	"github.com/ego-contrib/offsetstore/egopb"
+)
+
+var _ offsetstore.Admin = (*OffsetStore)(nil)
+
+// callTimeout bounds a call whose context has no deadline, so that a call
+// made with context.Background while every server is away fails rather
+// than waits forever.
+const callTimeout = 10 * time.Second
+
+// OffsetStore is an [offsetstore.OffsetStore] that keeps offsets in a NATS
+// JetStream KeyValue bucket: one key per (projection name, shard number),
+// and one record per projection for its last reset or deletion (see the
+// package documentation). Every node of an application can share it. Make
+// one with [NewOffsetStore]; all methods are safe for concurrent use.
+type OffsetStore struct {
+	url          string
+	callerConn   *nats.Conn
+	bucket       string
+	replicas     int
+	createBucket bool
+	now          func() time.Time
+	monotonic    bool
+
+	// optErr is what was wrong with the options, for Connect to return.
+	optErr error
+	keys   keys
+	// bucketConfig is the bucket's stream's configuration, once a Connect
+	// found the bucket ready: later Connects skip the check, which costs a
+	// round trip to the meta leader.
+	bucketConfig atomic.Pointer[jetstream.StreamConfig]
+
+	// connecting is held, as a one-slot semaphore, by Connect and
+	// Disconnect: unlike a mutex, waiting for it can end with the
+	// waiter's context.
+	connecting chan struct{}
+	// sess is the connection in use, nil while not connected. Calls load
+	// it once and use what they loaded.
+	sess atomic.Pointer[session]
+}
+
+// session is one connection of the store to the servers, and what runs on
+// it.
+type session struct {
+	nc    *nats.Conn
+	owned bool
+	// getSubject is the API subject of the bucket's stream that only its
+	// leader answers: $JS.API.STREAM.MSG.GET.KV_<bucket>.
+	getSubject string
+	js         jetstream.JetStream
+	// stagesOnDisk is true when the server stages an atomic batch in a
+	// store of its own on disk, synced on commit: for a stream of one
+	// replica on file storage. Grouped writes then go out as separate
+	// messages sent at once, each acknowledged on its own.
+	stagesOnDisk bool
+	commits      *committer
+}
+
+// NewOffsetStore returns a store, not yet connected, that will connect to
+// the servers of url (a comma-separated list of nats:// URLs, as
+// [nats.Connect] takes it) when [OffsetStore.Connect] or [OffsetStore.Ping]
+// is called, or use the connection of [WithConn].
+//
+// The connection the store opens tries to reconnect forever, so that the
+// store recovers by itself when servers come back; calls made meanwhile
+// fail when their context ends, or after 10 seconds if it has no
+// deadline. Bad options (an invalid bucket name, say) are reported by
+// Connect and Ping.
+func NewOffsetStore(url string, opts ...Option) *OffsetStore {
+	s := &OffsetStore{
+		url:        url,
+		bucket:     DefaultBucket,
+		replicas:   1,
+		connecting: make(chan struct{}, 1),
+	}
+	for _, opt := range opts {
+		opt.apply(s)
+	}
+	s.optErr = checkBucket(s.bucket)
+	s.keys = newKeys(s.bucket)
+	return s
+}
+
+// streamName is the name of the bucket's stream.
+func (s *OffsetStore) streamName() string { return "KV_" + s.bucket }
+
+// Connect connects to the servers (or takes the connection of
+// [WithConn]) and checks that the bucket exists and takes atomic batches,
+// creating it first if the store was made [WithCreateBucket]. Connecting
+// a connected store does nothing.
+func (s *OffsetStore) Connect(ctx context.Context) error {
+	return s.connect(ctx, "Connect")
+}
+
+func (s *OffsetStore) connect(ctx context.Context, op string) error {
+	if err := check(ctx, op, s.optErr); err != nil {
+		return err
+	}
+	if err := s.lockConnecting(ctx); err != nil {
+		return opError(op, err)
+	}
+	defer s.unlockConnecting()
+	if s.sess.Load() != nil {
+		return nil
+	}
+	sess, err := s.open(ctx)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+			err = fmt.Errorf("%w: %w", ctxErr, err)
+		}
+		return opError(op, err)
+	}
+	s.sess.Store(sess)
+	return nil
+}
+
+func (s *OffsetStore) open(ctx context.Context) (*session, error) {
+	nc, owned := s.callerConn, false
+	if nc == nil {
+		timeout := 2 * time.Second
+		if deadline, ok := ctx.Deadline(); ok {
+			timeout = min(timeout, time.Until(deadline))
+		}
+		var err error
+		nc, err = nats.Connect(s.url,
+			nats.Name("offsetstore"),
+			nats.Timeout(max(timeout, time.Millisecond)),
+			nats.MaxReconnects(-1),
+			nats.ReconnectWait(100*time.Millisecond),
+		)
+		if err != nil {
+			return nil, fmt.Errorf("connect to %s: %w", s.url, err)
+		}
+		owned = true
+	}
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(groupTimeout))
+	if err != nil {
+		return nil, err
+	}
+	cfg := s.bucketConfig.Load()
+	if cfg == nil {
+		prepared, err := s.prepareBucket(ctx, js)
+		if err != nil {
+			if owned {
+				nc.Close()
+			}
+			return nil, err
+		}
+		cfg = &prepared
+		s.bucketConfig.Store(cfg)
+	}
+	sess := &session{
+		nc:           nc,
+		owned:        owned,
+		getSubject:   "$JS.API.STREAM.MSG.GET." + s.streamName(),
+		js:           js,
+		stagesOnDisk: cfg.Replicas <= 1 && cfg.Storage == jetstream.FileStorage,
+	}
+	sess.commits = newCommitter(sess)
+	return sess, nil
+}
+
+// prepareBucket checks that the bucket's stream exists and takes atomic
+// batches, and creates it, or turns batches on, if the store may.
+func (s *OffsetStore) prepareBucket(ctx context.Context, js jetstream.JetStream) (jetstream.StreamConfig, error) {
+	ctx, cancel := withCallTimeout(ctx)
+	defer cancel()
+	stream, err := js.Stream(ctx, s.streamName())
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNotFound) && s.createBucket:
+		stream, err = js.CreateStream(ctx, s.streamConfig())
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			stream, err = js.Stream(ctx, s.streamName())
+		}
+		if err != nil {
+			return jetstream.StreamConfig{}, fmt.Errorf("create bucket %q (stream %s): %w", s.bucket, s.streamName(), err)
+		}
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		return jetstream.StreamConfig{}, fmt.Errorf("bucket %q (stream %s) does not exist: make the store with nats.WithCreateBucket() to create it on Connect, or create a KeyValue bucket of that name whose stream has allow_atomic set (nats-server 2.12 or later): %w",
+			s.bucket, s.streamName(), err)
+	case err != nil:
+		return jetstream.StreamConfig{}, fmt.Errorf("look up bucket %q (stream %s): %w", s.bucket, s.streamName(), err)
+	}
+	cfg := stream.CachedInfo().Config
+	if cfg.AllowAtomicPublish {
+		return cfg, nil
+	}
+	if !s.createBucket {
+		return cfg, fmt.Errorf("bucket %q (stream %s) does not take atomic batches, which the store's resets and multi-shard changes use: set allow_atomic on the stream (nats-server 2.12 or later), or make the store with nats.WithCreateBucket() to set it on Connect",
+			s.bucket, s.streamName())
+	}
+	cfg.AllowAtomicPublish = true
+	if _, err := js.UpdateStream(ctx, cfg); err != nil {
+		return cfg, fmt.Errorf("set allow_atomic on bucket %q (stream %s): %w", s.bucket, s.streamName(), err)
+	}
+	return cfg, nil
+}
+
+// streamConfig is the bucket's stream as [WithCreateBucket] creates it: a
+// KeyValue bucket, as the jetstream package would make it, that keeps one
+// message per key and takes atomic batches.
+func (s *OffsetStore) streamConfig() jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:               s.streamName(),
+		Subjects:           []string{s.keys.all()},
+		MaxMsgsPerSubject:  1,
+		MaxMsgs:            -1,
+		MaxBytes:           -1,
+		MaxMsgSize:         -1,
+		MaxConsumers:       -1,
+		Storage:            jetstream.FileStorage,
+		Replicas:           s.replicas,
+		AllowRollup:        true,
+		DenyDelete:         true,
+		Discard:            jetstream.DiscardNew,
+		Duplicates:         2 * time.Minute,
+		AllowDirect:        true,
+		AllowAtomicPublish: true,
+	}
+}
+
+// Disconnect stops the store: calls that have not yet sent their request
+// fail with [offsetstore.ErrNotConnected]. It waits for the group of writes
+// in flight, if any, to be acknowledged (or, if ctx ends first, returns
+// ctx's error, the store disconnected all the same) and closes the
+// connection the store opened; the connection of [WithConn] stays open.
+// Disconnecting a store that is not connected does nothing.
+func (s *OffsetStore) Disconnect(ctx context.Context) error {
+	if err := check(ctx, "Disconnect", nil); err != nil {
+		return err
+	}
+	if err := s.lockConnecting(ctx); err != nil {
+		return opError("Disconnect", err)
+	}
+	defer s.unlockConnecting()
+	if sess := s.sess.Swap(nil); sess != nil {
+		err := sess.commits.close(ctx)
+		if sess.owned {
+			sess.nc.Close()
+		}
+		if err != nil {
+			return opError("Disconnect", err)
+		}
+	}
+	return nil
+}
+
+// Ping connects the store if it is not connected, as eGo expects of a
+// store it pings before a projection starts; on a connected store, it
+// checks that a server answers, and fails if none does.
+func (s *OffsetStore) Ping(ctx context.Context) error {
+	if err := check(ctx, "Ping", s.optErr); err != nil {
+		return err
+	}
+	sess := s.sess.Load()
+	if sess == nil {
+		return s.connect(ctx, "Ping")
+	}
+	pctx, cancel := withCallTimeout(ctx)
+	defer cancel()
+	if err := sess.nc.FlushWithContext(pctx); err != nil {
+		return s.translate(ctx, "Ping", sess, err)
+	}
+	return nil
+}
+
+// session returns the session calls of op use, or the error they return
+// when the store is not connected.
+func (s *OffsetStore) session(op string) (*session, error) {
+	sess := s.sess.Load()
+	if sess == nil {
+		return nil, opError(op, offsetstore.ErrNotConnected)
+	}
+	return sess, nil
+}
+
+// WriteOffset stores offset as the current offset of its projection and
+// shard, replacing any offset stored before, unless the store was made
+// [WithMonotonicWrites] and a higher value is stored. It returns nil only
+// once the stream's leader acknowledged the write, which it does once a
+// majority of the bucket's replicas hold it.
+//
+// Concurrent calls share round trips: while one group of writes is in
+// flight, the calls that arrive wait and then go out together as one
+// atomic batch, one message per key, the last call to arrive winning; each
+// call returns its own group's outcome. A lone call goes out at once, as
+// one message.
+//
+// If ctx ends first, WriteOffset returns at once with ctx's error; the
+// write may still be stored if it was already sent.
+func (s *OffsetStore) WriteOffset(ctx context.Context, offset *egopb.Offset) error {
+	const op = "WriteOffset"
+	if err := check(ctx, op, errors.Join(s.optErr, checkOffset(offset))); err != nil {
+		return err
+	}
+	sess, err := s.session(op)
+	if err != nil {
+		return err
+	}
+	name, shard := offset.ProjectionName, offset.ShardNumber
+	v := shardValue{value: offset.Value, timestamp: offset.Timestamp}
+	if s.monotonic {
+		err = s.writeMonotonic(ctx, sess, name, shard, v)
+	} else {
+		err = sess.commits.write(ctx, s.keys.shard(name, shard), v.encode())
+	}
+	if err != nil {
+		return s.translate(ctx, op, sess, err)
+	}
+	return nil
+}
+
+// writeMonotonic writes v to name's shard unless a higher value is stored,
+// on the condition that the shard's message is still the one it compared
+// with.
+func (s *OffsetStore) writeMonotonic(ctx context.Context, sess *session, name string, shard uint64, v shardValue) error {
+	ctx, cancel := withCallTimeout(ctx)
+	defer cancel()
+	subject := s.keys.shard(name, shard)
+	for {
+		m, stored, ok, err := s.read(ctx, sess, name, shard)
+		if err != nil {
+			return err
+		}
+		if ok && v.value < stored.value {
+			return belowStored(name, shard, v.value, stored.value)
+		}
+		msg := &nats.Msg{Subject: subject, Data: v.encode(), Header: nats.Header{}}
+		msg.Header.Set(hdrExpectedSubjSeq, seqOf(m))
+		_, err = sess.publish(ctx, msg)
+		if !conflict(err) {
+			return err
+		}
+	}
+}
+
+// conflict reports whether err says that a write's condition failed: the
+// subject it named changed since it was read, or is about to. The caller
+// reads again and tries again.
+func conflict(err error) bool {
+	code := errCode(err)
+	return code == errCodeWrongLastSequence || code == errCodeWrongLastSeqConst
+}
+
+func seqOf(m *message) string {
+	if m == nil {
+		return "0"
+	}
+	return fmt.Sprint(m.seq)
+}
+
+// GetCurrentOffset returns the offset stored for projectionID, or nil, nil
+// when none is, which eGo reads as "start from the beginning".
+//
+// It asks the stream's leader, never a replica, for the shard's message
+// and for the projection's record, and returns the shard as the later of
+// the two, by stream sequence, leaves it: so it sees every write and
+// reset acknowledged before it was called, through any server.
+func (s *OffsetStore) GetCurrentOffset(ctx context.Context, projectionID *egopb.ProjectionId) (*egopb.Offset, error) {
+	const op = "GetCurrentOffset"
+	if err := check(ctx, op, errors.Join(s.optErr, checkID(projectionID))); err != nil {
+		return nil, err
+	}
+	sess, err := s.session(op)
+	if err != nil {
+		return nil, err
+	}
+	name, shard := projectionID.ProjectionName, projectionID.ShardNumber
+	rctx, cancel := withCallTimeout(ctx)
+	defer cancel()
+	_, v, ok, err := s.read(rctx, sess, name, shard)
+	switch {
+	case err != nil:
+		return nil, s.translate(ctx, op, sess, err)
+	case !ok:
+		return nil, nil
+	}
+	return &egopb.Offset{ProjectionName: name, ShardNumber: shard, Value: v.value, Timestamp: v.timestamp}, nil
+}
+
+// read returns the message of name's shard, and what a reader sees of it.
+//
+// The shard's message and the record are read one after the other, not
+// at one instant; the result is still the state at some instant between
+// the two reads, since sequences only grow: if the record read is later
+// than the shard's message, the shard was reset (or deleted) when the
+// record was stored, if that was after the first read, or at the first
+// read otherwise; if it is earlier, no later record existed at the first
+// read, when the shard held its own value.
+func (s *OffsetStore) read(ctx context.Context, sess *session, name string, shard uint64) (*message, shardValue, bool, error) {
+	m, err := sess.last(ctx, s.keys.shard(name, shard))
+	if err != nil {
+		return nil, shardValue{}, false, err
+	}
+	if m == nil || m.deleted() {
+		return m, shardValue{}, false, nil
+	}
+	rm, err := sess.last(ctx, s.keys.record(name))
+	if err != nil {
+		return nil, shardValue{}, false, err
+	}
+	r, err := decodeRecord(rm)
+	if err != nil {
+		return nil, shardValue{}, false, err
+	}
+	v, ok, err := r.apply(m)
+	return m, v, ok, err
+}
+
+// ResetOffset sets the value of every shard of projectionName that has an
+// offset to value, and its timestamp to the clock's now in Unix
+// milliseconds, at once: it stores one message, the projection's record,
+// which resets every shard whose message the stream holds before it, so
+// that no reader sees some shards reset and others not, and a shard
+// written while the reset runs is either reset (stored before the record)
+// or written after the reset (stored after it). It cannot miss one. The
+// record is written on the condition that the record it replaces is still
+// the last (Nats-Expected-Last-Subject-Sequence), so that two concurrent
+// resets, or a reset and a deletion, never lose each other's effect; the
+// store reads again and tries again when it is not. Resetting a projection
+// with no offsets stores the record and shows nothing.
+func (s *OffsetStore) ResetOffset(ctx context.Context, projectionName string, value int64) error {
+	const op = "ResetOffset"
+	if err := check(ctx, op, errors.Join(s.optErr, CheckProjectionName(projectionName))); err != nil {
+		return err
+	}
+	sess, err := s.session(op)
+	if err != nil {
+		return err
+	}
+	now := s.clock().UnixMilli()
+	err = s.changeRecord(ctx, sess, projectionName, func(r record) record { return r.reset(value, now) })
+	if err != nil {
+		return s.translate(ctx, op, sess, err)
+	}
+	return nil
+}
+
+// changeRecord replaces name's record with next(the record), on the
+// condition that the record is still the one read, reading again until
+// it is.
+func (s *OffsetStore) changeRecord(ctx context.Context, sess *session, name string, next func(record) record) error {
+	ctx, cancel := withCallTimeout(ctx)
+	defer cancel()
+	subject := s.keys.record(name)
+	for {
+		rm, err := sess.last(ctx, subject)
+		if err != nil {
+			return err
+		}
+		r, err := decodeRecord(rm)
+		if err != nil {
+			return err
+		}
+		msg := &nats.Msg{Subject: subject, Data: next(r).encode(), Header: nats.Header{}}
+		msg.Header.Set(hdrExpectedSubjSeq, seqOf(rm))
+		_, err = sess.publish(ctx, msg)
+		if !conflict(err) {
+			return err
+		}
+	}
+}
+
+func (s *OffsetStore) clock() time.Time {
+	if s.now == nil {
+		return time.Now()
+	}
+	return s.now()
+}
+
+func (s *OffsetStore) lockConnecting(ctx context.Context) error {
+	select {
+	case s.connecting <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *OffsetStore) unlockConnecting() { <-s.connecting }
+
+// withCallTimeout gives ctx a deadline of [callTimeout] if it has none.
+func withCallTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, callTimeout)
+}
