@@ -71,6 +71,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"help", "nosuch"}, []string{`unknown command "nosuch"`}},
 		{[]string{"projections", "--url", "mysql://user:secret@host/db"}, []string{`--url scheme "mysql": want postgres://, postgresql:// or nats://`}},
 		{[]string{"projections", "--bucket", "b", "--url", "postgres://user:secret@host/db"}, []string{"--bucket is for NATS"}},
+		{[]string{"projections", "--table", "t", "--url", "nats://user:secret@127.0.0.1:1"}, []string{"--schema and --table are for PostgreSQL"}},
+		{[]string{"offsets", "a", "--bucket", "a.b", "--url", "nats://user:secret@127.0.0.1:1"}, []string{`bucket name "a.b"`}},
 		{[]string{"completion", "tcsh"}, []string{"completion: unknown command \"tcsh\""}},
 		{[]string{"projections", "--url", "postgres://user:secret@host:notaport/db"}, []string{"cannot use --url", "invalid port"}},
 		// The string parses, but names what the driver cannot use: the
@@ -135,7 +137,9 @@ func TestHelp_EveryCommandHasAnExample(t *testing.T) {
 		}
 	}
 	for _, c := range root.Commands() {
-		name := c.Name()
+		// Read before the subtests run in parallel: cobra makes a
+		// command's flag set on first use.
+		name, rows := c.Name(), c.Flags().Lookup("output") != nil
 		for _, args := range [][]string{{name, "--help"}, {"help", name}, {name, "-h", "--to", "x"}} {
 			t.Run(strings.Join(args, " "), func(t *testing.T) {
 				t.Parallel()
@@ -148,7 +152,7 @@ func TestHelp_EveryCommandHasAnExample(t *testing.T) {
 				}
 				// Every command that prints rows takes --output, and says
 				// which format it prints without it.
-				if c.Flags().Lookup("output") != nil {
+				if rows {
 					want := "(default table)"
 					if name == "export" {
 						want = "(default json)"
@@ -229,6 +233,8 @@ func TestUnreachableServer(t *testing.T) {
 			[]string{"reset: cannot connect to database app on " + refused}},
 		{"refused, two addresses", []string{"projections", "--url", "postgres://postgres@" + refused + "," + refused2 + "/app"},
 			[]string{"cannot connect to database app on " + refused + " or " + refused2 + ": " + refused + ": connection refused; " + refused2 + ": connection refused"}},
+		{"refused, NATS", []string{"projections", "--url", "nats://user:secret@" + refused},
+			[]string{"cannot connect to NATS at " + refused + ": no server answered"}},
 		{"no such host", []string{"offsets", "accounts", "--url", "postgres://postgres@nosuchhost.invalid:5432/app"},
 			[]string{"nosuchhost.invalid:5432", "cannot resolve host nosuchhost.invalid"}},
 		{"silent", []string{"projections", "--timeout", "1s", "--url", "postgres://postgres@" + silent + "/app"},
