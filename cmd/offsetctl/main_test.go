@@ -178,7 +178,7 @@ func fixture() []*egopb.Offset {
 
 // fixtureSchema returns a schema of the test's own holding offsets, and
 // its store, connected.
-func fixtureSchema(t *testing.T, offsets []*egopb.Offset) (string, *postgres.OffsetStore) {
+func fixtureSchema(t testing.TB, offsets []*egopb.Offset) (string, *postgres.OffsetStore) {
 	t.Helper()
 	schema := pgtest.Schema(t)
 	store := postgres.NewOffsetStore(pgtest.URL(t), postgres.WithSchema(schema), postgres.WithCreateTable())
