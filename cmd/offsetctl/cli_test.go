@@ -74,6 +74,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"projections", "--table", "t", "--url", "nats://user:secret@127.0.0.1:1"}, []string{"--schema and --table are for PostgreSQL"}},
 		{[]string{"offsets", "a", "--bucket", "a.b", "--url", "nats://user:secret@127.0.0.1:1"}, []string{`bucket name "a.b"`}},
 		{[]string{"completion", "tcsh"}, []string{"completion: unknown command \"tcsh\""}},
+		{[]string{"completion"}, []string{"completion: no shell given: one of bash, zsh, fish, powershell"}},
 		{[]string{"projections", "--url", "postgres://user:secret@host:notaport/db"}, []string{"cannot use --url", "invalid port"}},
 		// The string parses, but names what the driver cannot use: the
 		// error says what, not that the string is not a connection string.
@@ -252,6 +253,9 @@ func TestUnreachableServer(t *testing.T) {
 			if r.stdout != "" {
 				t.Errorf("stdout = %q; want nothing", r.stdout)
 			}
+			if strings.Contains(r.stderr, "secret") {
+				t.Errorf("stderr = %q; want no password in it", r.stderr)
+			}
 		})
 	}
 	// Each command starts the timeout itself, when it connects: every one
@@ -425,6 +429,26 @@ func TestMissingTable(t *testing.T) {
 			}
 			if exists {
 				t.Errorf("after offsetctl %s, table %s exists; want it not created", strings.Join(tc.args, " "), tc.absent)
+			}
+		})
+	}
+}
+
+// TestCompletion_PrintsAScript checks that offsetctl completion prints a
+// script each shell loads, naming offsetctl, and nothing else.
+func TestCompletion_PrintsAScript(t *testing.T) {
+	t.Parallel()
+	for shell, want := range map[string]string{
+		"bash": "complete -o default -F __start_offsetctl offsetctl",
+		"zsh":  "#compdef offsetctl",
+		"fish": "complete -c offsetctl ",
+	} {
+		t.Run(shell, func(t *testing.T) {
+			t.Parallel()
+			r := offsetctl(t, "", "completion", shell)
+			wantCode(t, r, exitOK, "completion", shell)
+			if !strings.Contains(r.stdout, want) || r.stderr != "" {
+				t.Errorf("offsetctl completion %s printed %d bytes, stderr %q; want a script with %q, and no stderr", shell, len(r.stdout), r.stderr, want)
 			}
 		})
 	}

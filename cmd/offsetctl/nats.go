@@ -44,7 +44,9 @@ func natsBackend(e *env) (*backend, error) {
 			if explained := e.explainCommon(ctx, err, where); explained != nil {
 				return explained
 			}
-			msg := fmt.Sprintf("%s: %s", where, storePrefix.ReplaceAllString(err.Error(), ""))
+			// The store's errors quote --url, password and all.
+			why := strings.ReplaceAll(err.Error(), e.conn.url, strings.Join(hosts, ","))
+			msg := fmt.Sprintf("%s: %s", where, storePrefix.ReplaceAllString(why, ""))
 			switch {
 			case errors.Is(err, jetstream.ErrStreamNotFound):
 				msg = fmt.Sprintf("%s does not exist in %s: check --bucket; import --execute creates it", db.holder, where)
