@@ -69,22 +69,36 @@ func displayName(name string) string {
 	return name
 }
 
-// A table writes aligned columns.
-type table struct {
-	tw *tabwriter.Writer
+// A row is one row of output, as a table shows it and as JSON.
+type row struct {
+	cells []string
+	json  any
 }
 
-func newTable(w io.Writer, header ...string) *table {
-	t := &table{tw: tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)}
-	t.row(header...)
-	return t
+// render prints rows in format: aligned under header, or as JSON lines.
+// No rows print nothing, not even a header.
+func render(w io.Writer, format outputFormat, header []string, rows []row) error {
+	if format == "json" {
+		enc := json.NewEncoder(w)
+		// The lines are read by programs and people, not put in HTML.
+		enc.SetEscapeHTML(false)
+		for _, r := range rows {
+			if err := enc.Encode(r.json); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	for _, r := range rows {
+		fmt.Fprintln(tw, strings.Join(r.cells, "\t"))
+	}
+	return tw.Flush()
 }
-
-func (t *table) row(cells ...string) {
-	fmt.Fprintln(t.tw, strings.Join(cells, "\t"))
-}
-
-func (t *table) flush() error { return t.tw.Flush() }
 
 // offsetJSON is an offset as export writes it: the protobuf JSON mapping
 // of [egopb.Offset], every field present, 64-bit integers as strings;
@@ -100,58 +114,36 @@ type offsetJSON struct {
 // valueTimeField is the field of offsetJSON that is not Offset's.
 const valueTimeField = "valueTime"
 
-// jsonLines writes values as JSON lines.
-type jsonLines struct {
-	enc *json.Encoder
-}
-
-func newJSONLines(w io.Writer) *jsonLines {
-	enc := json.NewEncoder(w)
-	// The lines are read by programs and people, not put in HTML.
-	enc.SetEscapeHTML(false)
-	return &jsonLines{enc: enc}
-}
-
-func (j *jsonLines) write(v any) error { return j.enc.Encode(v) }
-
-// rows prints offsets to w in format, with a column of projection names if
-// withName; the JSON lines carry their values' times if withTime. No
-// offsets print nothing, not even a table's header.
+// printOffsets prints offsets to w in format, with a column of projection
+// names if withName; the JSON lines carry their values' times if withTime.
 func printOffsets(w io.Writer, format outputFormat, now time.Time, offsets []*egopb.Offset, withName, withTime bool) error {
-	if format == "json" {
-		out := newJSONLines(w)
-		for _, o := range offsets {
-			line := offsetJSON{
-				ProjectionName: o.ProjectionName,
-				ShardNumber:    strconv.FormatUint(o.ShardNumber, 10),
-				Value:          int64String(o.Value),
-				Timestamp:      int64String(o.Timestamp),
-			}
-			if withTime {
-				line.ValueTime = formatValueTime(o.Value, time.RFC3339Nano, "")
-			}
-			if err := out.write(line); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	if len(offsets) == 0 {
-		return nil
-	}
 	header := []string{"SHARD", "VALUE", "TIME", "LAG", "TIMESTAMP"}
-	if withName {
-		header = append([]string{"PROJECTION"}, header...)
-	}
-	t := newTable(w, header...)
-	for _, o := range offsets {
-		cells := []string{strconv.FormatUint(o.ShardNumber, 10), int64String(o.Value), formatValueTime(o.Value, timeLayout, "-"), formatLag(now, o.Value), formatTime(o.Timestamp)}
-		if withName {
-			cells = append([]string{displayName(o.ProjectionName)}, cells...)
+	rows := make([]row, len(offsets))
+	for i, o := range offsets {
+		line := offsetJSON{
+			ProjectionName: o.ProjectionName,
+			ShardNumber:    strconv.FormatUint(o.ShardNumber, 10),
+			Value:          int64String(o.Value),
+			Timestamp:      int64String(o.Timestamp),
 		}
-		t.row(cells...)
+		if withTime {
+			line.ValueTime = formatValueTime(o.Value, time.RFC3339Nano, "")
+		}
+		rows[i] = row{[]string{line.ShardNumber, line.Value, formatValueTime(o.Value, timeLayout, "-"), formatLag(now, o.Value), formatTime(o.Timestamp)}, line}
 	}
-	return t.flush()
+	return render(w, format, withNames(withName, header, rows, func(i int) string { return offsets[i].ProjectionName }), rows)
+}
+
+// withNames puts a column of projection names, name(i) for rows[i], first,
+// if with, and returns the header.
+func withNames(with bool, header []string, rows []row, name func(i int) string) []string {
+	if !with {
+		return header
+	}
+	for i := range rows {
+		rows[i].cells = append([]string{displayName(name(i))}, rows[i].cells...)
+	}
+	return append([]string{"PROJECTION"}, header...)
 }
 
 // A change is what a reset, a delete or an import does to one offset:
@@ -194,43 +186,25 @@ func state(o *egopb.Offset) *stateJSON {
 // printChanges prints changes in format, with a column of projection
 // names if withName.
 func printChanges(w io.Writer, format outputFormat, changes []change, withName bool) error {
-	if format == "json" {
-		out := newJSONLines(w)
-		for _, c := range changes {
-			name, shard := c.key()
-			err := out.write(changeJSON{
-				ProjectionName: name,
-				ShardNumber:    strconv.FormatUint(shard, 10),
-				Before:         state(c.before),
-				After:          state(c.after),
-			})
-			if err != nil {
-				return err
-			}
-		}
-		return nil
-	}
 	header := []string{"SHARD", "VALUE BEFORE", "TIME BEFORE", "VALUE AFTER", "TIME AFTER", "TIMESTAMP BEFORE", "TIMESTAMP AFTER"}
-	if withName {
-		header = append([]string{"PROJECTION"}, header...)
-	}
-	t := newTable(w, header...)
-	for _, c := range changes {
+	rows := make([]row, len(changes))
+	for i, c := range changes {
 		name, shard := c.key()
-		cells := []string{strconv.FormatUint(shard, 10)}
-		if withName {
-			cells = append([]string{displayName(name)}, cells...)
-		}
-		vb, tb, va, ta, sb, sa := "-", "-", "-", "-", "-", "-"
-		if c.before != nil {
-			vb, tb, sb = int64String(c.before.Value), formatValueTime(c.before.Value, timeLayout, "-"), formatTime(c.before.Timestamp)
-		}
-		if c.after != nil {
-			va, ta, sa = int64String(c.after.Value), formatValueTime(c.after.Value, timeLayout, "-"), formatTime(c.after.Timestamp)
-		}
-		t.row(append(cells, vb, tb, va, ta, sb, sa)...)
+		line := changeJSON{ProjectionName: name, ShardNumber: strconv.FormatUint(shard, 10), Before: state(c.before), After: state(c.after)}
+		vb, tb, sb := columns(c.before)
+		va, ta, sa := columns(c.after)
+		rows[i] = row{[]string{line.ShardNumber, vb, tb, va, ta, sb, sa}, line}
 	}
-	return t.flush()
+	return render(w, format, withNames(withName, header, rows, func(i int) string { n, _ := changes[i].key(); return n }), rows)
+}
+
+// columns returns o's value, its time and its timestamp as a table shows
+// them, or dashes for no offset.
+func columns(o *egopb.Offset) (string, string, string) {
+	if o == nil {
+		return "-", "-", "-"
+	}
+	return int64String(o.Value), formatValueTime(o.Value, timeLayout, "-"), formatTime(o.Timestamp)
 }
 
 func int64String(v int64) string { return strconv.FormatInt(v, 10) }

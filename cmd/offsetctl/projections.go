@@ -92,10 +92,15 @@ func runProjections(ctx context.Context, o *projectionsOptions) error {
 		fmt.Fprintf(o.stderr, "no projection has offsets in %s\n", db.in())
 		return nil
 	}
-	if o.output == "json" {
-		out := newJSONLines(o.stdout)
-		for _, s := range sums {
-			err := out.write(projectionJSON{
+	now := o.now()
+	rows := make([]row, len(sums))
+	for i, s := range sums {
+		rows[i] = row{
+			[]string{displayName(s.name), strconv.Itoa(s.shards),
+				int64String(s.minValue), formatValueTime(s.minValue, timeLayout, "-"),
+				int64String(s.maxValue), formatValueTime(s.maxValue, timeLayout, "-"),
+				formatLag(now, s.minValue), formatTime(s.lastUpdate)},
+			projectionJSON{
 				ProjectionName: s.name,
 				Shards:         s.shards,
 				MinValue:       int64String(s.minValue),
@@ -103,20 +108,8 @@ func runProjections(ctx context.Context, o *projectionsOptions) error {
 				MaxValue:       int64String(s.maxValue),
 				MaxValueTime:   formatValueTime(s.maxValue, time.RFC3339Nano, ""),
 				LastUpdate:     int64String(s.lastUpdate),
-			})
-			if err != nil {
-				return err
-			}
+			},
 		}
-		return nil
 	}
-	now := o.now()
-	t := newTable(o.stdout, "PROJECTION", "SHARDS", "MIN VALUE", "MIN TIME", "MAX VALUE", "MAX TIME", "LAG", "LAST UPDATE")
-	for _, s := range sums {
-		t.row(displayName(s.name), strconv.Itoa(s.shards),
-			int64String(s.minValue), formatValueTime(s.minValue, timeLayout, "-"),
-			int64String(s.maxValue), formatValueTime(s.maxValue, timeLayout, "-"),
-			formatLag(now, s.minValue), formatTime(s.lastUpdate))
-	}
-	return t.flush()
+	return render(o.stdout, o.output, []string{"PROJECTION", "SHARDS", "MIN VALUE", "MIN TIME", "MAX VALUE", "MAX TIME", "LAG", "LAST UPDATE"}, rows)
 }
