@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -45,6 +46,7 @@ func natsBackend(e *env) (*backend, error) {
 				return explained
 			}
 			// The store's errors quote --url, password and all.
+			var netErr net.Error
 			why := strings.ReplaceAll(err.Error(), e.conn.url, strings.Join(hosts, ","))
 			msg := fmt.Sprintf("%s: %s", where, storePrefix.ReplaceAllString(why, ""))
 			switch {
@@ -52,6 +54,9 @@ func natsBackend(e *env) (*backend, error) {
 				msg = fmt.Sprintf("%s does not exist in %s: check --bucket; import --execute creates it", db.holder, where)
 			case errors.Is(err, natsgo.ErrNoServers):
 				msg = fmt.Sprintf("cannot connect to %s: no server answered", where)
+			case errors.As(err, &netErr) && netErr.Timeout():
+				// The client gives up connecting before --timeout ends.
+				msg = fmt.Sprintf("no answer from %s: the connection timed out", where)
 			}
 			return &explained{msg: msg, err: err}
 		}
