@@ -13,9 +13,10 @@ import (
 )
 
 // MaxWriteOffsets is the most offsets one [OffsetStore.WriteOffsets] call
-// takes: its atomic batch may hold at most 1000 messages, the server's
-// default limit (max_batch_size), and one more for the condition a
-// monotonic batch carries is never needed, so the limit is the server's.
+// takes, one message each in one atomic batch: a server holds at most
+// 1000 messages in a batch unless configured otherwise (max_batch_size).
+// [OffsetStore.ResetShards] and [OffsetStore.DeleteShards] name fewer
+// shards than that, their batch carrying one more message.
 const MaxWriteOffsets = 1000
 
 // DeleteOffset removes the offset stored for id, so that
@@ -107,7 +108,7 @@ func (s *OffsetStore) changeShards(ctx context.Context, op, name string, shards 
 	if err != nil {
 		return nil, err
 	}
-	if shards != nil && len(shards) >= MaxWriteOffsets {
+	if len(shards) >= MaxWriteOffsets {
 		return nil, opError(op, fmt.Errorf("%w: %d shards; one call changes fewer than %d, one atomic batch",
 			offsetstore.ErrInvalidArgument, len(shards), MaxWriteOffsets))
 	}
@@ -165,6 +166,8 @@ func (s *OffsetStore) changeShards(ctx context.Context, op, name string, shards 
 			}
 		}
 		_, err = sess.publishBatch(rctx, msgs)
+		// The batch may have replaced the record this session remembers.
+		sess.records.Delete(name)
 		switch {
 		case conflict(err):
 			continue

@@ -15,9 +15,15 @@ import (
 // batches of more than 1000 messages by default.
 const maxGroup = 256
 
+// maxInflight is how many groups may be in flight at once: a group stuck
+// on a server that went away, until groupTimeout, does not hold up the
+// writes that arrive meanwhile, which go out through another server once
+// the stream has a new leader.
+const maxInflight = 4
+
 // groupTimeout bounds one group's round trip: the callers' contexts may
 // end sooner, the group's does not wait for them.
-const groupTimeout = 5 * time.Second
+const groupTimeout = 2 * time.Second
 
 // A committer sends the writes of a session's WriteOffset calls, grouping
 // those that arrive while a group is in flight into the next one.
@@ -27,6 +33,9 @@ type committer struct {
 	mu     sync.Mutex
 	queue  []*pendingWrite
 	closed bool
+	// busy counts the groups in flight and the lone writes sent by their
+	// callers.
+	busy int
 
 	wake chan struct{}
 	stop chan struct{}
@@ -62,12 +71,23 @@ func (c *committer) write(ctx context.Context, subject string, data []byte) erro
 		c.mu.Unlock()
 		return offsetstore.ErrNotConnected
 	}
+	if c.busy == 0 {
+		// A lone write goes out from its caller's goroutine: no hand-over
+		// to the committer's and back.
+		c.busy++
+		c.mu.Unlock()
+		c.groups.Add(1)
+		c.writes.Add(1)
+		err := c.sendOne(ctx, &nats.Msg{Subject: subject, Data: data})
+		c.mu.Lock()
+		c.busy--
+		c.mu.Unlock()
+		c.signal()
+		return err
+	}
 	c.queue = append(c.queue, w)
 	c.mu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
+	c.signal()
 	select {
 	case err := <-w.done:
 		return err
@@ -76,25 +96,66 @@ func (c *committer) write(ctx context.Context, subject string, data []byte) erro
 	}
 }
 
+// signal wakes the committer up, to look at its queue.
+func (c *committer) signal() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// sendOne sends a lone write. If ctx ends first, the write may still be
+// stored, as a group's may.
+func (c *committer) sendOne(ctx context.Context, msg *nats.Msg) error {
+	ctx, cancel := withCallTimeout(ctx)
+	defer cancel()
+	_, err := c.sess.publish(ctx, msg)
+	return err
+}
+
 func (c *committer) run() {
 	defer close(c.done)
+	inflight := make(chan struct{}, maxInflight)
+	var sending sync.WaitGroup
 	for {
 		select {
 		case <-c.wake:
 		case <-c.stop:
+			sending.Wait()
 			c.failQueued()
 			return
 		}
 		for {
+			// Wait for a slot before taking the queue, so that the writes
+			// that arrive meanwhile join the group.
+			select {
+			case inflight <- struct{}{}:
+			case <-c.stop:
+				sending.Wait()
+				c.failQueued()
+				return
+			}
 			c.mu.Lock()
 			n := min(len(c.queue), maxGroup)
 			group := c.queue[:n:n]
 			c.queue = c.queue[n:]
+			if n > 0 {
+				c.busy++
+			}
 			c.mu.Unlock()
 			if n == 0 {
+				<-inflight
 				break
 			}
-			c.send(group)
+			sending.Go(func() {
+				defer func() {
+					c.mu.Lock()
+					c.busy--
+					c.mu.Unlock()
+					<-inflight
+				}()
+				c.send(group)
+			})
 		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -60,13 +62,21 @@ type session struct {
 	// getSubject is the API subject of the bucket's stream that only its
 	// leader answers: $JS.API.STREAM.MSG.GET.KV_<bucket>.
 	getSubject string
-	js         jetstream.JetStream
+	// directSubject is $JS.API.DIRECT.GET.KV_<bucket> when the stream has
+	// one replica, whose direct gets only it can answer; "" otherwise.
+	directSubject string
+	js            jetstream.JetStream
 	// stagesOnDisk is true when the server stages an atomic batch in a
 	// store of its own on disk, synced on commit: for a stream of one
 	// replica on file storage. Grouped writes then go out as separate
 	// messages sent at once, each acknowledged on its own.
 	stagesOnDisk bool
 	commits      *committer
+	// records holds, by projection name, the last record this session
+	// read or wrote, as a record. A change of the record is conditional on
+	// the record being the last one, so a stale entry costs a failed
+	// write and a read, never a wrong change.
+	records sync.Map
 }
 
 // NewOffsetStore returns a store, not yet connected, that will connect to
@@ -168,6 +178,9 @@ func (s *OffsetStore) open(ctx context.Context) (*session, error) {
 		getSubject:   "$JS.API.STREAM.MSG.GET." + s.streamName(),
 		js:           js,
 		stagesOnDisk: cfg.Replicas <= 1 && cfg.Storage == jetstream.FileStorage,
+	}
+	if cfg.Replicas <= 1 && cfg.AllowDirect {
+		sess.directSubject = "$JS.API.DIRECT.GET." + s.streamName()
 	}
 	sess.commits = newCommitter(sess)
 	return sess, nil
@@ -393,26 +406,35 @@ func (s *OffsetStore) GetCurrentOffset(ctx context.Context, projectionID *egopb.
 
 // read returns the message of name's shard, and what a reader sees of it.
 //
-// The shard's message and the record are read one after the other, not
-// at one instant; the result is still the state at some instant between
-// the two reads, since sequences only grow: if the record read is later
-// than the shard's message, the shard was reset (or deleted) when the
-// record was stored, if that was after the first read, or at the first
-// read otherwise; if it is earlier, no later record existed at the first
-// read, when the shard held its own value.
+// The shard's message and the record are read at once, in two requests
+// that the leader answers in either order, not at one instant; the result
+// is still the state at some instant between the two answers, since
+// sequences only grow: if the record read is later than the shard's
+// message, the shard was reset (or deleted) when the record was stored, if
+// that was after the shard's answer, or at the shard's answer otherwise;
+// if it is earlier, the shard held its own value at the shard's answer, or
+// at the record's if the shard's message was stored after it.
 func (s *OffsetStore) read(ctx context.Context, sess *session, name string, shard uint64) (*message, shardValue, bool, error) {
-	m, err := sess.last(ctx, s.keys.shard(name, shard))
-	if err != nil {
-		return nil, shardValue{}, false, err
+	type answer struct {
+		m   *message
+		err error
 	}
-	if m == nil || m.deleted() {
+	recordAnswer := make(chan answer, 1)
+	go func() {
+		m, err := sess.last(ctx, s.keys.record(name))
+		recordAnswer <- answer{m, err}
+	}()
+	m, err := sess.last(ctx, s.keys.shard(name, shard))
+	ra := <-recordAnswer
+	switch {
+	case err != nil:
+		return nil, shardValue{}, false, err
+	case ra.err != nil:
+		return nil, shardValue{}, false, ra.err
+	case m == nil || m.deleted():
 		return m, shardValue{}, false, nil
 	}
-	rm, err := sess.last(ctx, s.keys.record(name))
-	if err != nil {
-		return nil, shardValue{}, false, err
-	}
-	r, err := decodeRecord(rm)
+	r, err := decodeRecord(ra.m)
 	if err != nil {
 		return nil, shardValue{}, false, err
 	}
@@ -456,21 +478,40 @@ func (s *OffsetStore) changeRecord(ctx context.Context, sess *session, name stri
 	ctx, cancel := withCallTimeout(ctx)
 	defer cancel()
 	subject := s.keys.record(name)
+	cached, known := sess.records.Load(name)
 	for {
-		rm, err := sess.last(ctx, subject)
-		if err != nil {
+		var r record
+		var last uint64 // the sequence of the last message of the record's key
+		if known {
+			r = cached.(record)
+			last = r.seq
+		} else {
+			rm, err := sess.last(ctx, subject)
+			if err != nil {
+				return err
+			}
+			if r, err = decodeRecord(rm); err != nil {
+				return err
+			}
+			if rm != nil {
+				last = rm.seq
+			}
+		}
+		nr := next(r)
+		msg := &nats.Msg{Subject: subject, Data: nr.encode(), Header: nats.Header{}}
+		msg.Header.Set(hdrExpectedSubjSeq, strconv.FormatUint(last, 10))
+		seq, err := sess.publish(ctx, msg)
+		switch {
+		case conflict(err):
+			known = false
+			continue
+		case err != nil:
+			sess.records.Delete(name)
 			return err
 		}
-		r, err := decodeRecord(rm)
-		if err != nil {
-			return err
-		}
-		msg := &nats.Msg{Subject: subject, Data: next(r).encode(), Header: nats.Header{}}
-		msg.Header.Set(hdrExpectedSubjSeq, seqOf(rm))
-		_, err = sess.publish(ctx, msg)
-		if !conflict(err) {
-			return err
-		}
+		nr.seq = seq
+		sess.records.Store(name, nr)
+		return nil
 	}
 }
 

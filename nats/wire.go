@@ -23,12 +23,8 @@ import (
 const (
 	errCodeClusterNotAvailable = 10008 // no leader right now
 	errCodeNoMessage           = 10037
-	errCodeStreamNotFound      = 10059
 	errCodeWrongLastSequence   = 10071
 	errCodeWrongLastSeqConst   = 10164 // a condition on a subject a write in flight will change
-	errCodeAtomicDisabled      = 10174
-	errCodeBatchTooLarge       = 10199
-	errCodeBatchesInflight     = 10210
 )
 
 // Headers the store sets.
@@ -38,7 +34,6 @@ const (
 	opPurge             = "PURGE"
 	hdrExpectedSubjSeq  = "Nats-Expected-Last-Subject-Sequence"
 	hdrExpectedSubjSubj = "Nats-Expected-Last-Subject-Sequence-Subject"
-	hdrMsgID            = "Nats-Msg-Id"
 	hdrBatchID          = "Nats-Batch-Id"
 	hdrBatchSeq         = "Nats-Batch-Sequence"
 	hdrBatchCommit      = "Nats-Batch-Commit"
@@ -75,14 +70,14 @@ func retryable(err error) bool {
 type message struct {
 	subject string
 	seq     uint64
-	header  []byte
-	data    []byte
+	// op is the message's KV-Operation header, "" for a value.
+	op   string
+	data []byte
 }
 
 // deleted reports whether m is a KV delete or purge marker.
 func (m *message) deleted() bool {
-	op := headerValue(m.header, hdrOperation)
-	return op == opDelete || op == opPurge
+	return m.op == opDelete || m.op == opPurge
 }
 
 // headerValue returns the value of key in a raw header block, or "".
@@ -114,12 +109,16 @@ type msgGetResponse struct {
 
 // get asks the stream's leader, never a replica, for one message: only
 // the leader answers $JS.API.STREAM.MSG.GET, from what it has applied,
-// which includes every write it acknowledged. A missing message is nil,
-// nil.
+// which includes every write it acknowledged. A stream of one replica has
+// no other server to answer: its direct gets, lighter for the server, are
+// asked instead. A missing message is nil, nil.
 func (sess *session) get(ctx context.Context, req msgGetRequest) (*message, error) {
 	body, err := json.Marshal(req)
 	if err != nil {
 		return nil, err
+	}
+	if sess.directSubject != "" {
+		return sess.directGet(ctx, body)
 	}
 	var resp msgGetResponse
 	if err := sess.api(ctx, sess.getSubject, body, &resp); err != nil {
@@ -134,7 +133,34 @@ func (sess *session) get(ctx context.Context, req msgGetRequest) (*message, erro
 		return nil, errors.New("nats server: message get answered without a message")
 	}
 	m := resp.Message
-	return &message{subject: m.Subject, seq: m.Sequence, header: m.Header, data: m.Data}, nil
+	return &message{subject: m.Subject, seq: m.Sequence, op: headerValue(m.Header, hdrOperation), data: m.Data}, nil
+}
+
+// directGet asks $JS.API.DIRECT.GET, which answers with the message
+// itself, its subject and sequence in headers.
+func (sess *session) directGet(ctx context.Context, body []byte) (*message, error) {
+	var out *message
+	err := sess.retry(ctx, func(ctx context.Context) error {
+		msg, err := sess.nc.RequestWithContext(ctx, sess.directSubject, body)
+		if err != nil {
+			return err
+		}
+		switch status := msg.Header.Get("Status"); status {
+		case "":
+		case "404":
+			out = nil
+			return nil
+		default:
+			return fmt.Errorf("nats server: direct get: status %s %s", status, msg.Header.Get("Description"))
+		}
+		seq, err := strconv.ParseUint(msg.Header.Get("Nats-Sequence"), 10, 64)
+		if err != nil {
+			return fmt.Errorf("nats server: direct get answered without a sequence: %w", err)
+		}
+		out = &message{subject: msg.Header.Get("Nats-Subject"), seq: seq, op: msg.Header.Get(hdrOperation), data: msg.Data}
+		return nil
+	})
+	return out, err
 }
 
 // last returns the last message on subject, or nil.
@@ -206,8 +232,9 @@ type pubAck struct {
 
 // publish stores msg in the stream and returns its sequence once the
 // stream acknowledged it, retrying while the stream cannot take it (see
-// [retryable]); with a Nats-Msg-Id header, a retry of a message stored
-// already is acknowledged without storing it twice.
+// [retryable]), which is safe since the servers did not take it. After a
+// lost acknowledgement it returns the error: the message may or may not
+// be stored, and sending it again could store it after a later change.
 func (sess *session) publish(ctx context.Context, msg *nats.Msg) (uint64, error) {
 	var seq uint64
 	err := sess.retry(ctx, func(ctx context.Context) error {
