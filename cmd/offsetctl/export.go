@@ -90,7 +90,7 @@ func runExport(ctx context.Context, o *exportOptions) error {
 			return err
 		}
 	}
-	fmt.Fprintf(o.stderr, "exported %s of %s to %s\n", plural(len(offsets), "offset"), plural(countProjections(offsets), "projection"), dest)
+	fmt.Fprintf(o.stderr, "exported %s of %s to %s\n", plural(len(offsets), "offset"), plural(len(summarize(offsets)), "projection"), dest)
 	return nil
 }
 
@@ -163,14 +163,4 @@ func withoutPath(err error) error {
 		return linkErr.Err
 	}
 	return err
-}
-
-func countProjections(offsets []*egopb.Offset) int {
-	n := 0
-	for i, o := range offsets {
-		if i == 0 || o.ProjectionName != offsets[i-1].ProjectionName {
-			n++
-		}
-	}
-	return n
 }

@@ -143,7 +143,7 @@ func runImport(ctx context.Context, o *importOptions) error {
 		}
 	}
 	summary := fmt.Sprintf("%s of %s (%d new, %d changed, %d as they are)",
-		plural(len(offsets), "offset"), plural(countProjections(offsets), "projection"), added, changed, len(offsets)-added-changed)
+		plural(len(offsets), "offset"), plural(len(summarize(offsets)), "projection"), added, changed, len(offsets)-added-changed)
 	if !o.execute {
 		if err := printChanges(o.stdout, o.output, changes, true); err != nil {
 			return err
