@@ -264,17 +264,8 @@ func protojsonMessage(err error) string {
 	return strings.TrimLeft(strings.TrimPrefix(msg, "proto:"), " \u00a0")
 }
 
-// offsetFields are the names protojson reads an Offset's fields by: JSON's
-// and the proto's.
-var offsetFields = func() map[string]bool {
-	names := map[string]bool{}
-	fields := (&egopb.Offset{}).ProtoReflect().Descriptor().Fields()
-	for i := range fields.Len() {
-		names[fields.Get(i).JSONName()] = true
-		names[string(fields.Get(i).Name())] = true
-	}
-	return names
-}()
+// offsetFields are the names protojson reads an Offset's fields by.
+var offsetFields = map[string]bool{"projectionName": true, "projection_name": true, "shardNumber": true, "shard_number": true, "value": true, "timestamp": true}
 
 // unmarshalOffset reads line, the protobuf JSON of an Offset, as protojson
 // does, but skips the valueTime that offsets prints.
