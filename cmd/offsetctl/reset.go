@@ -36,8 +36,8 @@ changes them only with --execute, stamped now. Only shards that have an
 offset are reset: a projection with no offsets, or a --shard without one,
 is an error, and nothing changes.
 
---to and --to-time set one value in one step of the store, under the
-projection's lock: --execute prints the values it replaced. --by-duration
+--to and --to-time set one value with the store's own reset (in
+PostgreSQL, under the projection's lock): --execute prints what it replaced. --by-duration
 (every value must be a time; see offsetctl --help) and --shift-by compute
 each shard's value from a first read, then write them all or none: a write
 in between is overwritten. Stop the projection, on every node, first:
