@@ -36,13 +36,17 @@ no time; see offsetctl --help), and the latest timestamp.`,
 	return cmd
 }
 
-// A summary describes the offsets of one projection.
+// A summary describes the offsets of one projection, and is a row of
+// projections --output json; a time is absent when its value is not one.
 type summary struct {
-	name               string
-	shards             int
-	minValue, maxValue int64
-	// lastUpdate is the highest timestamp, in Unix milliseconds.
-	lastUpdate int64
+	Name         string `json:"projectionName"`
+	Shards       int    `json:"shards"`
+	MinValue     int64  `json:"minValue,string"`
+	MinValueTime string `json:"minValueTime,omitempty"`
+	MaxValue     int64  `json:"maxValue,string"`
+	MaxValueTime string `json:"maxValueTime,omitempty"`
+	// LastUpdate is the highest timestamp, in Unix milliseconds.
+	LastUpdate int64 `json:"lastUpdate,string"`
 }
 
 // summarize folds offsets, sorted by projection name, into one summary per
@@ -50,28 +54,18 @@ type summary struct {
 func summarize(offsets []*egopb.Offset) []summary {
 	var sums []summary
 	for _, o := range offsets {
-		if len(sums) == 0 || sums[len(sums)-1].name != o.ProjectionName {
-			sums = append(sums, summary{name: o.ProjectionName, minValue: o.Value, maxValue: o.Value, lastUpdate: o.Timestamp})
+		if len(sums) == 0 || sums[len(sums)-1].Name != o.ProjectionName {
+			sums = append(sums, summary{Name: o.ProjectionName, MinValue: o.Value, MaxValue: o.Value, LastUpdate: o.Timestamp})
 		}
 		s := &sums[len(sums)-1]
-		s.shards++
-		s.minValue = min(s.minValue, o.Value)
-		s.maxValue = max(s.maxValue, o.Value)
-		s.lastUpdate = max(s.lastUpdate, o.Timestamp)
+		s.Shards++
+		s.MinValue = min(s.MinValue, o.Value)
+		s.MaxValue = max(s.MaxValue, o.Value)
+		s.LastUpdate = max(s.LastUpdate, o.Timestamp)
+		s.MinValueTime = formatValueTime(s.MinValue, time.RFC3339Nano, "")
+		s.MaxValueTime = formatValueTime(s.MaxValue, time.RFC3339Nano, "")
 	}
 	return sums
-}
-
-// projectionJSON is a row of projections --output json; a time is absent
-// when its value is not one.
-type projectionJSON struct {
-	ProjectionName string `json:"projectionName"`
-	Shards         int    `json:"shards"`
-	MinValue       string `json:"minValue"`
-	MinValueTime   string `json:"minValueTime,omitempty"`
-	MaxValue       string `json:"maxValue"`
-	MaxValueTime   string `json:"maxValueTime,omitempty"`
-	LastUpdate     string `json:"lastUpdate"`
 }
 
 func runProjections(ctx context.Context, o *projectionsOptions) error {
@@ -95,21 +89,10 @@ func runProjections(ctx context.Context, o *projectionsOptions) error {
 	now := o.now()
 	rows := make([]row, len(sums))
 	for i, s := range sums {
-		rows[i] = row{
-			[]string{displayName(s.name), strconv.Itoa(s.shards),
-				int64String(s.minValue), formatValueTime(s.minValue, timeLayout, "-"),
-				int64String(s.maxValue), formatValueTime(s.maxValue, timeLayout, "-"),
-				formatLag(now, s.minValue), formatTime(s.lastUpdate)},
-			projectionJSON{
-				ProjectionName: s.name,
-				Shards:         s.shards,
-				MinValue:       int64String(s.minValue),
-				MinValueTime:   formatValueTime(s.minValue, time.RFC3339Nano, ""),
-				MaxValue:       int64String(s.maxValue),
-				MaxValueTime:   formatValueTime(s.maxValue, time.RFC3339Nano, ""),
-				LastUpdate:     int64String(s.lastUpdate),
-			},
-		}
+		rows[i] = row{[]string{displayName(s.Name), strconv.Itoa(s.Shards),
+			int64String(s.MinValue), formatValueTime(s.MinValue, timeLayout, "-"),
+			int64String(s.MaxValue), formatValueTime(s.MaxValue, timeLayout, "-"),
+			formatLag(now, s.MinValue), formatTime(s.LastUpdate)}, s}
 	}
 	return render(o.stdout, o.output, []string{"PROJECTION", "SHARDS", "MIN VALUE", "MIN TIME", "MAX VALUE", "MAX TIME", "LAG", "LAST UPDATE"}, rows)
 }
