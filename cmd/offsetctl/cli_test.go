@@ -133,6 +133,10 @@ func TestHelp_EveryCommandHasAnExample(t *testing.T) {
 				t.Errorf("offsetctl %s printed\n%s\nwant it to mention %q", strings.Join(args, " "), r.stdout, want)
 			}
 		}
+		// offsetctl alone is a usage error: its help shows no such line.
+		if !strings.Contains(r.stdout, "Usage:\n  offsetctl [command]\n") || strings.Contains(r.stdout, "offsetctl [flags]") {
+			t.Errorf("offsetctl %s printed\n%s\nwant the usage offsetctl [command] alone", strings.Join(args, " "), r.stdout)
+		}
 		if r.stderr != "" {
 			t.Errorf("offsetctl %s: stderr = %q; want nothing", strings.Join(args, " "), r.stderr)
 		}

@@ -82,6 +82,9 @@ func newRootCommand(e *env) *cobra.Command {
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
 	root.SetFlagErrorFunc(flagError)
+	// offsetctl runs only to say that a command is missing: its usage is
+	// its commands'.
+	root.SetUsageTemplate(strings.Replace(root.UsageTemplate(), "{{if .Runnable}}", "{{if and .Runnable .HasParent}}", 1))
 	fs := root.PersistentFlags()
 	fs.StringVar(&e.conn.url, "url", "", "the store's `URL`: postgres://, postgresql:// or a key=value string for PostgreSQL, nats:// for NATS JetStream (default $"+urlVariable+", then $"+postgresURLVariable+")")
 	fs.StringVar(&e.conn.schema, "schema", "", "PostgreSQL: `SCHEMA` of the table (default: the first schema of the search_path)")
