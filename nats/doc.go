@@ -57,7 +57,9 @@
 // write it acknowledged, and which reads isolated from atomic batches. So
 // a read through any server returns every write and reset acknowledged
 // through any other; the tests check this with porcupine through three
-// servers, and see it fail with direct gets. A read costs two round trips
+// servers, and see it fail with direct gets. A newly elected leader counts
+// as leader only once it has processed the entries its predecessor
+// committed (server/raft.go), so a leader change keeps this. A read costs two round trips
 // to the leader (the shard and the record), sent at once;
 // [OffsetStore.Offsets] and [OffsetStore.Snapshot] read one message per
 // round trip. On a bucket of one replica, whose one server answers both
@@ -86,6 +88,11 @@
 //     record per projection ever reset or deleted: a deleted shard is a
 //     delete marker, a deleted projection's shards stay as messages below
 //     its record. Storage grows with keys, not with writes.
+//   - A leader cut off from the others by a network partition answers reads
+//     until it learns that it lost its leadership (the server does not
+//     confirm it with a quorum for each read): for that while, a read
+//     through it may miss a write acknowledged by the new leader. The
+//     tests stop servers; they do not partition them.
 //   - A stream that mirrors the bucket with mirror_direct answers the
 //     bucket's direct gets too, from its own, later state: do not mirror a
 //     bucket of one replica that way, or read it through a replicated one.
