@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -45,23 +44,12 @@ func applyPlan(t *testing.T, before []*egopb.Offset, plan []changeJSON) []*egopb
 		after[keyOf(o)] = o
 	}
 	for _, c := range plan {
-		shard, err := strconv.ParseUint(c.ShardNumber, 10, 64)
-		if err != nil {
-			t.Fatalf("plan shard %q: %v", c.ShardNumber, err)
-		}
-		k := key{c.ProjectionName, shard}
+		k := key{c.ProjectionName, c.ShardNumber}
 		if c.After == nil {
 			delete(after, k)
 			continue
 		}
-		o := &egopb.Offset{ProjectionName: k.name, ShardNumber: k.shard}
-		if o.Value, err = strconv.ParseInt(c.After.Value, 10, 64); err != nil {
-			t.Fatalf("plan value %q: %v", c.After.Value, err)
-		}
-		if o.Timestamp, err = strconv.ParseInt(c.After.Timestamp, 10, 64); err != nil {
-			t.Fatalf("plan timestamp %q: %v", c.After.Timestamp, err)
-		}
-		after[k] = o
+		after[k] = &egopb.Offset{ProjectionName: k.name, ShardNumber: k.shard, Value: c.After.Value, Timestamp: c.After.Timestamp}
 	}
 	var offsets []*egopb.Offset
 	for _, o := range after {
@@ -128,7 +116,7 @@ func TestReset_ExecuteChangesWhatThePlanPrinted(t *testing.T) {
 				t.Fatalf("the dry run printed no plan: %v", dry)
 			}
 			for _, c := range plan {
-				if c.After == nil || c.After.Timestamp != strconv.FormatInt(now.UnixMilli(), 10) {
+				if c.After == nil || c.After.Timestamp != now.UnixMilli() {
 					t.Errorf("plan line %+v: want the reset stamped %d, the time of %s", c, now.UnixMilli(), nowVariable)
 				}
 			}
@@ -177,7 +165,7 @@ func TestDelete_ExecuteDeletesWhatThePlanPrinted(t *testing.T) {
 			}
 			var plan []changeJSON
 			for _, o := range planned {
-				plan = append(plan, changeJSON{ProjectionName: o.ProjectionName, ShardNumber: strconv.FormatUint(o.ShardNumber, 10)})
+				plan = append(plan, changeJSON{ProjectionName: o.ProjectionName, ShardNumber: o.ShardNumber})
 			}
 			if same, diff := sameOffsets(snapshot(t, store), applyPlan(t, before, plan)); !same {
 				t.Errorf("after offsetctl %s, the table differs from the plan applied to it: %s", strings.Join(args, " "), diff)
@@ -258,19 +246,17 @@ func TestReset_PlanMovesEachShard(t *testing.T) {
 				t.Fatalf("offsetctl %s printed no plan: %v", strings.Join(args, " "), r)
 			}
 			for _, c := range plan {
-				before, _ := strconv.ParseInt(c.Before.Value, 10, 64)
-				after, _ := strconv.ParseInt(c.After.Value, 10, 64)
+				before, after := c.Before.Value, c.After.Value
 				if want := tc.after(before); after != want {
-					t.Errorf("shard %s: value %d -> %d; want -> %d", c.ShardNumber, before, after, want)
+					t.Errorf("shard %d: value %d -> %d; want -> %d", c.ShardNumber, before, after, want)
 				}
 				for _, s := range []*stateJSON{c.Before, c.After} {
-					v, _ := strconv.ParseInt(s.Value, 10, 64)
-					want := ""
+					v, want := s.Value, ""
 					if v >= minValueTime && v < maxValueTime {
 						want = time.Unix(0, v).UTC().Format(time.RFC3339Nano)
 					}
 					if s.ValueTime != want {
-						t.Errorf("shard %s: value %d has valueTime %q; want %q", c.ShardNumber, v, s.ValueTime, want)
+						t.Errorf("shard %d: value %d has valueTime %q; want %q", c.ShardNumber, v, s.ValueTime, want)
 					}
 				}
 			}

@@ -40,8 +40,7 @@ what --output json prints, and import puts it back.`,
 }
 
 func runDelete(ctx context.Context, o *deleteOptions) error {
-	ctx, cancel, db, err := o.open(ctx, o.name)
-	defer cancel()
+	ctx, db, err := o.open(ctx, o.name)
 	defer db.close()
 	if err != nil {
 		return err

@@ -2,19 +2,8 @@
 // durable store of this module, PostgreSQL or NATS JetStream, through
 // [github.com/ego-contrib/offsetstore.Admin]: where each projection is, in
 // values and in time, a rewind to a value, to a time or by a duration, a
-// delete, a backup and a restore.
-//
-//	offsetctl projections
-//	offsetctl offsets NAME
-//	offsetctl reset NAME (--to V | --to-time T | --by-duration D | --shift-by N) [--shard N ...] [--execute]
-//	offsetctl delete NAME [--shard N ...] [--execute]
-//	offsetctl export [NAME ...] [--file FILE]
-//	offsetctl import FILE [--execute]
-//	offsetctl completion bash|zsh|fish
-//
-// offsetctl --help, and each command's --help, say the rest: the flags,
-// the formats, the exit status (0, 1 failure, 2 usage error) and the
-// environment.
+// delete, a backup and a restore. offsetctl --help, and each command's
+// --help, say how.
 //
 // # Caveats
 //
@@ -23,10 +12,5 @@
 // time: offsetctl cannot know what else a writer put there.
 //
 // --by-duration and --shift-by read the shards' values, then write the new
-// ones all at once; a write between the two is overwritten. Stop a
-// projection before changing its offsets, as for every change: eGo reads
-// them only when a projection starts.
-//
-// OFFSETCTL_NOW, an RFC 3339 time taken as now, is for tests and
-// reproducible output only.
+// ones all at once; a write between the two is overwritten.
 package main

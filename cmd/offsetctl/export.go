@@ -56,8 +56,7 @@ func runExport(ctx context.Context, o *exportOptions) error {
 		}
 	}
 	slices.Sort(names)
-	ctx, cancel, db, err := o.open(ctx, names...)
-	defer cancel()
+	ctx, db, err := o.open(ctx, names...)
 	defer db.close()
 	if err != nil {
 		return err

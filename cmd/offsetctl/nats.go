@@ -1,17 +1,18 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/ego-contrib/offsetstore"
 	"github.com/ego-contrib/offsetstore/nats"
 	"github.com/ego-contrib/offsetstore/postgres"
 )
@@ -33,35 +34,33 @@ func natsBackend(e *env) (*backend, error) {
 		}
 		hosts = append(hosts, parsed.Host)
 	}
-	where := "NATS at " + strings.Join(hosts, " or ")
-	open := func(create bool) *database {
-		db := &database{where: where, holder: "bucket " + strconv.Quote(e.conn.bucket)}
-		opts := []nats.Option{nats.WithBucket(e.conn.bucket), nats.WithClock(db.clock(e))}
+	b := &backend{
+		where:     "NATS at " + strings.Join(hosts, " or "),
+		holder:    "bucket " + strconv.Quote(e.conn.bucket),
+		checkName: nats.CheckProjectionName,
+		missing:   func(err error) bool { return errors.Is(err, jetstream.ErrStreamNotFound) },
+	}
+	b.newStore = func(create bool, clock func() time.Time) offsetstore.Admin {
+		opts := []nats.Option{nats.WithBucket(e.conn.bucket), nats.WithClock(clock)}
 		if create {
 			opts = append(opts, nats.WithCreateBucket())
 		}
-		db.store = nats.NewOffsetStore(e.conn.url, opts...)
-		db.explain = func(ctx context.Context, err error) error {
-			if explained := e.explainCommon(ctx, err, where); explained != nil {
-				return explained
-			}
-			// The store's errors quote --url, password and all.
-			var netErr net.Error
-			why := strings.ReplaceAll(err.Error(), e.conn.url, strings.Join(hosts, ","))
-			msg := fmt.Sprintf("%s: %s", where, storePrefix.ReplaceAllString(why, ""))
-			switch {
-			case errors.Is(err, jetstream.ErrStreamNotFound):
-				msg = fmt.Sprintf("%s does not exist in %s: check --bucket; import --execute creates it", db.holder, where)
-			case errors.Is(err, natsgo.ErrNoServers):
-				msg = fmt.Sprintf("cannot connect to %s: no server answered", where)
-			case errors.As(err, &netErr) && netErr.Timeout():
-				// The client gives up connecting before --timeout ends.
-				msg = fmt.Sprintf("no answer from %s: the connection timed out", where)
-			}
-			return &explained{msg: msg, err: err}
-		}
-		return db
+		return nats.NewOffsetStore(e.conn.url, opts...)
 	}
-	missing := func(err error) bool { return errors.Is(err, jetstream.ErrStreamNotFound) }
-	return &backend{checkName: nats.CheckProjectionName, open: open, missing: missing}, nil
+	b.describe = func(err error) string {
+		var netErr net.Error
+		switch {
+		case b.missing(err):
+			return fmt.Sprintf("%s does not exist in %s: check --bucket; import --execute creates it", b.holder, b.where)
+		case errors.Is(err, natsgo.ErrNoServers):
+			return fmt.Sprintf("cannot connect to %s: no server answered", b.where)
+		case errors.As(err, &netErr) && netErr.Timeout():
+			// The client gives up connecting before --timeout ends.
+			return fmt.Sprintf("no answer from %s: the connection timed out", b.where)
+		}
+		// The store's errors quote --url, password and all.
+		why := strings.ReplaceAll(err.Error(), e.conn.url, strings.Join(hosts, ","))
+		return fmt.Sprintf("%s: %s", b.where, storePrefix.ReplaceAllString(why, ""))
+	}
+	return b, nil
 }

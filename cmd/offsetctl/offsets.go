@@ -37,8 +37,7 @@ lines plus valueTime, which import skips.`,
 }
 
 func runOffsets(ctx context.Context, o *offsetsOptions) error {
-	ctx, cancel, db, err := o.open(ctx, o.name)
-	defer cancel()
+	ctx, db, err := o.open(ctx, o.name)
 	defer db.close()
 	if err != nil {
 		return err

@@ -105,9 +105,9 @@ func render(w io.Writer, format outputFormat, header []string, rows []row) error
 // offsets and delete add valueTime, which import skips.
 type offsetJSON struct {
 	ProjectionName string `json:"projectionName"`
-	ShardNumber    string `json:"shardNumber"`
-	Value          string `json:"value"`
-	Timestamp      string `json:"timestamp"`
+	ShardNumber    uint64 `json:"shardNumber,string"`
+	Value          int64  `json:"value,string"`
+	Timestamp      int64  `json:"timestamp,string"`
 	ValueTime      string `json:"valueTime,omitempty"`
 }
 
@@ -117,33 +117,25 @@ const valueTimeField = "valueTime"
 // printOffsets prints offsets to w in format, with a column of projection
 // names if withName; the JSON lines carry their values' times if withTime.
 func printOffsets(w io.Writer, format outputFormat, now time.Time, offsets []*egopb.Offset, withName, withTime bool) error {
-	header := []string{"SHARD", "VALUE", "TIME", "LAG", "TIMESTAMP"}
 	rows := make([]row, len(offsets))
 	for i, o := range offsets {
-		line := offsetJSON{
-			ProjectionName: o.ProjectionName,
-			ShardNumber:    strconv.FormatUint(o.ShardNumber, 10),
-			Value:          int64String(o.Value),
-			Timestamp:      int64String(o.Timestamp),
-		}
+		line := offsetJSON{o.ProjectionName, o.ShardNumber, o.Value, o.Timestamp, ""}
 		if withTime {
 			line.ValueTime = formatValueTime(o.Value, time.RFC3339Nano, "")
 		}
-		rows[i] = row{[]string{line.ShardNumber, line.Value, formatValueTime(o.Value, timeLayout, "-"), formatLag(now, o.Value), formatTime(o.Timestamp)}, line}
+		rows[i] = row{named(withName, o.ProjectionName, fmt.Sprint(o.ShardNumber), fmt.Sprint(o.Value),
+			formatValueTime(o.Value, timeLayout, "-"), formatLag(now, o.Value), formatTime(o.Timestamp)), line}
 	}
-	return render(w, format, withNames(withName, header, rows, func(i int) string { return offsets[i].ProjectionName }), rows)
+	return render(w, format, named(withName, "PROJECTION", "SHARD", "VALUE", "TIME", "LAG", "TIMESTAMP"), rows)
 }
 
-// withNames puts a column of projection names, name(i) for rows[i], first,
-// if with, and returns the header.
-func withNames(with bool, header []string, rows []row, name func(i int) string) []string {
-	if !with {
-		return header
+// named puts name first in cells, if with: the column of projection names
+// of the commands that print several projections.
+func named(with bool, name string, cells ...string) []string {
+	if with {
+		return append([]string{displayName(name)}, cells...)
 	}
-	for i := range rows {
-		rows[i].cells = append([]string{displayName(name(i))}, rows[i].cells...)
-	}
-	return append([]string{"PROJECTION"}, header...)
+	return cells
 }
 
 // A change is what a reset, a delete or an import does to one offset:
@@ -162,40 +154,40 @@ func (c change) key() (string, uint64) {
 // stateJSON is an offset's value, its time, and its timestamp in a
 // changeJSON.
 type stateJSON struct {
-	Value     string `json:"value"`
+	Value     int64  `json:"value,string"`
 	ValueTime string `json:"valueTime,omitempty"`
-	Timestamp string `json:"timestamp"`
+	Timestamp int64  `json:"timestamp,string"`
 }
 
 // changeJSON is a change as --output json prints it: before or after is
 // null when the offset is created or deleted.
 type changeJSON struct {
 	ProjectionName string     `json:"projectionName"`
-	ShardNumber    string     `json:"shardNumber"`
+	ShardNumber    uint64     `json:"shardNumber,string"`
 	Before         *stateJSON `json:"before"`
 	After          *stateJSON `json:"after"`
+}
+
+// printChanges prints changes in format, with a column of projection
+// names if withName.
+func printChanges(w io.Writer, format outputFormat, changes []change, withName bool) error {
+	rows := make([]row, len(changes))
+	for i, c := range changes {
+		name, shard := c.key()
+		line := changeJSON{name, shard, state(c.before), state(c.after)}
+		vb, tb, sb := columns(c.before)
+		va, ta, sa := columns(c.after)
+		rows[i] = row{named(withName, name, fmt.Sprint(shard), vb, tb, va, ta, sb, sa), line}
+	}
+	header := named(withName, "PROJECTION", "SHARD", "VALUE BEFORE", "TIME BEFORE", "VALUE AFTER", "TIME AFTER", "TIMESTAMP BEFORE", "TIMESTAMP AFTER")
+	return render(w, format, header, rows)
 }
 
 func state(o *egopb.Offset) *stateJSON {
 	if o == nil {
 		return nil
 	}
-	return &stateJSON{Value: int64String(o.Value), ValueTime: formatValueTime(o.Value, time.RFC3339Nano, ""), Timestamp: int64String(o.Timestamp)}
-}
-
-// printChanges prints changes in format, with a column of projection
-// names if withName.
-func printChanges(w io.Writer, format outputFormat, changes []change, withName bool) error {
-	header := []string{"SHARD", "VALUE BEFORE", "TIME BEFORE", "VALUE AFTER", "TIME AFTER", "TIMESTAMP BEFORE", "TIMESTAMP AFTER"}
-	rows := make([]row, len(changes))
-	for i, c := range changes {
-		name, shard := c.key()
-		line := changeJSON{ProjectionName: name, ShardNumber: strconv.FormatUint(shard, 10), Before: state(c.before), After: state(c.after)}
-		vb, tb, sb := columns(c.before)
-		va, ta, sa := columns(c.after)
-		rows[i] = row{[]string{line.ShardNumber, vb, tb, va, ta, sb, sa}, line}
-	}
-	return render(w, format, withNames(withName, header, rows, func(i int) string { n, _ := changes[i].key(); return n }), rows)
+	return &stateJSON{o.Value, formatValueTime(o.Value, time.RFC3339Nano, ""), o.Timestamp}
 }
 
 // columns returns o's value, its time and its timestamp as a table shows
@@ -204,15 +196,13 @@ func columns(o *egopb.Offset) (string, string, string) {
 	if o == nil {
 		return "-", "-", "-"
 	}
-	return int64String(o.Value), formatValueTime(o.Value, timeLayout, "-"), formatTime(o.Timestamp)
+	return fmt.Sprint(o.Value), formatValueTime(o.Value, timeLayout, "-"), formatTime(o.Timestamp)
 }
-
-func int64String(v int64) string { return strconv.FormatInt(v, 10) }
 
 // plural returns "1 shard", "2 shards".
 func plural(n int, noun string) string {
 	if n == 1 {
-		return fmt.Sprintf("1 %s", noun)
+		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -9,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -36,25 +36,28 @@ func postgresBackend(e *env) (*backend, error) {
 	if err != nil {
 		return nil, usagef("cannot use --url (or $%s): %s", urlVariable, parseReason(err))
 	}
-	where := describe(&config.ConnConfig.Config)
-	open := func(create bool) *database {
-		db := &database{where: where}
-		opts := []postgres.Option{postgres.WithTable(e.conn.table), postgres.WithClock(db.clock(e))}
-		id := pgx.Identifier{e.conn.table}
-		if e.conn.schema != "" {
-			opts = append(opts, postgres.WithSchema(e.conn.schema))
-			id = pgx.Identifier{e.conn.schema, e.conn.table}
-		}
+	opts := []postgres.Option{postgres.WithTable(e.conn.table)}
+	id := pgx.Identifier{e.conn.table}
+	if e.conn.schema != "" {
+		opts = append(opts, postgres.WithSchema(e.conn.schema))
+		id = pgx.Identifier{e.conn.schema, e.conn.table}
+	}
+	b := &backend{
+		where:     describe(&config.ConnConfig.Config),
+		holder:    "table " + id.Sanitize(),
+		checkName: postgres.CheckProjectionName,
+		missing:   missingTable,
+		answered:  answered,
+	}
+	b.newStore = func(create bool, clock func() time.Time) offsetstore.Admin {
+		opts := append(opts, postgres.WithClock(clock))
 		if create {
 			opts = append(opts, postgres.WithCreateTable())
 		}
-		table := id.Sanitize()
-		db.holder = "table " + table
-		db.store = postgres.NewOffsetStore(e.conn.url, opts...)
-		db.explain = func(ctx context.Context, err error) error { return e.explainPostgres(ctx, err, where, table) }
-		return db
+		return postgres.NewOffsetStore(e.conn.url, opts...)
 	}
-	return &backend{checkName: postgres.CheckProjectionName, open: open, missing: missingTable}, nil
+	b.describe = func(err error) string { return describePostgres(err, b) }
+	return b, nil
 }
 
 // parseReason says why the driver could not parse a connection string,
@@ -98,36 +101,26 @@ func address(host string, port uint16) string {
 	return net.JoinHostPort(host, strconv.Itoa(int(port)))
 }
 
-// explainPostgres turns err, returned by the store, into what an operator
-// needs to read: what failed, where, and why, in words rather than in the
-// driver's layers. The error it returns still wraps err.
-func (e *env) explainPostgres(ctx context.Context, err error, where, table string) error {
+// describePostgres says what err, returned by the store of b, means.
+func describePostgres(err error, b *backend) string {
 	var pgErr *pgconn.PgError
 	var dnsErr *net.DNSError
 	var connectErr *pgconn.ConnectError
-	var msg string
 	switch {
-	case errors.Is(ctx.Err(), context.DeadlineExceeded) && answered(err):
-		msg = fmt.Sprintf("%s answered, but a statement on table %s did not finish within %v (--timeout): another session may hold a lock on its rows (an open transaction writing the projection) or on the table",
-			where, table, e.conn.timeout)
-	case ctx.Err() != nil || errors.Is(err, offsetstore.ErrInvalidArgument):
-		return e.explainCommon(ctx, err, where)
 	case missingTable(err):
-		msg = fmt.Sprintf("table %s does not exist in %s: check --schema and --table, or create it with the statement in postgres/schema.sql", table, where)
+		return fmt.Sprintf("%s does not exist in %s: check --schema and --table, or create it with the statement in postgres/schema.sql", b.holder, b.where)
 	case errors.As(err, &pgErr) && pgErr.Code == codeUndefinedColumn:
 		// Every statement reads the same four columns: a table that lacks
 		// one is another table than eGo's.
-		msg = fmt.Sprintf("table %s in %s is not an offsets table: server says: %s: check --schema and --table", table, where, pgErr.Message)
+		return fmt.Sprintf("%s in %s is not an offsets table: server says: %s: check --schema and --table", b.holder, b.where, pgErr.Message)
 	case errors.As(err, &pgErr):
-		msg = fmt.Sprintf("%s: server says: %s (SQLSTATE %s)", where, pgErr.Message, pgErr.Code)
+		return fmt.Sprintf("%s: server says: %s (SQLSTATE %s)", b.where, pgErr.Message, pgErr.Code)
 	case errors.As(err, &dnsErr):
-		msg = fmt.Sprintf("cannot connect to %s: cannot resolve host %s: %s", where, dnsErr.Name, dnsErr.Err)
+		return fmt.Sprintf("cannot connect to %s: cannot resolve host %s: %s", b.where, dnsErr.Name, dnsErr.Err)
 	case errors.As(err, &connectErr):
-		msg = fmt.Sprintf("cannot connect to %s: %s", where, dialFailures(connectErr))
-	default:
-		msg = fmt.Sprintf("%s: %s", where, err)
+		return fmt.Sprintf("cannot connect to %s: %s", b.where, dialFailures(connectErr))
 	}
-	return &explained{msg: msg, err: err}
+	return fmt.Sprintf("%s: %s", b.where, err)
 }
 
 // answered reports whether err, which ended a call at its deadline, says

@@ -69,8 +69,7 @@ func summarize(offsets []*egopb.Offset) []summary {
 }
 
 func runProjections(ctx context.Context, o *projectionsOptions) error {
-	ctx, cancel, db, err := o.open(ctx)
-	defer cancel()
+	ctx, db, err := o.open(ctx)
 	defer db.close()
 	if err != nil {
 		return err
@@ -90,8 +89,8 @@ func runProjections(ctx context.Context, o *projectionsOptions) error {
 	rows := make([]row, len(sums))
 	for i, s := range sums {
 		rows[i] = row{[]string{displayName(s.Name), strconv.Itoa(s.Shards),
-			int64String(s.MinValue), formatValueTime(s.MinValue, timeLayout, "-"),
-			int64String(s.MaxValue), formatValueTime(s.MaxValue, timeLayout, "-"),
+			fmt.Sprint(s.MinValue), formatValueTime(s.MinValue, timeLayout, "-"),
+			fmt.Sprint(s.MaxValue), formatValueTime(s.MaxValue, timeLayout, "-"),
 			formatLag(now, s.MinValue), formatTime(s.LastUpdate)}, s}
 	}
 	return render(o.stdout, o.output, []string{"PROJECTION", "SHARDS", "MIN VALUE", "MIN TIME", "MAX VALUE", "MAX TIME", "LAG", "LAST UPDATE"}, rows)

@@ -159,8 +159,7 @@ func runReset(ctx context.Context, o *resetOptions) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel, db, err := o.open(ctx, o.name)
-	defer cancel()
+	ctx, db, err := o.open(ctx, o.name)
 	defer db.close()
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -63,7 +64,7 @@ func TestPlanReset(t *testing.T) {
 		{resetTarget{"to", 0}, []int64{0, 0}, ""},
 		{resetTarget{"by-duration", int64(time.Hour)}, []int64{at(time.Hour + time.Minute), at(2 * time.Hour)}, ""},
 		{resetTarget{"shift-by", -10}, []int64{at(time.Minute) - 10, at(time.Hour) - 10}, ""},
-		{resetTarget{"shift-by", 1<<63 - 1}, nil, "shard 1 of projection \"p\": " + int64String(at(time.Minute)) + " +9223372036854775807 is out of the range"},
+		{resetTarget{"shift-by", 1<<63 - 1}, nil, "shard 1 of projection \"p\": " + fmt.Sprint(at(time.Minute)) + " +9223372036854775807 is out of the range"},
 	} {
 		changes, err := planReset(before, tc.target, 77)
 		if tc.wantErr != "" {
@@ -102,14 +103,14 @@ func (f *fakeStore) Offsets(context.Context, string) ([]*egopb.Offset, error) {
 }
 
 func (f *fakeStore) ResetShards(_ context.Context, _ string, value int64, _ []uint64) ([]*egopb.Offset, error) {
-	f.calls = append(f.calls, "ResetShards "+int64String(value))
+	f.calls = append(f.calls, "ResetShards "+fmt.Sprint(value))
 	return f.offsets, nil
 }
 
 func (f *fakeStore) WriteOffsets(_ context.Context, offsets []*egopb.Offset) error {
 	var values []string
 	for _, o := range offsets {
-		values = append(values, int64String(o.Value))
+		values = append(values, fmt.Sprint(o.Value))
 	}
 	f.calls = append(f.calls, "WriteOffsets "+strings.Join(values, ","))
 	return nil
@@ -128,7 +129,7 @@ func TestRunReset_OneValueOrEachShardsOwn(t *testing.T) {
 		{resetTarget{"to", 5}, "ResetShards 5"},
 		{resetTarget{"to-time", 1795694400000000000}, "ResetShards 1795694400000000000"},
 		{resetTarget{"shift-by", -2}, "WriteOffsets 8,18"},
-		{resetTarget{"by-duration", 2}, "WriteOffsets " + int64String(minValueTime-2) + "," + int64String(maxValueTime-3)},
+		{resetTarget{"by-duration", 2}, "WriteOffsets " + fmt.Sprint(minValueTime-2) + "," + fmt.Sprint(maxValueTime-3)},
 	} {
 		store := &fakeStore{offsets: []*egopb.Offset{
 			{ProjectionName: "p", ShardNumber: 0, Value: 10},
@@ -141,12 +142,10 @@ func TestRunReset_OneValueOrEachShardsOwn(t *testing.T) {
 		e := &env{streams: &streams{stdout: &stdout, stderr: &stderr}, now: func() time.Time { return now }}
 		e.choose = func() (*backend, error) {
 			return &backend{
+				where: "fake", holder: "memory",
 				checkName: func(string) error { return nil },
-				open: func(bool) *database {
-					db := &database{store: store, where: "fake", holder: "memory"}
-					db.explain = func(_ context.Context, err error) error { return err }
-					return db
-				},
+				newStore:  func(bool, func() time.Time) offsetstore.Admin { return store },
+				describe:  func(err error) string { return err.Error() },
 			}, nil
 		}
 		o := &resetOptions{env: e, name: "p", output: "json", execute: true, targets: []resetTarget{tc.target}}

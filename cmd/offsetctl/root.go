@@ -105,25 +105,18 @@ func newRootCommand(e *env) *cobra.Command {
 		Example: "  offsetctl help reset",
 		Args:    nargs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return root.Help()
+			if c, _, _ := root.Find(args); c != root || len(args) == 0 {
+				return c.Help()
 			}
-			if err := unknownCommand(root, args[0]); err != nil {
-				return err
-			}
-			c, _, _ := root.Find(args)
-			return c.Help()
+			return unknownCommand(root, args[0])
 		},
 	})
 	root.InitDefaultCompletionCmd()
-	for _, c := range root.Commands() {
-		if c.Name() == "completion" {
-			// A shell cobra has no script for is a usage error, not help.
-			c.Args = subcommandArgs("shell")
-			c.RunE = func(*cobra.Command, []string) error { return nil }
-			c.Example = "  offsetctl completion bash > ~/.local/share/bash-completion/completions/offsetctl\n  source <(offsetctl completion zsh)"
-		}
-	}
+	// A shell cobra has no script for is a usage error, not help.
+	completion, _, _ := root.Find([]string{"completion"})
+	completion.Args = subcommandArgs("shell")
+	completion.RunE = func(*cobra.Command, []string) error { return nil }
+	completion.Example = "  offsetctl completion bash > ~/.local/share/bash-completion/completions/offsetctl\n  source <(offsetctl completion zsh)"
 	return root
 }
 
@@ -134,33 +127,34 @@ func (e *env) start(cmd *cobra.Command) context.Context {
 	return cmd.Context()
 }
 
-func commandNames(root *cobra.Command) []string {
-	var names []string
-	for _, c := range root.Commands() {
-		if c.IsAvailableCommand() {
-			names = append(names, c.Name())
-		}
-	}
-	return names
-}
-
 // subcommandArgs refuses the arguments of a command that only has
 // subcommands, what they are: none, or one it does not have.
 func subcommandArgs(what string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) == 0 {
-			return usagef("no %s given: one of %s", what, strings.Join(commandNames(cmd), ", "))
+			return usagef("no %s given: one of %s", what, commandNames(cmd))
 		}
 		return unknownCommand(cmd, args[0])
 	}
 }
 
-// unknownCommand returns a usage error unless root has a command name.
-func unknownCommand(root *cobra.Command, name string) error {
-	if c, _, _ := root.Find([]string{name}); c != root {
+// unknownCommand returns a usage error unless cmd has a command name.
+func unknownCommand(cmd *cobra.Command, name string) error {
+	if c, _, _ := cmd.Find([]string{name}); c != cmd {
 		return nil
 	}
-	return usagef("unknown command %q: one of %s", name, strings.Join(commandNames(root), ", "))
+	return usagef("unknown command %q: one of %s", name, commandNames(cmd))
+}
+
+// commandNames lists the commands of cmd that its help lists.
+func commandNames(cmd *cobra.Command) string {
+	var names []string
+	for _, c := range cmd.Commands() {
+		if c.IsAvailableCommand() {
+			names = append(names, c.Name())
+		}
+	}
+	return strings.Join(names, ", ")
 }
 
 // nargs checks that a command has from lo to hi arguments, and says what

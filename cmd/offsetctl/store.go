@@ -12,17 +12,27 @@ import (
 	"github.com/ego-contrib/offsetstore/egopb"
 )
 
-// A backend is a kind of store, chosen by the scheme of --url.
+// A backend is the store --url names, set up with the flags: everything
+// offsetctl must know of it beyond [offsetstore.Admin].
 type backend struct {
+	// where names the server, never a password: "database app on
+	// 10.0.0.5:5432"; holder what holds the offsets there: `table "t"`.
+	where, holder string
 	// checkName checks a projection name as the store will, before
 	// anything is sent.
 	checkName func(name string) error
-	// open returns the store of the flags, not connected; with create,
-	// connecting creates the table or bucket that is missing.
-	open func(create bool) *database
+	// newStore returns the store, not connected, stamping with clock;
+	// with create, connecting creates the table or bucket that is missing.
+	newStore func(create bool, clock func() time.Time) offsetstore.Admin
 	// missing reports whether Connect's error says the table or bucket
 	// does not exist.
 	missing func(err error) bool
+	// answered reports whether an error at the deadline says the server
+	// had answered; nil if the backend cannot tell.
+	answered func(err error) bool
+	// describe says in words what an error of the store means, one that
+	// is not of every backend.
+	describe func(err error) string
 }
 
 // backends maps each scheme of --url to its backend; a string without a
@@ -56,25 +66,16 @@ func (e *env) chooseBackend() (*backend, error) {
 	return nil, usagef("--url scheme %q: want postgres://, postgresql:// or nats://", scheme)
 }
 
-// A database is a store, and what to call it in messages.
+// A database is a store a command works on, connected.
 type database struct {
-	store offsetstore.Admin
-	// where names the server, never a password: "database app on
-	// 10.0.0.5:5432"; holder what holds the offsets there: `table "t"`.
-	where, holder string
-	// explain turns the store's error into what an operator must read.
-	explain func(ctx context.Context, err error) error
+	*backend
+	store   offsetstore.Admin
+	timeout time.Duration
 	// stamped is the store clock's last reading: the timestamp a reset
 	// wrote.
 	stamped time.Time
-}
-
-// clock returns the store's clock: e's, remembered in db.stamped.
-func (db *database) clock(e *env) func() time.Time {
-	return func() time.Time {
-		db.stamped = e.now()
-		return db.stamped
-	}
+	// cancel ends the command's bound of --timeout.
+	cancel context.CancelFunc
 }
 
 func (db *database) in() string { return db.holder + " of " + db.where }
@@ -82,7 +83,11 @@ func (db *database) in() string { return db.holder + " of " + db.where }
 // connect connects to the store of b, creating its table or bucket only if
 // create.
 func (e *env) connect(ctx context.Context, b *backend, create bool) (*database, error) {
-	db := b.open(create)
+	db := &database{backend: b, timeout: e.conn.timeout, cancel: func() {}}
+	db.store = b.newStore(create, func() time.Time {
+		db.stamped = e.now()
+		return db.stamped
+	})
 	if err := db.store.Connect(ctx); err != nil {
 		return db, db.explain(ctx, err)
 	}
@@ -90,8 +95,8 @@ func (e *env) connect(ctx context.Context, b *backend, create bool) (*database, 
 }
 
 // open chooses the backend, checks names with it, and connects, bounded
-// by --timeout from now.
-func (e *env) open(ctx context.Context, names ...string) (context.Context, context.CancelFunc, *database, error) {
+// by --timeout from now; db.close ends the bound, whatever the error.
+func (e *env) open(ctx context.Context, names ...string) (context.Context, *database, error) {
 	b, err := e.chooseBackend()
 	for _, name := range names {
 		if err == nil {
@@ -101,11 +106,12 @@ func (e *env) open(ctx context.Context, names ...string) (context.Context, conte
 		}
 	}
 	if err != nil {
-		return ctx, func() {}, nil, err
+		return ctx, nil, err
 	}
 	ctx, cancel := e.withTimeout(ctx)
 	db, err := e.connect(ctx, b, false)
-	return ctx, cancel, db, err
+	db.cancel = cancel
+	return ctx, db, err
 }
 
 // withTimeout returns ctx bounded by --timeout from now. Commands call it
@@ -124,6 +130,7 @@ func (db *database) close() {
 	if db == nil {
 		return
 	}
+	defer db.cancel()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	done := make(chan struct{})
@@ -168,18 +175,25 @@ func (e *explained) Unwrap() error { return e.err }
 // storePrefix is what the stores put in front of their errors.
 var storePrefix = regexp.MustCompile(`^[a-z]+: [A-Za-z]+: `)
 
-// explainCommon explains the errors of every backend, where names the
-// server, and returns nil for the others.
-func (e *env) explainCommon(ctx context.Context, err error, where string) error {
+// explain turns err, returned by the store, into what an operator needs
+// to read: what failed, where, and why, in words rather than in the
+// driver's layers. The error it returns still wraps err.
+func (db *database) explain(ctx context.Context, err error) error {
+	var msg string
 	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded) && db.answered != nil && db.answered(err):
+		msg = fmt.Sprintf("%s answered, but a statement on %s did not finish within %v (--timeout): another session may hold a lock on its rows (an open transaction writing the projection) or on the table",
+			db.where, db.holder, db.timeout)
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return &explained{msg: fmt.Sprintf("no answer from %s within %v (--timeout)", where, e.conn.timeout), err: err}
+		msg = fmt.Sprintf("no answer from %s within %v (--timeout)", db.where, db.timeout)
 	case errors.Is(ctx.Err(), context.Canceled):
-		return &explained{msg: "interrupted while working on " + where, err: err}
+		msg = "interrupted while working on " + db.where
 	case errors.Is(err, offsetstore.ErrInvalidArgument):
 		// A name, --table or --bucket the store cannot hold: the store's
 		// prefix would only make the line longer.
 		return &usageError{msg: storePrefix.ReplaceAllString(err.Error(), "")}
+	default:
+		msg = db.describe(err)
 	}
-	return nil
+	return &explained{msg: msg, err: err}
 }
