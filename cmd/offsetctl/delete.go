@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -45,11 +44,7 @@ func runDelete(ctx context.Context, o *deleteOptions) error {
 	if err != nil {
 		return err
 	}
-	current, err := db.projectionOffsets(ctx, o.name, "nothing to delete")
-	if err != nil {
-		return err
-	}
-	selected, err := selectShards(o.name, current, o.shards)
+	selected, err := db.offsets(ctx, o.name, o.shards, "nothing to delete")
 	if err != nil {
 		return err
 	}
@@ -69,8 +64,8 @@ func runDelete(ctx context.Context, o *deleteOptions) error {
 		return err
 	}
 	fmt.Fprintf(o.stderr, "deleted %s of projection %q\n", plural(len(deleted), "offset"), o.name)
-	if missing := missingFrom(selected, deleted); len(missing) > 0 {
-		return fmt.Errorf("shard %s of projection %q was deleted by another client first", strings.Join(missing, ", "), o.name)
+	if missing := missingShards(shardNumbers(selected), deleted); missing != "" {
+		return fmt.Errorf("shard %s of projection %q was deleted by another client first", missing, o.name)
 	}
 	return nil
 }

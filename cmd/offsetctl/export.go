@@ -49,13 +49,7 @@ shows them as offsets does, for people; import reads JSON lines.`,
 }
 
 func runExport(ctx context.Context, o *exportOptions) error {
-	var names []string
-	for _, name := range o.names {
-		if !slices.Contains(names, name) {
-			names = append(names, name)
-		}
-	}
-	slices.Sort(names)
+	names := slices.Compact(slices.Sorted(slices.Values(o.names)))
 	ctx, db, err := o.open(ctx, names...)
 	defer db.close()
 	if err != nil {
@@ -68,7 +62,7 @@ func runExport(ctx context.Context, o *exportOptions) error {
 		}
 	}
 	for _, name := range names {
-		some, err := db.projectionOffsets(ctx, name, "nothing exported")
+		some, err := db.offsets(ctx, name, nil, "nothing exported")
 		if err != nil {
 			return err
 		}

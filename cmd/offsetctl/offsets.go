@@ -42,7 +42,7 @@ func runOffsets(ctx context.Context, o *offsetsOptions) error {
 	if err != nil {
 		return err
 	}
-	offsets, err := db.projectionOffsets(ctx, o.name, "")
+	offsets, err := db.offsets(ctx, o.name, nil, "")
 	if err != nil {
 		return err
 	}

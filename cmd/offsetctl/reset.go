@@ -7,7 +7,6 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -164,11 +163,7 @@ func runReset(ctx context.Context, o *resetOptions) error {
 	if err != nil {
 		return err
 	}
-	current, err := db.projectionOffsets(ctx, o.name, "nothing to reset")
-	if err != nil {
-		return err
-	}
-	selected, err := selectShards(o.name, current, o.shards)
+	selected, err := db.offsets(ctx, o.name, o.shards, "nothing to reset")
 	if err != nil {
 		return err
 	}
@@ -184,7 +179,7 @@ func runReset(ctx context.Context, o *resetOptions) error {
 			plural(len(selected), "shard"), o.name, target)
 		return nil
 	}
-	var missing []string
+	var missing string
 	if target.sameForAll() {
 		// The plan printed is what the store's reset returned, not what
 		// was read above: a shard added since is reset too, and shown.
@@ -192,7 +187,7 @@ func runReset(ctx context.Context, o *resetOptions) error {
 		if err != nil {
 			return db.explain(ctx, err)
 		}
-		missing = missingFrom(selected, before)
+		missing = missingShards(shardNumbers(selected), before)
 		if plan, err = planReset(before, target, db.stamped.UnixMilli()); err != nil {
 			return err
 		}
@@ -209,53 +204,10 @@ func runReset(ctx context.Context, o *resetOptions) error {
 		return err
 	}
 	fmt.Fprintf(o.stderr, "reset %s of projection %q %s\n", plural(len(plan), "shard"), o.name, target)
-	if len(missing) > 0 {
-		return fmt.Errorf("shard %s of projection %q was deleted by another client before the reset, and not reset", strings.Join(missing, ", "), o.name)
+	if missing != "" {
+		return fmt.Errorf("shard %s of projection %q was deleted by another client before the reset, and not reset", missing, o.name)
 	}
 	return nil
-}
-
-// selectShards returns the offsets of current whose shard is in shards, or
-// all of current if shards is empty, and an error if a shard of shards
-// has no offset: an operator who names shards that are not there has
-// mistyped something, and changing the others would be half of what was
-// meant.
-func selectShards(name string, current []*egopb.Offset, shards []uint64) ([]*egopb.Offset, error) {
-	if len(shards) == 0 {
-		return current, nil
-	}
-	var missing []string
-	for _, shard := range shards {
-		if !slices.ContainsFunc(current, func(o *egopb.Offset) bool { return o.ShardNumber == shard }) {
-			missing = append(missing, strconv.FormatUint(shard, 10))
-		}
-	}
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("projection %q has no offset for shard %s ('offsetctl offsets %s' lists its shards): nothing changed",
-			name, strings.Join(missing, ", "), name)
-	}
-	// current is sorted by shard, as the store returns it, and so are the
-	// offsets a reset or a delete returns: selecting in current's order
-	// keeps the dry run's plan the same as --execute's.
-	var selected []*egopb.Offset
-	for _, o := range current {
-		if slices.Contains(shards, o.ShardNumber) {
-			selected = append(selected, o)
-		}
-	}
-	return selected, nil
-}
-
-// missingFrom names the shards of want that got lacks, which happens when
-// another client deletes them between offsetctl's read and its change.
-func missingFrom(want, got []*egopb.Offset) []string {
-	var missing []string
-	for _, w := range want {
-		if !slices.ContainsFunc(got, func(g *egopb.Offset) bool { return g.ShardNumber == w.ShardNumber }) {
-			missing = append(missing, strconv.FormatUint(w.ShardNumber, 10))
-		}
-	}
-	return missing
 }
 
 func parseInt64(s string) (int64, error) {

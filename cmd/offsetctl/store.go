@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -144,10 +146,11 @@ func (db *database) close() {
 	}
 }
 
-// projectionOffsets returns the offsets of projection name, or an error
-// ending with then, what the command will not do, if it has none: a name
-// typed that has no offsets is more often a typo than an empty projection.
-func (db *database) projectionOffsets(ctx context.Context, name, then string) ([]*egopb.Offset, error) {
+// offsets returns the offsets of projection name's shards, or of all of
+// them if shards is empty, or an error if there are none, ending with
+// then, what the command will not do: a name typed that has no offsets is
+// more often a typo than an empty projection.
+func (db *database) offsets(ctx context.Context, name string, shards []uint64, then string) ([]*egopb.Offset, error) {
 	offsets, err := db.store.Offsets(ctx, name)
 	if err != nil {
 		return nil, db.explain(ctx, err)
@@ -159,7 +162,41 @@ func (db *database) projectionOffsets(ctx context.Context, name, then string) ([
 		}
 		return nil, errors.New(msg)
 	}
-	return offsets, nil
+	if len(shards) == 0 {
+		return offsets, nil
+	}
+	// offsets is sorted by shard, as the store returns it, and so are the
+	// offsets a reset or a delete returns: selecting in its order keeps
+	// the dry run's plan the same as --execute's.
+	selected := slices.DeleteFunc(offsets, func(o *egopb.Offset) bool { return !slices.Contains(shards, o.ShardNumber) })
+	// An operator who names shards that are not there has mistyped
+	// something, and changing the others would be half of what was meant.
+	if missing := missingShards(shards, selected); missing != "" {
+		return nil, fmt.Errorf("projection %q has no offset for shard %s ('offsetctl offsets %s' lists its shards): nothing changed", name, missing, name)
+	}
+	return selected, nil
+}
+
+// missingShards names the shards of want that got lacks, which happens
+// when another client deletes them between offsetctl's read and its
+// change, or "" if got lacks none.
+func missingShards(want []uint64, got []*egopb.Offset) string {
+	var missing []string
+	for _, shard := range want {
+		if !slices.ContainsFunc(got, func(o *egopb.Offset) bool { return o.ShardNumber == shard }) {
+			missing = append(missing, strconv.FormatUint(shard, 10))
+		}
+	}
+	return strings.Join(missing, ", ")
+}
+
+// shardNumbers returns the shards of offsets.
+func shardNumbers(offsets []*egopb.Offset) []uint64 {
+	shards := make([]uint64, len(offsets))
+	for i, o := range offsets {
+		shards[i] = o.ShardNumber
+	}
+	return shards
 }
 
 // An explained error says in words what the error it wraps says in the
