@@ -26,7 +26,7 @@ error, and nothing changes. Stop the projection first, as for reset; keep
 what --output json prints, and import puts it back.`,
 		Example: `  offsetctl delete accounts --shard 3             # dry run: prints the plan
   offsetctl delete accounts --shard 3 --execute   # does it`,
-		Args: nargs(1, 1),
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.name = args[0]
 			return runDelete(o.start(cmd), o)

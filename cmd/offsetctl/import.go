@@ -44,7 +44,7 @@ run says it would.`,
 		Example: `  offsetctl import offsets.jsonl                  # dry run: prints the plan
   offsetctl import offsets.jsonl --execute        # does it
   offsetctl export --url "$FROM" | offsetctl import --url "$TO" --execute -`,
-		Args: nargs(1, 1),
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.file = args[0]
 			return runImport(o.start(cmd), o)

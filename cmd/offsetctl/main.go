@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"strings"
@@ -30,6 +31,8 @@ const (
 )
 
 func main() {
+	// Commands are listed in the order of a session, not alphabetically.
+	cobra.EnableCommandSorting = false
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// The first signal asks the command to stop; a second one ends
 	// offsetctl at once, as if no signal were caught, should the command
@@ -103,7 +106,9 @@ func flagError(cmd *cobra.Command, err error) error {
 		case "bool":
 			why = "want true or false, or no value"
 		case "duration":
-			why = "want a duration such as 10s or 1m"
+			why = "want a duration such as 90m, 1h30m or 36h (units ns, us, ms, s, m, h)"
+		case "int64":
+			why = fmt.Sprintf("want an integer from %d to %d", int64(math.MinInt64), int64(math.MaxInt64))
 		}
 		return usagef("--%s %q: %s", f.Name, invalid.GetValue(), why)
 	}

@@ -26,7 +26,7 @@ lines plus valueTime, which import skips.`,
   SHARD  VALUE                TIME                      LAG   TIMESTAMP
   0      1795694395000000000  2026-11-26T11:59:55.000Z  5s    2026-11-26T11:59:55.000Z
   17     1795694097000000000  2026-11-26T11:54:57.000Z  5m3s  2026-11-26T11:54:57.000Z`,
-		Args: nargs(1, 1),
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.name = args[0]
 			return runOffsets(o.start(cmd), o)

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
-	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,13 +18,13 @@ type resetOptions struct {
 	name    string
 	shards  []uint64
 	execute bool
-	// targets are what the flags say to reset to: one, unless the
-	// command line is wrong.
-	targets []resetTarget
+	target  resetTarget
 }
 
 func newResetCommand(e *env) *cobra.Command {
 	o := &resetOptions{env: e}
+	var to, toTime, shiftBy int64
+	var byDuration time.Duration
 	cmd := &cobra.Command{
 		Use:   "reset NAME (--to VALUE | --to-time TIME | --by-duration DURATION | --shift-by N)",
 		Short: "rewind projection NAME: to a value, to a time, or back by a duration (dry run unless --execute)",
@@ -47,18 +45,33 @@ overwrites them with its next commit.`,
   offsetctl reset accounts --to-time 2026-11-26T14:05:00Z     # before the bad deploy
   offsetctl reset accounts --by-duration 1h --shard 17,93     # an hour back
   offsetctl reset accounts --shift-by -5000000000 --execute   # 5 s back`,
-		Args: nargs(1, 1),
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.name = args[0]
+			// cobra has checked that exactly one of them is given.
+			for _, t := range []resetTarget{{"to", to}, {"to-time", toTime}, {"by-duration", int64(byDuration)}, {"shift-by", shiftBy}} {
+				if cmd.Flags().Changed(t.flag) {
+					o.target = t
+				}
+			}
+			if o.target.flag == "by-duration" && byDuration <= 0 {
+				return usagef("--by-duration %v: want a duration above 0, such as 1h; --shift-by moves forward", byDuration)
+			}
 			return runReset(o.start(cmd), o)
 		},
 	}
 	addOutputFlag(cmd, &o.output, "table")
 	fs := cmd.Flags()
-	fs.Func("to", "set every shard to `VALUE`; negative values are allowed", o.addTarget("to", parseInt64))
-	fs.Func("to-time", "set every shard to `TIME`, RFC 3339, as Unix nanoseconds", o.addTarget("to-time", parseTime))
-	fs.Func("by-duration", "move each shard back `DURATION` from its own value's time, such as 1h or 90m", o.addTarget("by-duration", parseDuration))
-	fs.Func("shift-by", "add `N` to each shard's value; negative rewinds", o.addTarget("shift-by", parseInt64))
+	fs.Int64Var(&to, "to", 0, "set every shard to `VALUE`; negative values are allowed")
+	fs.Func("to-time", "set every shard to `TIME`, RFC 3339, as Unix nanoseconds", func(s string) (err error) {
+		toTime, err = parseTime(s)
+		return err
+	})
+	fs.DurationVar(&byDuration, "by-duration", 0, "move each shard back `DURATION` from its own value's time, such as 1h or 90m")
+	fs.Int64Var(&shiftBy, "shift-by", 0, "add `N` to each shard's value; negative rewinds")
+	targets := []string{"to", "to-time", "by-duration", "shift-by"}
+	cmd.MarkFlagsOneRequired(targets...)
+	cmd.MarkFlagsMutuallyExclusive(targets...)
 	addShardFlag(cmd, &o.shards, "reset")
 	fs.BoolVar(&o.execute, "execute", false, "reset; without it, only print what would change")
 	return cmd
@@ -71,31 +84,6 @@ type resetTarget struct {
 	// n is the value of --to and --to-time, the nanoseconds of
 	// --by-duration, the N of --shift-by.
 	n int64
-}
-
-// addTarget returns the parser of flag, which adds the target it gives.
-func (o *resetOptions) addTarget(flag string, parse func(string) (int64, error)) func(string) error {
-	return func(s string) error {
-		n, err := parse(s)
-		if err == nil {
-			// A flag given twice counts once, its last value.
-			o.targets = append(slices.DeleteFunc(o.targets, func(t resetTarget) bool { return t.flag == flag }), resetTarget{flag, n})
-		}
-		return err
-	}
-}
-
-// target returns the one target o's flags give.
-func (o *resetOptions) target() (resetTarget, error) {
-	switch {
-	case len(o.targets) == 0:
-		return resetTarget{}, usagef("one of --to, --to-time, --by-duration or --shift-by is required: what to reset to, such as --to 0 or --by-duration 1h")
-	case len(o.targets) > 1:
-		return resetTarget{}, usagef("--%s and --%s are both given: want exactly one of --to, --to-time, --by-duration or --shift-by", o.targets[0].flag, o.targets[1].flag)
-	case o.targets[0].flag == "by-duration" && o.targets[0].n <= 0:
-		return resetTarget{}, usagef("--by-duration %v: want a duration above 0, such as 1h; --shift-by moves forward", time.Duration(o.targets[0].n))
-	}
-	return o.targets[0], nil
 }
 
 // sameForAll reports whether t sets one value on every shard.
@@ -154,10 +142,6 @@ func planReset(before []*egopb.Offset, t resetTarget, nowMillis int64) ([]change
 }
 
 func runReset(ctx context.Context, o *resetOptions) error {
-	target, err := o.target()
-	if err != nil {
-		return err
-	}
 	ctx, db, err := o.open(ctx, o.name)
 	defer db.close()
 	if err != nil {
@@ -167,7 +151,7 @@ func runReset(ctx context.Context, o *resetOptions) error {
 	if err != nil {
 		return err
 	}
-	plan, err := planReset(selected, target, o.now().UnixMilli())
+	plan, err := planReset(selected, o.target, o.now().UnixMilli())
 	if err != nil {
 		return err
 	}
@@ -176,19 +160,19 @@ func runReset(ctx context.Context, o *resetOptions) error {
 			return err
 		}
 		fmt.Fprintf(o.stderr, "dry run: would reset %s of projection %q %s; nothing changed: add --execute to reset\n",
-			plural(len(selected), "shard"), o.name, target)
+			plural(len(selected), "shard"), o.name, o.target)
 		return nil
 	}
 	var missing string
-	if target.sameForAll() {
+	if o.target.sameForAll() {
 		// The plan printed is what the store's reset returned, not what
 		// was read above: a shard added since is reset too, and shown.
-		before, err := db.store.ResetShards(ctx, o.name, target.n, o.shards)
+		before, err := db.store.ResetShards(ctx, o.name, o.target.n, o.shards)
 		if err != nil {
 			return db.explain(ctx, err)
 		}
 		missing = missingShards(shardNumbers(selected), before)
-		if plan, err = planReset(before, target, db.stamped.UnixMilli()); err != nil {
+		if plan, err = planReset(before, o.target, db.stamped.UnixMilli()); err != nil {
 			return err
 		}
 	} else {
@@ -203,19 +187,11 @@ func runReset(ctx context.Context, o *resetOptions) error {
 	if err := printChanges(o.stdout, o.output, plan, false); err != nil {
 		return err
 	}
-	fmt.Fprintf(o.stderr, "reset %s of projection %q %s\n", plural(len(plan), "shard"), o.name, target)
+	fmt.Fprintf(o.stderr, "reset %s of projection %q %s\n", plural(len(plan), "shard"), o.name, o.target)
 	if missing != "" {
 		return fmt.Errorf("shard %s of projection %q was deleted by another client before the reset, and not reset", missing, o.name)
 	}
 	return nil
-}
-
-func parseInt64(s string) (int64, error) {
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("want an integer from %d to %d", int64(math.MinInt64), int64(math.MaxInt64))
-	}
-	return n, nil
 }
 
 // parseTime reads an RFC 3339 time as Unix nanoseconds.
@@ -228,13 +204,4 @@ func parseTime(s string) (int64, error) {
 		return 0, errors.New("want a time from 1677-09-21 to 2262-04-11, which Unix nanoseconds can hold")
 	}
 	return t.UnixNano(), nil
-}
-
-// parseDuration reads a duration as Go writes them, as nanoseconds.
-func parseDuration(s string) (int64, error) {
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, errors.New("want a duration such as 90m, 1h30m or 36h (units ns, us, ms, s, m, h)")
-	}
-	return int64(d), nil
 }

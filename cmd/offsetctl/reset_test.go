@@ -13,42 +13,6 @@ import (
 	"github.com/ego-contrib/offsetstore/egopb"
 )
 
-func TestResetOptions_Target(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		flags   [][2]string
-		want    resetTarget
-		wantErr string
-	}{
-		{[][2]string{{"to", "-5"}}, resetTarget{"to", -5}, ""},
-		{[][2]string{{"to", "1"}, {"to", "2"}}, resetTarget{"to", 2}, ""},
-		{[][2]string{{"to-time", "2026-11-26T16:45:00+05:45"}}, resetTarget{"to-time", now.Add(-time.Hour).UnixNano()}, ""},
-		{[][2]string{{"by-duration", "90m"}}, resetTarget{"by-duration", int64(90 * time.Minute)}, ""},
-		{[][2]string{{"shift-by", "-1"}}, resetTarget{"shift-by", -1}, ""},
-		{nil, resetTarget{}, "one of --to, --to-time, --by-duration or --shift-by is required"},
-		{[][2]string{{"to", "1"}, {"shift-by", "1"}}, resetTarget{}, "--to and --shift-by are both given"},
-		{[][2]string{{"by-duration", "0s"}}, resetTarget{}, "want a duration above 0"},
-	} {
-		o := &resetOptions{}
-		for _, f := range tc.flags {
-			parse := map[string]func(string) (int64, error){"to": parseInt64, "to-time": parseTime, "by-duration": parseDuration, "shift-by": parseInt64}[f[0]]
-			if err := o.addTarget(f[0], parse)(f[1]); err != nil {
-				t.Fatalf("--%s %s: %v", f[0], f[1], err)
-			}
-		}
-		got, err := o.target()
-		if tc.wantErr != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Errorf("flags %v: target() = %v, %v; want an error saying %q", tc.flags, got, err, tc.wantErr)
-			}
-			continue
-		}
-		if err != nil || got != tc.want {
-			t.Errorf("flags %v: target() = %v, %v; want %v, <nil>", tc.flags, got, err, tc.want)
-		}
-	}
-}
-
 func TestPlanReset(t *testing.T) {
 	t.Parallel()
 	at := func(d time.Duration) int64 { return now.Add(-d).UnixNano() }
@@ -116,28 +80,33 @@ func (f *fakeStore) WriteOffsets(_ context.Context, offsets []*egopb.Offset) err
 	return nil
 }
 
-// TestRunReset_OneValueOrEachShardsOwn runs reset on a fake store: a
-// reset to one value is the store's ResetShards, under its lock; one that
-// moves each shard by its own value writes each shard's new value in one
-// WriteOffsets, as ResetShards cannot.
-func TestRunReset_OneValueOrEachShardsOwn(t *testing.T) {
+// TestReset_FlagsOnAFakeStore runs reset's command line in the process,
+// on a fake store. Exactly one of --to, --to-time, --by-duration and
+// --shift-by says what to reset to, and anything else is refused before
+// the store is asked. A reset to one value is the store's ResetShards,
+// under its lock; one that moves each shard by its own value writes each
+// shard's new value in one WriteOffsets, as ResetShards cannot.
+func TestReset_FlagsOnAFakeStore(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		target resetTarget
-		want   string
+		flags   []string
+		want    string
+		wantErr string
 	}{
-		{resetTarget{"to", 5}, "ResetShards 5"},
-		{resetTarget{"to-time", 1795694400000000000}, "ResetShards 1795694400000000000"},
-		{resetTarget{"shift-by", -2}, "WriteOffsets 8,18"},
-		{resetTarget{"by-duration", 2}, "WriteOffsets " + fmt.Sprint(minValueTime-2) + "," + fmt.Sprint(maxValueTime-3)},
+		{[]string{"--to", "-5"}, "ResetShards -5", ""},
+		{[]string{"--to", "1", "--to", "2"}, "ResetShards 2", ""},
+		{[]string{"--to-time", "2026-11-26T16:45:00+05:45"}, "ResetShards " + fmt.Sprint(now.Add(-time.Hour).UnixNano()), ""},
+		{[]string{"--shift-by", "-2"}, "WriteOffsets " + fmt.Sprint(minValueTime-2) + "," + fmt.Sprint(maxValueTime-3), ""},
+		{[]string{"--by-duration", "2ns"}, "WriteOffsets " + fmt.Sprint(minValueTime-2) + "," + fmt.Sprint(maxValueTime-3), ""},
+		{[]string{"--by-duration", "90m"}, "WriteOffsets " + fmt.Sprint(minValueTime-int64(90*time.Minute)) + "," + fmt.Sprint(maxValueTime-1-int64(90*time.Minute)), ""},
+		{nil, "", "at least one of the flags in the group [to to-time by-duration shift-by] is required"},
+		{[]string{"--to", "1", "--shift-by", "1"}, "", "[shift-by to] were all set"},
+		{[]string{"--by-duration", "0s"}, "", "want a duration above 0"},
 	} {
 		store := &fakeStore{offsets: []*egopb.Offset{
-			{ProjectionName: "p", ShardNumber: 0, Value: 10},
-			{ProjectionName: "p", ShardNumber: 1, Value: 20},
+			{ProjectionName: "p", ShardNumber: 0, Value: minValueTime},
+			{ProjectionName: "p", ShardNumber: 1, Value: maxValueTime - 1},
 		}}
-		if tc.target.flag == "by-duration" {
-			store.offsets[0].Value, store.offsets[1].Value = minValueTime, maxValueTime-1
-		}
 		var stdout, stderr bytes.Buffer
 		e := &env{streams: &streams{stdout: &stdout, stderr: &stderr}, now: func() time.Time { return now }}
 		e.choose = func() (*backend, error) {
@@ -148,15 +117,21 @@ func TestRunReset_OneValueOrEachShardsOwn(t *testing.T) {
 				describe:  func(err error) string { return err.Error() },
 			}, nil
 		}
-		o := &resetOptions{env: e, name: "p", output: "json", execute: true, targets: []resetTarget{tc.target}}
-		if err := runReset(t.Context(), o); err != nil {
-			t.Fatalf("runReset(%v) = %v; want <nil>", tc.target, err)
+		root := newRootCommand(e)
+		args := append([]string{"reset", "p", "--execute", "--output", "json"}, tc.flags...)
+		root.SetArgs(args)
+		err := root.ExecuteContext(t.Context())
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) || len(store.calls) > 0 {
+				t.Errorf("offsetctl %s = %v, and asked the store %q; want an error saying %q, and nothing asked", strings.Join(args, " "), err, store.calls, tc.wantErr)
+			}
+			continue
 		}
-		if !slices.Equal(store.calls, []string{tc.want}) {
-			t.Errorf("runReset(%v) asked the store %q; want %q", tc.target, store.calls, tc.want)
+		if err != nil || !slices.Equal(store.calls, []string{tc.want}) {
+			t.Errorf("offsetctl %s = %v, and asked the store %q; want <nil>, and %q", strings.Join(args, " "), err, store.calls, tc.want)
 		}
 		if !strings.HasPrefix(stderr.String(), "reset 2 shards of projection \"p\" ") {
-			t.Errorf("runReset(%v) said %q; want it to say what it reset", tc.target, stderr.String())
+			t.Errorf("offsetctl %s said %q; want it to say what it reset", strings.Join(args, " "), stderr.String())
 		}
 	}
 }

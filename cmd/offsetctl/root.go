@@ -76,8 +76,6 @@ func newRootCommand(e *env) *cobra.Command {
 			return nil
 		},
 	}
-	// Commands are listed in the order of a session, not alphabetically.
-	cobra.EnableCommandSorting = false
 	root.SetIn(e.stdin)
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
@@ -103,7 +101,7 @@ func newRootCommand(e *env) *cobra.Command {
 		Use:     "help [COMMAND]",
 		Short:   "show offsetctl's help, or a command's",
 		Example: "  offsetctl help reset",
-		Args:    nargs(0, 1),
+		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if c, _, _ := root.Find(args); c != root || len(args) == 0 {
 				return c.Help()
@@ -155,21 +153,6 @@ func commandNames(cmd *cobra.Command) string {
 		}
 	}
 	return strings.Join(names, ", ")
-}
-
-// nargs checks that a command has from lo to hi arguments, and says what
-// its synopsis wants when it has not.
-func nargs(lo, hi int) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if len(args) >= lo && len(args) <= hi {
-			return nil
-		}
-		got := "none"
-		if len(args) > 0 {
-			got = strconv.Quote(strings.Join(args, " "))
-		}
-		return usagef("wrong number of arguments, got %s: usage is offsetctl %s", got, cmd.Use)
-	}
 }
 
 // outputFormat is --output: table or json.
