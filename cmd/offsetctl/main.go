@@ -74,17 +74,15 @@ func run(ctx context.Context, args []string, std *streams, getenv func(string) s
 	if err == nil {
 		return exitOK
 	}
-	prefix, help := "offsetctl", "offsetctl --help"
-	if cmd != nil && cmd != root {
-		path := strings.TrimPrefix(cmd.CommandPath(), "offsetctl ")
-		prefix += ": " + path
-		help = "offsetctl " + path + " --help"
+	if cmd == nil {
+		cmd = root
 	}
+	prefix := strings.Replace(cmd.CommandPath(), " ", ": ", 1)
 	// Whatever fails before a command runs is the command line's fault:
 	// cobra's own errors (an unknown command, a flag group) included.
 	var usage *usageError
 	if errors.As(err, &usage) || !e.ran {
-		fmt.Fprintf(std.stderr, "%s: %s (see '%s')\n", prefix, oneLine(err.Error()), help)
+		fmt.Fprintf(std.stderr, "%s: %s (see '%s --help')\n", prefix, oneLine(err.Error()), cmd.CommandPath())
 		return exitUsage
 	}
 	fmt.Fprintf(std.stderr, "%s: %s\n", prefix, oneLine(err.Error()))

@@ -47,11 +47,11 @@ func formatLag(now time.Time, value int64) string {
 	if !ok {
 		return "-"
 	}
-	if d := now.Sub(t); d.Abs() >= time.Second {
-		return d.Round(time.Second).String()
-	} else {
+	d := now.Sub(t)
+	if d.Abs() < time.Second {
 		return d.Round(time.Millisecond).String()
 	}
+	return d.Round(time.Second).String()
 }
 
 // formatTime formats a timestamp in Unix milliseconds.

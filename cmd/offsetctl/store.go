@@ -126,8 +126,9 @@ func (e *env) withTimeout(ctx context.Context) (context.Context, context.CancelF
 	return context.WithTimeout(ctx, e.conn.timeout)
 }
 
-// close disconnects db, waiting at most a second: every change is
-// committed, and a server that stopped answering must not hold the exit.
+// close disconnects db, waiting at most a second, as both stores allow:
+// every change is committed, and a server that stopped answering must not
+// hold the exit.
 func (db *database) close() {
 	if db == nil {
 		return
@@ -135,15 +136,7 @@ func (db *database) close() {
 	defer db.cancel()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	done := make(chan struct{})
-	go func() {
-		_ = db.store.Disconnect(ctx)
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-ctx.Done():
-	}
+	_ = db.store.Disconnect(ctx)
 }
 
 // offsets returns the offsets of projection name's shards, or of all of
