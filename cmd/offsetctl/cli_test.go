@@ -120,7 +120,7 @@ func TestUsageError_BadClock(t *testing.T) {
 
 func TestHelp_EveryCommandHasAnExample(t *testing.T) {
 	t.Parallel()
-	root := newRootCommand(&env{streams: &streams{}})
+	root := newRootCommand(&env{})
 	var names []string
 	for _, c := range root.Commands() {
 		names = append(names, c.Name())

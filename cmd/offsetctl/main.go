@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"os/signal"
@@ -38,36 +37,34 @@ func main() {
 	// offsetctl at once, as if no signal were caught, should the command
 	// be stuck where it cannot heed the first.
 	context.AfterFunc(ctx, stop)
-	code := run(ctx, os.Args[1:], &streams{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}, os.Getenv)
+	code := run(ctx, os.Args[1:], &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv})
 	stop()
 	os.Exit(code)
 }
 
-// streams are where a command reads and writes.
-type streams struct {
-	stdin          io.Reader
-	stdout, stderr io.Writer
+// An offsetctlError says in offsetctl's words what the error it wraps, if
+// any, says in a driver's; a usage error is a command line offsetctl
+// cannot run: exit code 2.
+type offsetctlError struct {
+	msg   string
+	err   error
+	usage bool
 }
 
-// A usageError is a command line offsetctl cannot run: exit code 2.
-type usageError struct {
-	msg string
-}
-
-func (e *usageError) Error() string { return e.msg }
+func (e *offsetctlError) Error() string { return e.msg }
+func (e *offsetctlError) Unwrap() error { return e.err }
 
 func usagef(format string, args ...any) error {
-	return &usageError{msg: fmt.Sprintf(format, args...)}
+	return &offsetctlError{msg: fmt.Sprintf(format, args...), usage: true}
 }
 
-// run runs the command line args and returns the exit code.
-func run(ctx context.Context, args []string, std *streams, getenv func(string) string) int {
-	now, err := clock(getenv)
-	if err != nil {
-		fmt.Fprintf(std.stderr, "offsetctl: %v\n", err)
+// run runs the command line args with e and returns the exit code.
+func run(ctx context.Context, args []string, e *env) int {
+	var err error
+	if e.now, err = clock(e.getenv); err != nil {
+		fmt.Fprintf(e.stderr, "offsetctl: %v\n", err)
 		return exitUsage
 	}
-	e := &env{streams: std, getenv: getenv, now: now}
 	root := newRootCommand(e)
 	root.SetArgs(args)
 	cmd, err := root.ExecuteContextC(ctx)
@@ -80,12 +77,12 @@ func run(ctx context.Context, args []string, std *streams, getenv func(string) s
 	prefix := strings.Replace(cmd.CommandPath(), " ", ": ", 1)
 	// Whatever fails before a command runs is the command line's fault:
 	// cobra's own errors (an unknown command, a flag group) included.
-	var usage *usageError
-	if errors.As(err, &usage) || !e.ran {
-		fmt.Fprintf(std.stderr, "%s: %s (see '%s --help')\n", prefix, oneLine(err.Error()), cmd.CommandPath())
+	var oe *offsetctlError
+	if (errors.As(err, &oe) && oe.usage) || !e.ran {
+		fmt.Fprintf(e.stderr, "%s: %s (see '%s --help')\n", prefix, oneLine(err.Error()), cmd.CommandPath())
 		return exitUsage
 	}
-	fmt.Fprintf(std.stderr, "%s: %s\n", prefix, oneLine(err.Error()))
+	fmt.Fprintf(e.stderr, "%s: %s\n", prefix, oneLine(err.Error()))
 	return exitFailure
 }
 
@@ -110,7 +107,7 @@ func flagError(cmd *cobra.Command, err error) error {
 		}
 		return usagef("--%s %q: %s", f.Name, invalid.GetValue(), why)
 	}
-	return &usageError{msg: err.Error()}
+	return usagef("%s", err)
 }
 
 // clock returns the clock of OFFSETCTL_NOW, or time.Now.

@@ -147,34 +147,27 @@ func missingTable(err error) bool {
 // joins one error per attempt, and may try each address twice, with TLS
 // and without, for the same reason.
 func dialFailures(err error) string {
-	var attempts []error
-	for e := error(err); e != nil; e = errors.Unwrap(e) {
-		if joined, ok := e.(interface{ Unwrap() []error }); ok {
-			attempts = joined.Unwrap()
-			break
-		}
-	}
-	if len(attempts) == 0 {
+	var joined interface{ Unwrap() []error }
+	if !errors.As(err, &joined) {
 		return rootCause(err).Error()
 	}
-	var reasons, addrs []string
-	for _, attempt := range attempts {
+	var reasons []string
+	addrs := map[string]bool{}
+	for _, attempt := range joined.Unwrap() {
 		addr := ""
 		var opErr *net.OpError
 		if errors.As(attempt, &opErr) && opErr.Addr != nil {
 			addr = opErr.Addr.String()
 		}
-		reason := addr + ": " + rootCause(attempt).Error()
-		if !slices.Contains(reasons, reason) {
+		addrs[addr] = true
+		if reason := addr + ": " + rootCause(attempt).Error(); !slices.Contains(reasons, reason) {
 			reasons = append(reasons, reason)
-		}
-		if !slices.Contains(addrs, addr) {
-			addrs = append(addrs, addr)
 		}
 	}
 	if len(addrs) == 1 {
-		for i, r := range reasons {
-			reasons[i] = strings.TrimPrefix(r, addrs[0]+": ")
+		// The message names the one address already.
+		for i := range reasons {
+			_, reasons[i], _ = strings.Cut(reasons[i], ": ")
 		}
 	}
 	return strings.Join(reasons, "; ")

@@ -82,7 +82,7 @@ func runProjections(ctx context.Context, o *projectionsOptions) error {
 	}
 	sums := summarize(offsets)
 	if len(sums) == 0 {
-		fmt.Fprintf(o.stderr, "no projection has offsets in %s\n", db.in())
+		fmt.Fprintf(o.stderr, "no projection has offsets in %s\n", db.holder+" of "+db.where)
 		return nil
 	}
 	now := o.now()

@@ -108,7 +108,7 @@ func TestReset_FlagsOnAFakeStore(t *testing.T) {
 			{ProjectionName: "p", ShardNumber: 1, Value: maxValueTime - 1},
 		}}
 		var stdout, stderr bytes.Buffer
-		e := &env{streams: &streams{stdout: &stdout, stderr: &stderr}, now: func() time.Time { return now }}
+		e := &env{stdout: &stdout, stderr: &stderr, now: func() time.Time { return now }}
 		e.choose = func() (*backend, error) {
 			return &backend{
 				where: "fake", holder: "memory",

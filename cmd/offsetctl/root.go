@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"slices"
 	"strconv"
@@ -13,13 +14,14 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// An env is what every command runs with: its streams, its clock, and the
-// flags that say which store to work on.
+// An env is what every command runs with: where it reads and writes, its
+// clock, and the flags that say which store to work on.
 type env struct {
-	*streams
-	getenv func(string) string
-	now    func() time.Time
-	conn   connOptions
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	now            func() time.Time
+	conn           connOptions
 	// ran is set once a command's own code runs: an error before that is
 	// the command line's.
 	ran bool

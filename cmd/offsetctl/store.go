@@ -37,15 +37,8 @@ type backend struct {
 	describe func(err error) string
 }
 
-// backends maps each scheme of --url to its backend; a string without a
-// scheme is PostgreSQL's key=value form.
-var backends = map[string]func(e *env) (*backend, error){
-	"postgres":   postgresBackend,
-	"postgresql": postgresBackend,
-	"nats":       natsBackend,
-}
-
-// chooseBackend returns the backend of --url.
+// chooseBackend returns the backend of --url, by its scheme; a string
+// without a scheme is PostgreSQL's key=value form.
 func (e *env) chooseBackend() (*backend, error) {
 	if e.choose != nil {
 		return e.choose()
@@ -59,11 +52,14 @@ func (e *env) chooseBackend() (*backend, error) {
 		return nil, usagef("no store given: pass --url, or set %s or %s", urlVariable, postgresURLVariable)
 	}
 	scheme, _, found := strings.Cut(e.conn.url, "://")
-	if !found {
-		scheme = "postgres"
+	switch strings.ToLower(scheme) {
+	case "nats":
+		return natsBackend(e)
+	case "postgres", "postgresql":
+		return postgresBackend(e)
 	}
-	if makeBackend, ok := backends[strings.ToLower(scheme)]; ok {
-		return makeBackend(e)
+	if !found {
+		return postgresBackend(e)
 	}
 	return nil, usagef("--url scheme %q: want postgres://, postgresql:// or nats://", scheme)
 }
@@ -79,8 +75,6 @@ type database struct {
 	// cancel ends the command's bound of --timeout.
 	cancel context.CancelFunc
 }
-
-func (db *database) in() string { return db.holder + " of " + db.where }
 
 // connect connects to the store of b, creating its table or bucket only if
 // create.
@@ -103,7 +97,7 @@ func (e *env) open(ctx context.Context, names ...string) (context.Context, *data
 	for _, name := range names {
 		if err == nil {
 			if err = b.checkName(name); err != nil {
-				err = &usageError{msg: err.Error()}
+				err = usagef("%s", err)
 			}
 		}
 	}
@@ -149,7 +143,7 @@ func (db *database) offsets(ctx context.Context, name string, shards []uint64, t
 		return nil, db.explain(ctx, err)
 	}
 	if len(offsets) == 0 {
-		msg := fmt.Sprintf("projection %q has no offsets in %s", name, db.in())
+		msg := fmt.Sprintf("projection %q has no offsets in %s", name, db.holder+" of "+db.where)
 		if then != "" {
 			msg += ": " + then
 		}
@@ -192,16 +186,6 @@ func shardNumbers(offsets []*egopb.Offset) []uint64 {
 	return shards
 }
 
-// An explained error says in words what the error it wraps says in the
-// driver's.
-type explained struct {
-	msg string
-	err error
-}
-
-func (e *explained) Error() string { return e.msg }
-func (e *explained) Unwrap() error { return e.err }
-
 // storePrefix is what the stores put in front of their errors.
 var storePrefix = regexp.MustCompile(`^[a-z]+: [A-Za-z]+: `)
 
@@ -221,9 +205,9 @@ func (db *database) explain(ctx context.Context, err error) error {
 	case errors.Is(err, offsetstore.ErrInvalidArgument):
 		// A name, --table or --bucket the store cannot hold: the store's
 		// prefix would only make the line longer.
-		return &usageError{msg: storePrefix.ReplaceAllString(err.Error(), "")}
+		return usagef("%s", storePrefix.ReplaceAllString(err.Error(), ""))
 	default:
 		msg = db.describe(err)
 	}
-	return &explained{msg: msg, err: err}
+	return &offsetctlError{msg: msg, err: err}
 }
