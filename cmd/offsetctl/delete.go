@@ -9,7 +9,7 @@ import (
 
 type deleteOptions struct {
 	*env
-	output  outputFormat
+	output  string
 	name    string
 	shards  []uint64
 	execute bool

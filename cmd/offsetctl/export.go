@@ -17,7 +17,7 @@ import (
 
 type exportOptions struct {
 	*env
-	output outputFormat
+	output string
 	names  []string
 	file   string
 }

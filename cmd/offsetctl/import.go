@@ -21,7 +21,7 @@ import (
 
 type importOptions struct {
 	*env
-	output  outputFormat
+	output  string
 	file    string
 	execute bool
 }
@@ -273,8 +273,8 @@ func unmarshalOffset(line []byte, o *egopb.Offset) error {
 	var opts protojson.UnmarshalOptions
 	var fields map[string]json.RawMessage
 	if json.Unmarshal(line, &fields) == nil {
-		if _, ok := fields[valueTimeField]; ok {
-			delete(fields, valueTimeField)
+		if _, ok := fields["valueTime"]; ok {
+			delete(fields, "valueTime")
 			for _, k := range slices.Sorted(maps.Keys(fields)) {
 				if !offsetFields[k] {
 					return fmt.Errorf("unknown field %q", k)

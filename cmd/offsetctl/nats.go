@@ -22,12 +22,12 @@ const defaultBucket = nats.DefaultBucket
 
 // natsBackend is NATS JetStream, through package nats.
 func natsBackend(e *env) (*backend, error) {
-	if e.conn.schema != "" || e.conn.table != postgres.DefaultTable {
+	if e.schema != "" || e.table != postgres.DefaultTable {
 		return nil, usagef("--schema and --table are for PostgreSQL: NATS takes --bucket")
 	}
 	// Name the servers, never the user or the password of a URL.
 	var hosts []string
-	for u := range strings.SplitSeq(e.conn.url, ",") {
+	for u := range strings.SplitSeq(e.url, ",") {
 		parsed, err := url.Parse(strings.TrimSpace(u))
 		if err != nil {
 			return nil, usagef("cannot use --url (or $%s): %s", urlVariable, errors.Unwrap(err))
@@ -36,16 +36,16 @@ func natsBackend(e *env) (*backend, error) {
 	}
 	b := &backend{
 		where:     "NATS at " + strings.Join(hosts, " or "),
-		holder:    "bucket " + strconv.Quote(e.conn.bucket),
+		holder:    "bucket " + strconv.Quote(e.bucket),
 		checkName: nats.CheckProjectionName,
 		missing:   func(err error) bool { return errors.Is(err, jetstream.ErrStreamNotFound) },
 	}
 	b.newStore = func(create bool, clock func() time.Time) offsetstore.Admin {
-		opts := []nats.Option{nats.WithBucket(e.conn.bucket), nats.WithClock(clock)}
+		opts := []nats.Option{nats.WithBucket(e.bucket), nats.WithClock(clock)}
 		if create {
 			opts = append(opts, nats.WithCreateBucket())
 		}
-		return nats.NewOffsetStore(e.conn.url, opts...)
+		return nats.NewOffsetStore(e.url, opts...)
 	}
 	b.describe = func(err error) string {
 		var netErr net.Error
@@ -59,7 +59,7 @@ func natsBackend(e *env) (*backend, error) {
 			return fmt.Sprintf("no answer from %s: the connection timed out", b.where)
 		}
 		// The store's errors quote --url, password and all.
-		why := strings.ReplaceAll(err.Error(), e.conn.url, strings.Join(hosts, ","))
+		why := strings.ReplaceAll(err.Error(), e.url, strings.Join(hosts, ","))
 		return fmt.Sprintf("%s: %s", b.where, storePrefix.ReplaceAllString(why, ""))
 	}
 	return b, nil

@@ -8,7 +8,7 @@ import (
 
 type offsetsOptions struct {
 	*env
-	output outputFormat
+	output string
 	name   string
 }
 

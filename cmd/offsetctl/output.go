@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -77,7 +78,7 @@ type row struct {
 
 // render prints rows in format: aligned under header, or as JSON lines.
 // No rows print nothing, not even a header.
-func render(w io.Writer, format outputFormat, header []string, rows []row) error {
+func render(w io.Writer, format string, header []string, rows []row) error {
 	if format == "json" {
 		enc := json.NewEncoder(w)
 		// The lines are read by programs and people, not put in HTML.
@@ -111,12 +112,9 @@ type offsetJSON struct {
 	ValueTime      string `json:"valueTime,omitempty"`
 }
 
-// valueTimeField is the field of offsetJSON that is not Offset's.
-const valueTimeField = "valueTime"
-
 // printOffsets prints offsets to w in format, with a column of projection
 // names if withName; the JSON lines carry their values' times if withTime.
-func printOffsets(w io.Writer, format outputFormat, now time.Time, offsets []*egopb.Offset, withName, withTime bool) error {
+func printOffsets(w io.Writer, format string, now time.Time, offsets []*egopb.Offset, withName, withTime bool) error {
 	rows := make([]row, len(offsets))
 	for i, o := range offsets {
 		line := offsetJSON{o.ProjectionName, o.ShardNumber, o.Value, o.Timestamp, ""}
@@ -144,13 +142,6 @@ type change struct {
 	before, after *egopb.Offset
 }
 
-func (c change) key() (string, uint64) {
-	if c.before != nil {
-		return c.before.ProjectionName, c.before.ShardNumber
-	}
-	return c.after.ProjectionName, c.after.ShardNumber
-}
-
 // stateJSON is an offset's value, its time, and its timestamp in a
 // changeJSON.
 type stateJSON struct {
@@ -170,14 +161,14 @@ type changeJSON struct {
 
 // printChanges prints changes in format, with a column of projection
 // names if withName.
-func printChanges(w io.Writer, format outputFormat, changes []change, withName bool) error {
+func printChanges(w io.Writer, format string, changes []change, withName bool) error {
 	rows := make([]row, len(changes))
 	for i, c := range changes {
-		name, shard := c.key()
-		line := changeJSON{name, shard, state(c.before), state(c.after)}
+		o := cmp.Or(c.before, c.after)
+		line := changeJSON{o.ProjectionName, o.ShardNumber, state(c.before), state(c.after)}
 		vb, tb, sb := columns(c.before)
 		va, ta, sa := columns(c.after)
-		rows[i] = row{named(withName, name, fmt.Sprint(shard), vb, tb, va, ta, sb, sa), line}
+		rows[i] = row{named(withName, o.ProjectionName, fmt.Sprint(o.ShardNumber), vb, tb, va, ta, sb, sa), line}
 	}
 	header := named(withName, "PROJECTION", "SHARD", "VALUE BEFORE", "TIME BEFORE", "VALUE AFTER", "TIME AFTER", "TIMESTAMP BEFORE", "TIMESTAMP AFTER")
 	return render(w, format, header, rows)

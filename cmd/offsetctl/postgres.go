@@ -27,20 +27,20 @@ const (
 
 // postgresBackend is PostgreSQL, through package postgres.
 func postgresBackend(e *env) (*backend, error) {
-	if e.conn.bucket != defaultBucket {
+	if e.bucket != defaultBucket {
 		return nil, usagef("--bucket is for NATS: PostgreSQL takes --schema and --table")
 	}
 	// The store parses the string as pgxpool does, pool settings included:
 	// what it would refuse is refused here, before anything is sent.
-	config, err := pgxpool.ParseConfig(e.conn.url)
+	config, err := pgxpool.ParseConfig(e.url)
 	if err != nil {
 		return nil, usagef("cannot use --url (or $%s): %s", urlVariable, parseReason(err))
 	}
-	opts := []postgres.Option{postgres.WithTable(e.conn.table)}
-	id := pgx.Identifier{e.conn.table}
-	if e.conn.schema != "" {
-		opts = append(opts, postgres.WithSchema(e.conn.schema))
-		id = pgx.Identifier{e.conn.schema, e.conn.table}
+	opts := []postgres.Option{postgres.WithTable(e.table)}
+	id := pgx.Identifier{e.table}
+	if e.schema != "" {
+		opts = append(opts, postgres.WithSchema(e.schema))
+		id = pgx.Identifier{e.schema, e.table}
 	}
 	b := &backend{
 		where:     describe(&config.ConnConfig.Config),
@@ -54,7 +54,7 @@ func postgresBackend(e *env) (*backend, error) {
 		if create {
 			opts = append(opts, postgres.WithCreateTable())
 		}
-		return postgres.NewOffsetStore(e.conn.url, opts...)
+		return postgres.NewOffsetStore(e.url, opts...)
 	}
 	b.describe = func(err error) string { return describePostgres(err, b) }
 	return b, nil

@@ -13,7 +13,7 @@ import (
 
 type projectionsOptions struct {
 	*env
-	output outputFormat
+	output string
 }
 
 func newProjectionsCommand(e *env) *cobra.Command {

@@ -14,7 +14,7 @@ import (
 
 type resetOptions struct {
 	*env
-	output  outputFormat
+	output  string
 	name    string
 	shards  []uint64
 	execute bool

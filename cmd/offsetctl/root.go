@@ -21,18 +21,15 @@ type env struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	now            func() time.Time
-	conn           connOptions
+	// url, schema, table, bucket and timeout are the flags that say
+	// where the offsets are.
+	url, schema, table, bucket string
+	timeout                    time.Duration
 	// ran is set once a command's own code runs: an error before that is
 	// the command line's.
 	ran bool
 	// choose picks the backend of --url; tests replace it with a fake.
 	choose func() (*backend, error)
-}
-
-// connOptions are the flags that say where the offsets are.
-type connOptions struct {
-	url, schema, table, bucket string
-	timeout                    time.Duration
 }
 
 const rootHelp = `offsetctl shows and changes the projection offsets eGo keeps in PostgreSQL
@@ -72,8 +69,8 @@ func newRootCommand(e *env) *cobra.Command {
 		Args: subcommandArgs("command"),
 		RunE: func(*cobra.Command, []string) error { return nil },
 		PersistentPreRunE: func(*cobra.Command, []string) error {
-			if e.conn.timeout < 0 {
-				return usagef("--timeout %v: want a positive duration, or 0 for none", e.conn.timeout)
+			if e.timeout < 0 {
+				return usagef("--timeout %v: want a positive duration, or 0 for none", e.timeout)
 			}
 			return nil
 		},
@@ -86,11 +83,11 @@ func newRootCommand(e *env) *cobra.Command {
 	// its commands'.
 	root.SetUsageTemplate(strings.Replace(root.UsageTemplate(), "{{if .Runnable}}", "{{if and .Runnable .HasParent}}", 1))
 	fs := root.PersistentFlags()
-	fs.StringVar(&e.conn.url, "url", "", "the store's `URL`: postgres://, postgresql:// or a key=value string for PostgreSQL, nats:// for NATS JetStream (default $"+urlVariable+", then $"+postgresURLVariable+")")
-	fs.StringVar(&e.conn.schema, "schema", "", "PostgreSQL: `SCHEMA` of the table (default: the first schema of the search_path)")
-	fs.StringVar(&e.conn.table, "table", "offsets_store", "PostgreSQL: `TABLE` of the offsets")
-	fs.StringVar(&e.conn.bucket, "bucket", defaultBucket, "NATS: key-value `BUCKET` of the offsets")
-	fs.DurationVar(&e.conn.timeout, "timeout", 30*time.Second, "give up on the store after `DURATION`; 0 for never")
+	fs.StringVar(&e.url, "url", "", "the store's `URL`: postgres://, postgresql:// or a key=value string for PostgreSQL, nats:// for NATS JetStream (default $"+urlVariable+", then $"+postgresURLVariable+")")
+	fs.StringVar(&e.schema, "schema", "", "PostgreSQL: `SCHEMA` of the table (default: the first schema of the search_path)")
+	fs.StringVar(&e.table, "table", "offsets_store", "PostgreSQL: `TABLE` of the offsets")
+	fs.StringVar(&e.bucket, "bucket", defaultBucket, "NATS: key-value `BUCKET` of the offsets")
+	fs.DurationVar(&e.timeout, "timeout", 30*time.Second, "give up on the store after `DURATION`; 0 for never")
 	root.AddCommand(
 		newProjectionsCommand(e),
 		newOffsetsCommand(e),
@@ -157,17 +154,14 @@ func commandNames(cmd *cobra.Command) string {
 	return strings.Join(names, ", ")
 }
 
-// outputFormat is --output: table or json.
-type outputFormat string
-
-// addOutputFlag adds --output, of default def, to cmd.
-func addOutputFlag(cmd *cobra.Command, o *outputFormat, def outputFormat) {
+// addOutputFlag adds --output, table or json, of default def, to cmd.
+func addOutputFlag(cmd *cobra.Command, o *string, def string) {
 	*o = def
-	cmd.Flags().Func("output", "`FORMAT` of the rows: table, or json for JSON lines (default "+string(def)+")", func(s string) error {
+	cmd.Flags().Func("output", "`FORMAT` of the rows: table, or json for JSON lines (default "+def+")", func(s string) error {
 		if s != "table" && s != "json" {
 			return errors.New("want table or json")
 		}
-		*o = outputFormat(s)
+		*o = s
 		return nil
 	})
 }

@@ -44,14 +44,14 @@ func (e *env) chooseBackend() (*backend, error) {
 		return e.choose()
 	}
 	for _, v := range []string{urlVariable, postgresURLVariable} {
-		if e.conn.url == "" {
-			e.conn.url = e.getenv(v)
+		if e.url == "" {
+			e.url = e.getenv(v)
 		}
 	}
-	if e.conn.url == "" {
+	if e.url == "" {
 		return nil, usagef("no store given: pass --url, or set %s or %s", urlVariable, postgresURLVariable)
 	}
-	scheme, _, found := strings.Cut(e.conn.url, "://")
+	scheme, _, found := strings.Cut(e.url, "://")
 	switch strings.ToLower(scheme) {
 	case "nats":
 		return natsBackend(e)
@@ -79,7 +79,7 @@ type database struct {
 // connect connects to the store of b, creating its table or bucket only if
 // create.
 func (e *env) connect(ctx context.Context, b *backend, create bool) (*database, error) {
-	db := &database{backend: b, timeout: e.conn.timeout, cancel: func() {}}
+	db := &database{backend: b, timeout: e.timeout, cancel: func() {}}
 	db.store = b.newStore(create, func() time.Time {
 		db.stamped = e.now()
 		return db.stamped
@@ -94,15 +94,13 @@ func (e *env) connect(ctx context.Context, b *backend, create bool) (*database, 
 // by --timeout from now; db.close ends the bound, whatever the error.
 func (e *env) open(ctx context.Context, names ...string) (context.Context, *database, error) {
 	b, err := e.chooseBackend()
-	for _, name := range names {
-		if err == nil {
-			if err = b.checkName(name); err != nil {
-				err = usagef("%s", err)
-			}
-		}
-	}
 	if err != nil {
 		return ctx, nil, err
+	}
+	for _, name := range names {
+		if err := b.checkName(name); err != nil {
+			return ctx, nil, usagef("%s", err)
+		}
 	}
 	ctx, cancel := e.withTimeout(ctx)
 	db, err := e.connect(ctx, b, false)
@@ -114,10 +112,10 @@ func (e *env) open(ctx context.Context, names ...string) (context.Context, *data
 // just before they connect, import once it has read its input: the time a
 // pipe or a person takes is not the store's.
 func (e *env) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
-	if e.conn.timeout == 0 {
+	if e.timeout == 0 {
 		return context.WithCancel(ctx)
 	}
-	return context.WithTimeout(ctx, e.conn.timeout)
+	return context.WithTimeout(ctx, e.timeout)
 }
 
 // close disconnects db, waiting at most a second, as both stores allow:
