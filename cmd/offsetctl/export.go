@@ -73,15 +73,14 @@ func runExport(ctx context.Context, o *exportOptions) error {
 		return err
 	}
 	dest := "stdout"
-	if o.file == "" {
-		if _, err := o.stdout.Write(buf.Bytes()); err != nil {
-			return fmt.Errorf("write stdout: %w", err)
-		}
-	} else {
+	if o.file != "" {
 		dest = displayName(o.file)
-		if err := writeFileAtomically(o.file, buf.Bytes()); err != nil {
-			return err
-		}
+		err = writeFileAtomically(o.file, buf.Bytes())
+	} else if _, err = o.stdout.Write(buf.Bytes()); err != nil {
+		err = fmt.Errorf("write stdout: %w", err)
+	}
+	if err != nil {
+		return err
 	}
 	fmt.Fprintf(o.stderr, "exported %s of %s to %s\n", plural(len(offsets), "offset"), plural(len(summarize(offsets)), "projection"), dest)
 	return nil

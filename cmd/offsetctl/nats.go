@@ -17,9 +17,6 @@ import (
 	"github.com/ego-contrib/offsetstore/postgres"
 )
 
-// defaultBucket is the bucket of --bucket when it is not given.
-const defaultBucket = nats.DefaultBucket
-
 // natsBackend is NATS JetStream, through package nats.
 func natsBackend(e *env) (*backend, error) {
 	if e.schema != "" || e.table != postgres.DefaultTable {

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ego-contrib/offsetstore"
+	"github.com/ego-contrib/offsetstore/nats"
 	"github.com/ego-contrib/offsetstore/postgres"
 )
 
@@ -27,7 +28,7 @@ const (
 
 // postgresBackend is PostgreSQL, through package postgres.
 func postgresBackend(e *env) (*backend, error) {
-	if e.bucket != defaultBucket {
+	if e.bucket != nats.DefaultBucket {
 		return nil, usagef("--bucket is for NATS: PostgreSQL takes --schema and --table")
 	}
 	// The store parses the string as pgxpool does, pool settings included:

@@ -34,12 +34,12 @@ offset are reset: a projection with no offsets, or a --shard without one,
 is an error, and nothing changes.
 
 --to and --to-time set one value with the store's own reset (in
-PostgreSQL, under the projection's lock): --execute prints what it replaced. --by-duration
-(every value must be a time; see offsetctl --help) and --shift-by compute
-each shard's value from a first read, then write them all or none: a write
-in between is overwritten. Stop the projection, on every node, first:
-eGo reads offsets only when a projection starts, and a running one
-overwrites them with its next commit.`,
+PostgreSQL, under the projection's lock): --execute prints what it
+replaced. --by-duration (every value must be a time; see offsetctl
+--help) and --shift-by compute each shard's value from a first read,
+then write them all or none: a write in between is overwritten. Stop the
+projection, on every node, first: a running one overwrites the offsets
+with its next commit.`,
 		Example: `  offsetctl reset accounts --to 0                             # dry run: prints the plan
   offsetctl reset accounts --to 0 --execute                   # does it
   offsetctl reset accounts --to-time 2026-11-26T14:05:00Z     # before the bad deploy

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ego-contrib/offsetstore/nats"
 )
 
 // An env is what every command runs with: where it reads and writes, its
@@ -86,7 +88,7 @@ func newRootCommand(e *env) *cobra.Command {
 	fs.StringVar(&e.url, "url", "", "the store's `URL`: postgres://, postgresql:// or a key=value string for PostgreSQL, nats:// for NATS JetStream (default $"+urlVariable+", then $"+postgresURLVariable+")")
 	fs.StringVar(&e.schema, "schema", "", "PostgreSQL: `SCHEMA` of the table (default: the first schema of the search_path)")
 	fs.StringVar(&e.table, "table", "offsets_store", "PostgreSQL: `TABLE` of the offsets")
-	fs.StringVar(&e.bucket, "bucket", defaultBucket, "NATS: key-value `BUCKET` of the offsets")
+	fs.StringVar(&e.bucket, "bucket", nats.DefaultBucket, "NATS: key-value `BUCKET` of the offsets")
 	fs.DurationVar(&e.timeout, "timeout", 30*time.Second, "give up on the store after `DURATION`; 0 for never")
 	root.AddCommand(
 		newProjectionsCommand(e),
