@@ -70,14 +70,7 @@ func newRootCommand(e *env) *cobra.Command {
 		// offsetctl --url nats://localhost:4222 projections.
 		Args: subcommandArgs("command"),
 		RunE: func(*cobra.Command, []string) error { return nil },
-		PersistentPreRunE: func(*cobra.Command, []string) error {
-			if e.timeout < 0 {
-				return usagef("--timeout %v: want a positive duration, or 0 for none", e.timeout)
-			}
-			return nil
-		},
 	}
-	root.SetIn(e.stdin)
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
 	root.SetFlagErrorFunc(flagError)

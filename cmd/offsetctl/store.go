@@ -43,6 +43,9 @@ func (e *env) chooseBackend() (*backend, error) {
 	if e.choose != nil {
 		return e.choose()
 	}
+	if e.timeout < 0 {
+		return nil, usagef("--timeout %v: want a positive duration, or 0 for none", e.timeout)
+	}
 	for _, v := range []string{urlVariable, postgresURLVariable} {
 		if e.url == "" {
 			e.url = e.getenv(v)
