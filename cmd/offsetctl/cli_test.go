@@ -27,7 +27,7 @@ func TestUsageErrors(t *testing.T) {
 		{nil, []string{"no command given", "(see 'offsetctl --help')"}},
 		{[]string{"list"}, []string{`unknown command "list"`, "projections, offsets, reset"}},
 		{[]string{"--bogus", "projections"}, []string{"unknown flag: --bogus"}},
-		{[]string{"projections", "extra"}, []string{`projections: unknown command "extra" for "offsetctl projections"`, "(see 'offsetctl projections --help')"}},
+		{[]string{"projections", "extra"}, []string{"projections: accepts 0 arg(s), received 1", "(see 'offsetctl projections --help')"}},
 		{[]string{"projections", "--output", "yaml"}, []string{`--output "yaml": want table or json`}},
 		{[]string{"projections", "--timeout", "soon"}, []string{`--timeout "soon"`, "duration"}},
 		{[]string{"projections", "--timeout", "-1s"}, []string{"--timeout -1s"}},
