@@ -27,7 +27,7 @@ furthest-behind shard, the one of the lowest value ("-" if that value is
 no time; see offsetctl --help), and the latest timestamp.`,
 		Example: `  offsetctl projections --url postgres://user@db:5432/app
 
-  PROJECTION  SHARDS  MIN VALUE            MIN TIME                  MAX VALUE            MAX TIME                  LAG    LAST UPDATE
+  PROJECTION  SHARDS  MIN VALUE            MIN TIME                  MAX VALUE            MAX TIME                  LAG      LAST UPDATE
   accounts    3       1795600500000000000  2026-11-25T09:55:00.000Z  1795694395000000000  2026-11-26T11:59:55.000Z  26h5m0s  2026-11-26T11:59:55.000Z`,
 		Args: cobra.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error { return runProjections(o.start(cmd), o) },
