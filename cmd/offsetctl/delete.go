@@ -48,23 +48,22 @@ func runDelete(ctx context.Context, o *deleteOptions) error {
 	if err != nil {
 		return err
 	}
-	if !o.execute {
-		if err := printOffsets(o.stdout, o.output, o.now(), selected, false, true); err != nil {
-			return err
+	shown := selected
+	if o.execute {
+		if shown, err = db.store.DeleteShards(ctx, o.name, o.shards); err != nil {
+			return db.explain(ctx, err)
 		}
-		fmt.Fprintf(o.stderr, "dry run: would delete %s of projection %q; nothing changed: add --execute to delete\n",
-			plural(len(selected), "offset"), o.name)
-		return nil
 	}
-	deleted, err := db.store.DeleteShards(ctx, o.name, o.shards)
-	if err != nil {
-		return db.explain(ctx, err)
-	}
-	if err := printOffsets(o.stdout, o.output, o.now(), deleted, false, true); err != nil {
+	if err := printOffsets(o.stdout, o.output, o.now(), shown, false, true); err != nil {
 		return err
 	}
-	fmt.Fprintf(o.stderr, "deleted %s of projection %q\n", plural(len(deleted), "offset"), o.name)
-	if missing := missingShards(shardNumbers(selected), deleted); missing != "" {
+	if !o.execute {
+		fmt.Fprintf(o.stderr, "dry run: would delete %s of projection %q; nothing changed: add --execute to delete\n",
+			plural(len(shown), "offset"), o.name)
+		return nil
+	}
+	fmt.Fprintf(o.stderr, "deleted %s of projection %q\n", plural(len(shown), "offset"), o.name)
+	if missing := missingShards(shardNumbers(selected), shown); missing != "" {
 		return fmt.Errorf("shard %s of projection %q was deleted by another client first", missing, o.name)
 	}
 	return nil

@@ -144,21 +144,20 @@ func runImport(ctx context.Context, o *importOptions) error {
 	}
 	summary := fmt.Sprintf("%s of %s (%d new, %d changed, %d as they are)",
 		plural(len(offsets), "offset"), plural(len(summarize(offsets)), "projection"), added, changed, len(offsets)-added-changed)
-	if !o.execute {
-		if err := printChanges(o.stdout, o.output, changes, true); err != nil {
-			return err
+	if o.execute {
+		if err := db.store.WriteOffsets(ctx, offsets); err != nil {
+			return db.explain(ctx, err)
 		}
+	}
+	if err := printChanges(o.stdout, o.output, changes, true); err != nil {
+		return err
+	}
+	if !o.execute {
 		fmt.Fprintf(o.stderr, "dry run: would write %s; nothing changed: add --execute to import\n", summary)
 		if missing {
 			fmt.Fprintf(o.stderr, "%s does not exist in %s: --execute creates it\n", db.holder, db.where)
 		}
 		return nil
-	}
-	if err := db.store.WriteOffsets(ctx, offsets); err != nil {
-		return db.explain(ctx, err)
-	}
-	if err := printChanges(o.stdout, o.output, changes, true); err != nil {
-		return err
 	}
 	fmt.Fprintf(o.stderr, "imported %s\n", summary)
 	return nil

@@ -155,16 +155,10 @@ func runReset(ctx context.Context, o *resetOptions) error {
 	if err != nil {
 		return err
 	}
-	if !o.execute {
-		if err := printChanges(o.stdout, o.output, plan, false); err != nil {
-			return err
-		}
-		fmt.Fprintf(o.stderr, "dry run: would reset %s of projection %q %s; nothing changed: add --execute to reset\n",
-			plural(len(selected), "shard"), o.name, o.target)
-		return nil
-	}
 	var missing string
-	if o.target.sameForAll() {
+	switch {
+	case !o.execute:
+	case o.target.sameForAll():
 		// The plan printed is what the store's reset returned, not what
 		// was read above: a shard added since is reset too, and shown.
 		before, err := db.store.ResetShards(ctx, o.name, o.target.n, o.shards)
@@ -175,7 +169,7 @@ func runReset(ctx context.Context, o *resetOptions) error {
 		if plan, err = planReset(before, o.target, db.stamped.UnixMilli()); err != nil {
 			return err
 		}
-	} else {
+	default:
 		after := make([]*egopb.Offset, len(plan))
 		for i, c := range plan {
 			after[i] = c.after
@@ -186,6 +180,11 @@ func runReset(ctx context.Context, o *resetOptions) error {
 	}
 	if err := printChanges(o.stdout, o.output, plan, false); err != nil {
 		return err
+	}
+	if !o.execute {
+		fmt.Fprintf(o.stderr, "dry run: would reset %s of projection %q %s; nothing changed: add --execute to reset\n",
+			plural(len(plan), "shard"), o.name, o.target)
+		return nil
 	}
 	fmt.Fprintf(o.stderr, "reset %s of projection %q %s\n", plural(len(plan), "shard"), o.name, o.target)
 	if missing != "" {
