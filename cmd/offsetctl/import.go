@@ -65,18 +65,16 @@ func runImport(ctx context.Context, o *importOptions) error {
 		return err
 	}
 	// file names the input in messages, which must stay one line each.
-	var data []byte
-	file := displayName(o.file)
-	if o.file == "-" {
-		file = "stdin"
-		data, err = readAll(ctx, o.stdin)
-	} else {
-		var f *os.File
-		if f, err = os.Open(o.file); err == nil {
-			data, err = readAll(ctx, f)
-			f.Close()
+	in, file := o.stdin, "stdin"
+	if o.file != "-" {
+		f, err := os.Open(o.file)
+		if err != nil {
+			return fmt.Errorf("cannot read %s: %w", displayName(o.file), withoutPath(err))
 		}
+		defer f.Close()
+		in, file = f, displayName(o.file)
 	}
+	data, err := readAll(ctx, in)
 	if ctx.Err() != nil {
 		return fmt.Errorf("interrupted while reading %s: nothing imported", file)
 	}
