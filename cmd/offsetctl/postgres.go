@@ -51,7 +51,8 @@ func postgresBackend(e *env) (*backend, error) {
 		answered:  answered,
 	}
 	b.newStore = func(create bool, clock func() time.Time) offsetstore.Admin {
-		opts := append(opts, postgres.WithClock(clock))
+		// Clipped: each store gets options of its own.
+		opts := append(slices.Clip(opts), postgres.WithClock(clock))
 		if create {
 			opts = append(opts, postgres.WithCreateTable())
 		}

@@ -165,9 +165,9 @@ func (db *database) offsets(ctx context.Context, name string, shards []uint64, t
 	return selected, nil
 }
 
-// missingShards names the shards of want that got lacks, which happens
-// when another client deletes them between offsetctl's read and its
-// change, or "" if got lacks none.
+// missingShards names the shards of want that got lacks, or "" if it
+// lacks none: shards mistyped, or deleted by another client between
+// offsetctl's read and its change.
 func missingShards(want []uint64, got []*egopb.Offset) string {
 	var missing []string
 	for _, shard := range want {
