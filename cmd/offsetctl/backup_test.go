@@ -232,6 +232,8 @@ func TestImport_BadFileChangesNothingAndNamesTheLine(t *testing.T) {
 		{"bad JSON", []string{good, `{"projectionName":"accounts",`}, []string{":2: ", "not an offset"}},
 		{"not an object", []string{good, `[1, 2]`}, []string{":2: "}},
 		{"unknown field", []string{`{"projectionName":"a","shard":1}`, good}, []string{":1: ", `unknown field "shard"`}},
+		// valueTime, which offsets prints, is skipped; no other field is.
+		{"unknown field beside valueTime", []string{good, `{"projectionName":"a","valueTime":"2026-11-26T11:00:00Z","shard":1}`}, []string{":2: ", `unknown field "shard"`}},
 		{"field twice", []string{good, `{"projectionName":"a","value":"1","value":"2"}`}, []string{":2: ", `duplicate field "value"`}},
 		{"shard out of range", []string{good, `{"projectionName":"a","shardNumber":"-1"}`}, []string{":2: ", "shardNumber"}},
 		{"empty name", []string{good, `{"projectionName":"","value":"5"}`}, []string{":2: ", "projection name is empty"}},

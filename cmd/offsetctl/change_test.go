@@ -2,11 +2,12 @@ package main
 
 import (
 	"encoding/json"
-	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ego-contrib/offsetstore/egopb"
+	"github.com/ego-contrib/offsetstore/postgres"
 )
 
 // parsePlan reads the JSON lines of a reset or import plan.
@@ -27,7 +28,7 @@ func parsePlan(t *testing.T, out string) []changeJSON {
 // --output json print them.
 func parseOffsetLines(t *testing.T, out string) []*egopb.Offset {
 	t.Helper()
-	offsets, problems := parseOffsets([]byte(out))
+	offsets, problems := parseOffsets([]byte(out), postgres.CheckProjectionName)
 	if len(problems) > 0 {
 		t.Fatalf("offset lines %q: line %d: %s", out, problems[0].line, problems[0].msg)
 	}
@@ -43,23 +44,12 @@ func applyPlan(t *testing.T, before []*egopb.Offset, plan []changeJSON) []*egopb
 		after[keyOf(o)] = o
 	}
 	for _, c := range plan {
-		shard, err := strconv.ParseUint(c.ShardNumber, 10, 64)
-		if err != nil {
-			t.Fatalf("plan shard %q: %v", c.ShardNumber, err)
-		}
-		k := key{c.ProjectionName, shard}
+		k := key{c.ProjectionName, c.ShardNumber}
 		if c.After == nil {
 			delete(after, k)
 			continue
 		}
-		o := &egopb.Offset{ProjectionName: k.name, ShardNumber: k.shard}
-		if o.Value, err = strconv.ParseInt(c.After.Value, 10, 64); err != nil {
-			t.Fatalf("plan value %q: %v", c.After.Value, err)
-		}
-		if o.Timestamp, err = strconv.ParseInt(c.After.Timestamp, 10, 64); err != nil {
-			t.Fatalf("plan timestamp %q: %v", c.After.Timestamp, err)
-		}
-		after[k] = o
+		after[k] = &egopb.Offset{ProjectionName: k.name, ShardNumber: k.shard, Value: c.After.Value, Timestamp: c.After.Timestamp}
 	}
 	var offsets []*egopb.Offset
 	for _, o := range after {
@@ -76,6 +66,9 @@ func TestReset_DryRunChangesNothing(t *testing.T) {
 		{"reset", "accounts", "--to", "0"},
 		{"reset", "accounts", "--to", "-62135596800000", "--shard", "17", "--shard", "270"},
 		{"reset", "orders", "--to", "5", "--shard", "9223372036854775813", "--output", "json"},
+		{"reset", "accounts", "--to-time", "2026-11-26T11:00:00Z"},
+		{"reset", "accounts", "--by-duration", "1h", "--shard", "17"},
+		{"reset", "orders", "--shift-by", "-7", "--output", "json"},
 		{"delete", "accounts"},
 		{"delete", "orders", "--shard", "3"},
 	} {
@@ -105,6 +98,11 @@ func TestReset_ExecuteChangesWhatThePlanPrinted(t *testing.T) {
 		{"reset", "accounts", "--to", "3", "--shard", "17,17", "--shard", "17"},
 		{"reset", "orders", "--to", "5", "--shard", "9223372036854775813"},
 		{"reset", "tab\tname", "--to", "8"},
+		{"reset", "accounts", "--to-time", "2026-11-26T11:00:00.123456789+05:45"},
+		{"reset", "accounts", "--by-duration", "90m"},
+		{"reset", "accounts", "--by-duration", "1h", "--shard", "270,0"},
+		{"reset", "orders", "--shift-by", "-1000"},
+		{"reset", "orders", "--shift-by", "9223372036854775807", "--shard", "9223372036854775813"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			t.Parallel()
@@ -118,7 +116,7 @@ func TestReset_ExecuteChangesWhatThePlanPrinted(t *testing.T) {
 				t.Fatalf("the dry run printed no plan: %v", dry)
 			}
 			for _, c := range plan {
-				if c.After == nil || c.After.Timestamp != strconv.FormatInt(now.UnixMilli(), 10) {
+				if c.After == nil || c.After.Timestamp != now.UnixMilli() {
 					t.Errorf("plan line %+v: want the reset stamped %d, the time of %s", c, now.UnixMilli(), nowVariable)
 				}
 			}
@@ -167,7 +165,7 @@ func TestDelete_ExecuteDeletesWhatThePlanPrinted(t *testing.T) {
 			}
 			var plan []changeJSON
 			for _, o := range planned {
-				plan = append(plan, changeJSON{ProjectionName: o.ProjectionName, ShardNumber: strconv.FormatUint(o.ShardNumber, 10)})
+				plan = append(plan, changeJSON{ProjectionName: o.ProjectionName, ShardNumber: o.ShardNumber})
 			}
 			if same, diff := sameOffsets(snapshot(t, store), applyPlan(t, before, plan)); !same {
 				t.Errorf("after offsetctl %s, the table differs from the plan applied to it: %s", strings.Join(args, " "), diff)
@@ -191,6 +189,10 @@ func TestReset_NothingToChangeFails(t *testing.T) {
 		// meant.
 		{[]string{"reset", "accounts", "--to", "0", "--shard", "0,5", "--execute"}, []string{`projection "accounts" has no offset for shard 5`, "nothing changed"}},
 		{[]string{"delete", "accounts", "--shard", "5", "--shard", "0", "--execute"}, []string{`projection "accounts" has no offset for shard 5`, "nothing changed"}},
+		// orders' values are not times: moving them back by a duration
+		// means nothing, and none of them moves.
+		{[]string{"reset", "orders", "--by-duration", "1h", "--execute"}, []string{`shard 3 of projection "orders" has value 42, which is not a time`, "nothing changed"}},
+		{[]string{"reset", "orders", "--shift-by", "-9223372036854775807", "--execute"}, []string{`shard 9223372036854775813 of projection "orders": -62135596800000 -9223372036854775807 is out of the range`, "nothing changed"}},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			t.Parallel()
@@ -213,4 +215,51 @@ func TestReset_TableGolden(t *testing.T) {
 	r := offsetctl(t, "", args...)
 	wantCode(t, r, exitOK, args...)
 	golden(t, "reset-accounts.golden", r.stdout+"-- stderr --\n"+r.stderr)
+}
+
+// TestReset_PlanMovesEachShard checks the values a reset's plan moves
+// each shard to, by each of the four ways to say where, against the
+// arithmetic done here, and the times the plan shows for them.
+func TestReset_PlanMovesEachShard(t *testing.T) {
+	t.Parallel()
+	schema, _ := fixtureSchema(t, fixture())
+	deploy := time.Date(2026, 11, 26, 11, 0, 0, 123456789, time.UTC)
+	for _, tc := range []struct {
+		args []string
+		// after is the value each shard must move to from before.
+		after func(before int64) int64
+	}{
+		{[]string{"accounts", "--to", "-3"}, func(int64) int64 { return -3 }},
+		{[]string{"accounts", "--to-time", "2026-11-26T16:45:00.123456789+05:45"}, func(int64) int64 { return deploy.UnixNano() }},
+		{[]string{"accounts", "--by-duration", "1h30m"}, func(v int64) int64 { return v - int64(90*time.Minute) }},
+		{[]string{"accounts", "--by-duration", "26h", "--shard", "270"}, func(v int64) int64 { return v - int64(26*time.Hour) }},
+		{[]string{"accounts", "--shift-by", "-5000000000"}, func(v int64) int64 { return v - 5e9 }},
+		{[]string{"orders", "--shift-by", "8"}, func(v int64) int64 { return v + 8 }},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			t.Parallel()
+			args := append([]string{"reset"}, append(tc.args, "--schema", schema, "--output", "json")...)
+			r := offsetctl(t, "", args...)
+			wantCode(t, r, exitOK, args...)
+			plan := parsePlan(t, r.stdout)
+			if len(plan) == 0 {
+				t.Fatalf("offsetctl %s printed no plan: %v", strings.Join(args, " "), r)
+			}
+			for _, c := range plan {
+				before, after := c.Before.Value, c.After.Value
+				if want := tc.after(before); after != want {
+					t.Errorf("shard %d: value %d -> %d; want -> %d", c.ShardNumber, before, after, want)
+				}
+				for _, s := range []*stateJSON{c.Before, c.After} {
+					v, want := s.Value, ""
+					if v >= minValueTime && v < maxValueTime {
+						want = time.Unix(0, v).UTC().Format(time.RFC3339Nano)
+					}
+					if s.ValueTime != want {
+						t.Errorf("shard %d: value %d has valueTime %q; want %q", c.ShardNumber, v, s.ValueTime, want)
+					}
+				}
+			}
+		})
+	}
 }

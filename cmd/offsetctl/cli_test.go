@@ -26,22 +26,31 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{nil, []string{"no command given", "(see 'offsetctl --help')"}},
 		{[]string{"list"}, []string{`unknown command "list"`, "projections, offsets, reset"}},
-		{[]string{"--bogus", "projections"}, []string{"unknown flag --bogus"}},
-		{[]string{"projections", "extra"}, []string{"projections: takes no arguments", "(see 'offsetctl projections --help')"}},
+		{[]string{"--bogus", "projections"}, []string{"unknown flag: --bogus"}},
+		{[]string{"projections", "extra"}, []string{"projections: accepts 0 arg(s), received 1", "(see 'offsetctl projections --help')"}},
 		{[]string{"projections", "--output", "yaml"}, []string{`--output "yaml": want table or json`}},
 		{[]string{"projections", "--timeout", "soon"}, []string{`--timeout "soon"`, "duration"}},
 		{[]string{"projections", "--timeout", "-1s"}, []string{"--timeout -1s"}},
-		{[]string{"offsets"}, []string{"offsets: wrong number of arguments, got none:", "offsetctl offsets NAME"}},
-		{[]string{"offsets", "a", "b"}, []string{`wrong number of arguments, got "a b":`}},
+		{[]string{"offsets"}, []string{"offsets: accepts 1 arg(s), received 0", "(see 'offsetctl offsets --help')"}},
+		{[]string{"offsets", "a", "b"}, []string{"offsets: accepts 1 arg(s), received 2"}},
 		{[]string{"offsets", ""}, []string{"projection name is empty"}},
 		{[]string{"offsets", strings.Repeat("x", 256)}, []string{"256 characters"}},
-		{[]string{"reset", "accounts"}, []string{"reset: --to VALUE is required", "(see 'offsetctl reset --help')"}},
-		{[]string{"reset", "accounts", "--to"}, []string{"flag --to needs a value"}},
+		{[]string{"reset", "accounts"}, []string{"reset: at least one of the flags in the group [to to-time by-duration shift-by] is required", "(see 'offsetctl reset --help')"}},
+		{[]string{"reset", "accounts", "--to", "0", "--by-duration", "1h"}, []string{"if any flags in the group [to to-time by-duration shift-by] are set none of the others can be; [by-duration to] were all set"}},
+		{[]string{"reset", "accounts", "--shift-by", "-5", "--to-time", "2026-11-26T11:00:00Z"}, []string{"[shift-by to-time] were all set"}},
+		{[]string{"reset", "accounts", "--to-time", "yesterday"}, []string{`--to-time "yesterday": want an RFC 3339 time such as 2026-11-26T14:05:00Z`}},
+		{[]string{"reset", "accounts", "--to-time", "2026-11-26 11:00:00"}, []string{`--to-time "2026-11-26 11:00:00": want an RFC 3339 time`}},
+		{[]string{"reset", "accounts", "--to-time", "2263-01-01T00:00:00Z"}, []string{`--to-time "2263-01-01T00:00:00Z": want a time from 1677-09-21 to 2262-04-11`}},
+		{[]string{"reset", "accounts", "--by-duration", "1d"}, []string{`--by-duration "1d": want a duration such as 90m`}},
+		{[]string{"reset", "accounts", "--by-duration", "-1h"}, []string{"--by-duration -1h0m0s: want a duration above 0"}},
+		{[]string{"reset", "accounts", "--by-duration", "0s"}, []string{"--by-duration 0s: want a duration above 0"}},
+		{[]string{"reset", "accounts", "--shift-by", "1.5"}, []string{`--shift-by "1.5": want an integer`}},
+		{[]string{"reset", "accounts", "--to"}, []string{"flag needs an argument: --to"}},
 		{[]string{"reset", "accounts", "--to", "zero"}, []string{`--to "zero": want an integer`}},
 		{[]string{"reset", "accounts", "--to", "9223372036854775808"}, []string{`--to "9223372036854775808"`}},
 		{[]string{"reset", "accounts", "--to", "0", "--shard", "-1"}, []string{`--shard "-1": want shard numbers`}},
 		{[]string{"reset", "accounts", "--to", "0", "--execute=maybe"}, []string{`--execute "maybe"`}},
-		{[]string{"delete", "accounts", "--to", "0"}, []string{"delete: unknown flag --to"}},
+		{[]string{"delete", "accounts", "--to", "0"}, []string{"delete: unknown flag: --to"}},
 		{[]string{"export", "--output", "yaml"}, []string{`export: --output "yaml": want table or json`}},
 		{[]string{"export", "--output", ""}, []string{`export: --output "": want table or json`}},
 		// Before the command, --output is checked as after it.
@@ -49,17 +58,23 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"--output", "", "export"}, []string{`export: --output "": want table or json`}},
 		// help prints no rows: --output is as unknown to it before the
 		// command as after.
-		{[]string{"help", "--output", "json"}, []string{"help: unknown flag --output", "(see 'offsetctl help --help')"}},
-		{[]string{"--output", "json", "help"}, []string{"help: unknown flag --output", "(see 'offsetctl help --help')"}},
-		{[]string{"--output", "json", "help", "offsets"}, []string{"help: unknown flag --output"}},
-		{[]string{"import"}, []string{"import: wrong number of arguments, got none:"}},
+		{[]string{"help", "--output", "json"}, []string{"help: unknown flag: --output", "(see 'offsetctl help --help')"}},
+		{[]string{"--output", "json", "help"}, []string{"help: unknown flag: --output", "(see 'offsetctl help --help')"}},
+		{[]string{"--output", "json", "help", "offsets"}, []string{"help: unknown flag: --output"}},
+		{[]string{"import"}, []string{"import: accepts 1 arg(s), received 0"}},
 		// import creates a missing table by itself now; the flag that asked
 		// for it is gone.
-		{[]string{"import", "offsets.jsonl", "--create-table"}, []string{"import: unknown flag --create-table"}},
+		{[]string{"import", "offsets.jsonl", "--create-table"}, []string{"import: unknown flag: --create-table"}},
 		// Refused before anything is sent: the address is never dialled,
 		// so the case needs no server.
 		{[]string{"projections", "--table", "", "--url", "postgres://nobody@127.0.0.1:1/none"}, []string{"table name is empty"}},
 		{[]string{"help", "nosuch"}, []string{`unknown command "nosuch"`}},
+		{[]string{"projections", "--url", "mysql://user:secret@host/db"}, []string{`--url scheme "mysql": want postgres://, postgresql:// or nats://`}},
+		{[]string{"projections", "--bucket", "b", "--url", "postgres://user:secret@host/db"}, []string{"--bucket is for NATS"}},
+		{[]string{"projections", "--table", "t", "--url", "nats://user:secret@127.0.0.1:1"}, []string{"--schema and --table are for PostgreSQL"}},
+		{[]string{"offsets", "a", "--bucket", "a.b", "--url", "nats://user:secret@127.0.0.1:1"}, []string{`bucket name "a.b"`}},
+		{[]string{"completion", "tcsh"}, []string{"completion: unknown command \"tcsh\""}},
+		{[]string{"completion"}, []string{"completion: no shell given: one of bash, zsh, fish, powershell"}},
 		{[]string{"projections", "--url", "postgres://user:secret@host:notaport/db"}, []string{"cannot use --url", "invalid port"}},
 		// The string parses, but names what the driver cannot use: the
 		// error says what, not that the string is not a connection string.
@@ -88,11 +103,11 @@ func TestUsageErrors(t *testing.T) {
 
 func TestUsageError_NoDatabase(t *testing.T) {
 	t.Parallel()
-	// No --url and no OFFSETSTORE_POSTGRES_URL.
+	// No --url, no OFFSETSTORE_URL and no OFFSETSTORE_POSTGRES_URL.
 	args := []string{"projections"}
 	r := runBinary(t, nil, "", args...)
 	wantCode(t, r, exitUsage, args...)
-	wantOneLineError(t, r, "no database given", "--url", urlVariable)
+	wantOneLineError(t, r, "no store given", "--url", urlVariable, postgresURLVariable)
 }
 
 func TestUsageError_BadClock(t *testing.T) {
@@ -105,36 +120,49 @@ func TestUsageError_BadClock(t *testing.T) {
 
 func TestHelp_EveryCommandHasAnExample(t *testing.T) {
 	t.Parallel()
+	root := newRootCommand(&env{})
+	var names []string
+	for _, c := range root.Commands() {
+		names = append(names, c.Name())
+	}
 	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}} {
 		r := offsetctl(t, "", args...)
 		wantCode(t, r, exitOK, args...)
-		for _, want := range append(commandNames(), "Example:", "--url", "Exit status", "stop", nowVariable) {
+		for _, want := range append(names, "Examples:", "--url", "Exit status", "stop", nowVariable, urlVariable, postgresURLVariable, "2000-01-01", "2100-01-01") {
 			if !strings.Contains(strings.ToLower(r.stdout), strings.ToLower(want)) {
 				t.Errorf("offsetctl %s printed\n%s\nwant it to mention %q", strings.Join(args, " "), r.stdout, want)
 			}
+		}
+		// offsetctl alone is a usage error: its help shows no such line.
+		if !strings.Contains(r.stdout, "Usage:\n  offsetctl [command]\n") || strings.Contains(r.stdout, "offsetctl [flags]") {
+			t.Errorf("offsetctl %s printed\n%s\nwant the usage offsetctl [command] alone", strings.Join(args, " "), r.stdout)
 		}
 		if r.stderr != "" {
 			t.Errorf("offsetctl %s: stderr = %q; want nothing", strings.Join(args, " "), r.stderr)
 		}
 	}
-	for _, name := range commandNames() {
+	for _, c := range root.Commands() {
+		// Read before the subtests run in parallel: cobra makes a
+		// command's flag set on first use.
+		name, rows := c.Name(), c.Flags().Lookup("output") != nil
 		for _, args := range [][]string{{name, "--help"}, {"help", name}, {name, "-h", "--to", "x"}} {
 			t.Run(strings.Join(args, " "), func(t *testing.T) {
 				t.Parallel()
 				r := offsetctl(t, "", args...)
 				wantCode(t, r, exitOK, args...)
-				for _, want := range []string{"Usage: offsetctl " + name, "Example:\n  offsetctl " + name, "Flags:"} {
+				for _, want := range []string{"Usage:\n  offsetctl " + name, "Examples:\n  offsetctl " + name, "Flags:", "--url URL"} {
 					if !strings.Contains(r.stdout, want) {
 						t.Errorf("printed\n%s\nwant it to say %q", r.stdout, want)
 					}
 				}
-				if name != "help" && !strings.Contains(r.stdout, "--url URL") {
-					t.Errorf("printed\n%s\nwant the connection flags", r.stdout)
-				}
 				// Every command that prints rows takes --output, and says
 				// which format it prints without it.
-				if def := lookup(name).output; def != "" {
-					if want := "(default " + def + ")"; !strings.Contains(r.stdout, "--output FORMAT") || !strings.Contains(r.stdout, want) {
+				if rows {
+					want := "(default table)"
+					if name == "export" {
+						want = "(default json)"
+					}
+					if !strings.Contains(r.stdout, "--output FORMAT") || !strings.Contains(r.stdout, want) {
 						t.Errorf("printed\n%s\nwant --output FORMAT, %s", r.stdout, want)
 					}
 				}
@@ -210,6 +238,11 @@ func TestUnreachableServer(t *testing.T) {
 			[]string{"reset: cannot connect to database app on " + refused}},
 		{"refused, two addresses", []string{"projections", "--url", "postgres://postgres@" + refused + "," + refused2 + "/app"},
 			[]string{"cannot connect to database app on " + refused + " or " + refused2 + ": " + refused + ": connection refused; " + refused2 + ": connection refused"}},
+		{"refused, NATS", []string{"projections", "--url", "nats://user:secret@" + refused},
+			[]string{"cannot connect to NATS at " + refused + ": no server answered"}},
+		{"silent, NATS", []string{"projections", "--timeout", "1s", "--url", "nats://user:secret@" + silent}, []string{"no answer from NATS at " + silent}},
+		{"silent, NATS, after the client's own timeout", []string{"offsets", "accounts", "--timeout", "20s", "--url", "nats://" + silent},
+			[]string{"no answer from NATS at " + silent + ": the connection timed out"}},
 		{"no such host", []string{"offsets", "accounts", "--url", "postgres://postgres@nosuchhost.invalid:5432/app"},
 			[]string{"nosuchhost.invalid:5432", "cannot resolve host nosuchhost.invalid"}},
 		{"silent", []string{"projections", "--timeout", "1s", "--url", "postgres://postgres@" + silent + "/app"},
@@ -226,6 +259,9 @@ func TestUnreachableServer(t *testing.T) {
 			wantOneLineError(t, r, tc.want...)
 			if r.stdout != "" {
 				t.Errorf("stdout = %q; want nothing", r.stdout)
+			}
+			if strings.Contains(r.stderr, "secret") {
+				t.Errorf("stderr = %q; want no password in it", r.stderr)
 			}
 		})
 	}
@@ -400,6 +436,26 @@ func TestMissingTable(t *testing.T) {
 			}
 			if exists {
 				t.Errorf("after offsetctl %s, table %s exists; want it not created", strings.Join(tc.args, " "), tc.absent)
+			}
+		})
+	}
+}
+
+// TestCompletion_PrintsAScript checks that offsetctl completion prints a
+// script each shell loads, naming offsetctl, and nothing else.
+func TestCompletion_PrintsAScript(t *testing.T) {
+	t.Parallel()
+	for shell, want := range map[string]string{
+		"bash": "complete -o default -F __start_offsetctl offsetctl",
+		"zsh":  "#compdef offsetctl",
+		"fish": "complete -c offsetctl ",
+	} {
+		t.Run(shell, func(t *testing.T) {
+			t.Parallel()
+			r := offsetctl(t, "", "completion", shell)
+			wantCode(t, r, exitOK, "completion", shell)
+			if !strings.Contains(r.stdout, want) || r.stderr != "" {
+				t.Errorf("offsetctl completion %s printed %d bytes, stderr %q; want a script with %q, and no stderr", shell, len(r.stdout), r.stderr, want)
 			}
 		})
 	}

@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
+	"math"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // Exit codes.
@@ -21,79 +24,90 @@ const (
 
 // Environment variables offsetctl reads.
 const (
-	urlVariable = "OFFSETSTORE_POSTGRES_URL"
-	nowVariable = "OFFSETCTL_NOW"
+	urlVariable         = "OFFSETSTORE_URL"
+	postgresURLVariable = "OFFSETSTORE_POSTGRES_URL"
+	nowVariable         = "OFFSETCTL_NOW"
 )
 
 func main() {
+	// Commands are listed in the order of a session, not alphabetically.
+	cobra.EnableCommandSorting = false
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// The first signal asks the command to stop; a second one ends
 	// offsetctl at once, as if no signal were caught, should the command
 	// be stuck where it cannot heed the first.
 	context.AfterFunc(ctx, stop)
-	code := run(ctx, os.Args[1:], &streams{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}, os.Getenv)
+	code := run(ctx, os.Args[1:], &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv})
 	stop()
 	os.Exit(code)
 }
 
-// streams are where a command reads and writes.
-type streams struct {
-	stdin          io.Reader
-	stdout, stderr io.Writer
+// An offsetctlError says in offsetctl's words what the error it wraps, if
+// any, says in a driver's; a usage error is a command line offsetctl
+// cannot run: exit code 2.
+type offsetctlError struct {
+	msg   string
+	err   error
+	usage bool
 }
 
-// A usageError is a command line offsetctl cannot run: exit code 2.
-type usageError struct {
-	msg string
-}
-
-func (e *usageError) Error() string { return e.msg }
+func (e *offsetctlError) Error() string { return e.msg }
+func (e *offsetctlError) Unwrap() error { return e.err }
 
 func usagef(format string, args ...any) error {
-	return &usageError{msg: fmt.Sprintf(format, args...)}
+	return &offsetctlError{msg: fmt.Sprintf(format, args...), usage: true}
 }
 
-// run runs the command line args and returns the exit code.
-func run(ctx context.Context, args []string, std *streams, getenv func(string) string) int {
-	now, err := clock(getenv)
-	if err != nil {
-		fmt.Fprintf(std.stderr, "offsetctl: %v\n", err)
+// run runs the command line args with e and returns the exit code.
+func run(ctx context.Context, args []string, e *env) int {
+	var err error
+	if e.now, err = clock(e.getenv); err != nil {
+		fmt.Fprintf(e.stderr, "offsetctl: %v\n", err)
 		return exitUsage
 	}
-	inv := &invocation{streams: std, getenv: getenv, now: now}
-	cmd, err := inv.parse(args)
-	if errors.Is(err, errHelpShown) {
-		return exitOK
-	}
-	if err == nil {
-		err = cmd.run(ctx, inv)
-	}
+	root := newRootCommand(e)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return exitOK
 	}
-	prefix, help := "offsetctl", "offsetctl --help"
-	if cmd != nil {
-		prefix += ": " + cmd.name
-		help = "offsetctl " + cmd.name + " --help"
+	if cmd == nil {
+		cmd = root
 	}
-	var usage *usageError
-	if errors.As(err, &usage) {
-		fmt.Fprintf(std.stderr, "%s: %s (see '%s')\n", prefix, oneLine(flagMessage(err.Error())), help)
+	prefix := strings.Replace(cmd.CommandPath(), " ", ": ", 1)
+	// Whatever fails before a command runs is the command line's fault:
+	// cobra's own errors (an unknown command, a flag group) included.
+	var oe *offsetctlError
+	if (errors.As(err, &oe) && oe.usage) || !e.ran {
+		fmt.Fprintf(e.stderr, "%s: %s (see '%s --help')\n", prefix, oneLine(err.Error()), cmd.CommandPath())
 		return exitUsage
 	}
-	fmt.Fprintf(std.stderr, "%s: %s\n", prefix, oneLine(err.Error()))
+	fmt.Fprintf(e.stderr, "%s: %s\n", prefix, oneLine(err.Error()))
 	return exitFailure
 }
 
-// withTimeout returns ctx bounded by --timeout from now. Each command
-// calls it just before it connects, so import only once it has read its
-// input: the time a pipe or a person takes to write the input is not the
-// database's, and a deadline spent on it would be blamed on the database.
-func (inv *invocation) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
-	if inv.opts.timeout == 0 {
-		return context.WithCancel(ctx)
+// flagError makes a flag's error a usage error, a bad value's in
+// offsetctl's words; a command line that asked for help gets it, as
+// it did from the flag package's parser.
+func flagError(cmd *cobra.Command, err error) error {
+	if h := cmd.Flags().Lookup("help"); h != nil && h.Changed {
+		return pflag.ErrHelp
 	}
-	return context.WithTimeout(ctx, inv.opts.timeout)
+	var invalid *pflag.InvalidValueError
+	if errors.As(err, &invalid) {
+		f := invalid.GetFlag()
+		why := errors.Unwrap(err).Error()
+		switch f.Value.Type() {
+		case "bool":
+			why = "want true or false, or no value"
+		case "duration":
+			why = "want a duration such as 90m, 1h30m or 36h (units ns, us, ms, s, m, h)"
+		case "int64":
+			why = fmt.Sprintf("want an integer from %d to %d", int64(math.MinInt64), int64(math.MaxInt64))
+		}
+		return usagef("--%s %q: %s", f.Name, invalid.GetValue(), why)
+	}
+	return usagef("%s", err)
 }
 
 // clock returns the clock of OFFSETCTL_NOW, or time.Now.

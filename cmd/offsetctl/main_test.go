@@ -64,7 +64,7 @@ func (r result) String() string {
 }
 
 // offsetctl runs the binary with args, OFFSETCTL_NOW set to now and
-// OFFSETSTORE_POSTGRES_URL to the test server's URL (or unset when there
+// OFFSETSTORE_URL to the test server's URL (or unset when there
 // is none), and with stdin as its standard input.
 func offsetctl(t *testing.T, stdin string, args ...string) result {
 	t.Helper()
@@ -93,7 +93,8 @@ func runBinaryReading(t *testing.T, env []string, stdin io.Reader, args ...strin
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, args...)
 	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool {
-		return strings.HasPrefix(kv, urlVariable+"=") || strings.HasPrefix(kv, nowVariable+"=") || strings.HasPrefix(kv, "TZ=")
+		return strings.HasPrefix(kv, urlVariable+"=") || strings.HasPrefix(kv, postgresURLVariable+"=") ||
+			strings.HasPrefix(kv, nowVariable+"=") || strings.HasPrefix(kv, "TZ=")
 	})
 	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdin = stdin
@@ -177,7 +178,7 @@ func fixture() []*egopb.Offset {
 
 // fixtureSchema returns a schema of the test's own holding offsets, and
 // its store, connected.
-func fixtureSchema(t *testing.T, offsets []*egopb.Offset) (string, *postgres.OffsetStore) {
+func fixtureSchema(t testing.TB, offsets []*egopb.Offset) (string, *postgres.OffsetStore) {
 	t.Helper()
 	schema := pgtest.Schema(t)
 	store := postgres.NewOffsetStore(pgtest.URL(t), postgres.WithSchema(schema), postgres.WithCreateTable())

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ego-contrib/offsetstore/nats"
+)
+
+// An env is what every command runs with: where it reads and writes, its
+// clock, and the flags that say which store to work on.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	now            func() time.Time
+	// url, schema, table, bucket and timeout are the flags that say
+	// where the offsets are.
+	url, schema, table, bucket string
+	timeout                    time.Duration
+	// ran is set once a command's own code runs: an error before that is
+	// the command line's.
+	ran bool
+	// choose picks the backend of --url; tests replace it with a fake.
+	choose func() (*backend, error)
+}
+
+const rootHelp = `offsetctl shows and changes the projection offsets eGo keeps in PostgreSQL
+(--url postgres://...) or NATS JetStream (--url nats://...).
+
+eGo writes an event's time into the value, in Unix nanoseconds: a value
+from 2000-01-01 up to, not including, 2100-01-01 UTC is shown as that time
+too, with its LAG behind now; any other value (0, a counter, a time in
+milliseconds) shows no time.
+
+reset, delete and import print what they would change, and change nothing
+without --execute. Stop a projection before, and start it after: eGo reads
+offsets only when a projection starts.
+
+Exit status: 0 success, 1 failure, 2 usage error; errors go to stderr, one
+line each, as do the notes after a plan.
+
+Environment:
+  ` + urlVariable + `           the default of --url
+  ` + postgresURLVariable + `  the default of --url when ` + urlVariable + ` is unset
+  ` + nowVariable + `             for tests and reproducible output only: an RFC 3339
+                            time offsetctl takes as now`
+
+// newRootCommand returns offsetctl's command line, running with e.
+func newRootCommand(e *env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "offsetctl",
+		Short: "show and change the projection offsets eGo keeps",
+		Long:  rootHelp,
+		Example: `  export ` + urlVariable + `='postgres://user@db.example.com:5432/app'
+  offsetctl projections
+  offsetctl reset accounts --by-duration 1h --execute`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		// The connection flags may come before the command, as in
+		// offsetctl --url nats://localhost:4222 projections.
+		Args: subcommandArgs("command"),
+		RunE: func(*cobra.Command, []string) error { return nil },
+	}
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	root.SetFlagErrorFunc(flagError)
+	// offsetctl runs only to say that a command is missing: its usage is
+	// its commands'.
+	root.SetUsageTemplate(strings.Replace(root.UsageTemplate(), "{{if .Runnable}}", "{{if and .Runnable .HasParent}}", 1))
+	fs := root.PersistentFlags()
+	fs.StringVar(&e.url, "url", "", "the store's `URL`: postgres://, postgresql:// or a key=value string for PostgreSQL, nats:// for NATS JetStream (default $"+urlVariable+", then $"+postgresURLVariable+")")
+	fs.StringVar(&e.schema, "schema", "", "PostgreSQL: `SCHEMA` of the table (default: the first schema of the search_path)")
+	fs.StringVar(&e.table, "table", "offsets_store", "PostgreSQL: `TABLE` of the offsets")
+	fs.StringVar(&e.bucket, "bucket", nats.DefaultBucket, "NATS: key-value `BUCKET` of the offsets")
+	fs.DurationVar(&e.timeout, "timeout", 30*time.Second, "give up on the store after `DURATION`; 0 for never")
+	root.AddCommand(
+		newProjectionsCommand(e),
+		newOffsetsCommand(e),
+		newResetCommand(e),
+		newDeleteCommand(e),
+		newExportCommand(e),
+		newImportCommand(e),
+	)
+	root.SetHelpCommand(&cobra.Command{
+		Use:     "help [COMMAND]",
+		Short:   "show offsetctl's help, or a command's",
+		Example: "  offsetctl help reset",
+		Args:    cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if c, _, _ := root.Find(args); c != root || len(args) == 0 {
+				return c.Help()
+			}
+			return unknownCommand(root, args[0])
+		},
+	})
+	root.InitDefaultCompletionCmd()
+	// A shell cobra has no script for is a usage error, not help.
+	completion, _, _ := root.Find([]string{"completion"})
+	completion.Args = subcommandArgs("shell")
+	completion.RunE = func(*cobra.Command, []string) error { return nil }
+	completion.Example = "  offsetctl completion bash > ~/.local/share/bash-completion/completions/offsetctl\n  source <(offsetctl completion zsh)"
+	return root
+}
+
+// start marks the start of a command's own code, and gives it the
+// command's context.
+func (e *env) start(cmd *cobra.Command) context.Context {
+	e.ran = true
+	return cmd.Context()
+}
+
+// subcommandArgs refuses the arguments of a command that only has
+// subcommands, what they are: none, or one it does not have.
+func subcommandArgs(what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return usagef("no %s given: one of %s", what, commandNames(cmd))
+		}
+		return unknownCommand(cmd, args[0])
+	}
+}
+
+// unknownCommand returns a usage error unless cmd has a command name.
+func unknownCommand(cmd *cobra.Command, name string) error {
+	if c, _, _ := cmd.Find([]string{name}); c != cmd {
+		return nil
+	}
+	return usagef("unknown command %q: one of %s", name, commandNames(cmd))
+}
+
+// commandNames lists the commands of cmd that its help lists.
+func commandNames(cmd *cobra.Command) string {
+	var names []string
+	for _, c := range cmd.Commands() {
+		if c.IsAvailableCommand() {
+			names = append(names, c.Name())
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+// addOutputFlag adds --output, table or json, of default def, to cmd.
+func addOutputFlag(cmd *cobra.Command, o *string, def string) {
+	*o = def
+	cmd.Flags().Func("output", "`FORMAT` of the rows: table, or json for JSON lines (default "+def+")", func(s string) error {
+		if s != "table" && s != "json" {
+			return errors.New("want table or json")
+		}
+		*o = s
+		return nil
+	})
+}
+
+// addShardFlag adds --shard, which collects shards without repeats, in
+// order; shards stays nil without it, which the store takes for all.
+func addShardFlag(cmd *cobra.Command, shards *[]uint64, doing string) {
+	cmd.Flags().Func("shard", doing+" shard `N` only; repeat, or list them as 1,2,3 (default: every shard)", func(s string) error {
+		for part := range strings.SplitSeq(s, ",") {
+			shard, err := strconv.ParseUint(strings.TrimSpace(part), 10, 64)
+			if err != nil {
+				return fmt.Errorf("want shard numbers from 0 to %d", uint64(math.MaxUint64))
+			}
+			if !slices.Contains(*shards, shard) {
+				*shards = append(*shards, shard)
+			}
+		}
+		return nil
+	})
+}
