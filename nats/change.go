@@ -33,6 +33,7 @@ func (s *OffsetStore) DeleteOffset(ctx context.Context, id *egopb.ProjectionId) 
 	if err != nil {
 		return err
 	}
+	defer sess.leave()
 	msg := &nats.Msg{Subject: s.keys.shard(id.ProjectionName, id.ShardNumber), Header: nats.Header{}}
 	msg.Header.Set(hdrOperation, opDelete)
 	pctx, cancel := withCallTimeout(ctx)
@@ -56,6 +57,7 @@ func (s *OffsetStore) DeleteOffsets(ctx context.Context, projectionName string) 
 	if err != nil {
 		return err
 	}
+	defer sess.leave()
 	err = s.changeRecord(ctx, sess, projectionName, func(record) record { return record{delete: true} })
 	if err != nil {
 		return s.translate(ctx, op, sess, err)
@@ -108,6 +110,7 @@ func (s *OffsetStore) changeShards(ctx context.Context, op, name string, shards 
 	if err != nil {
 		return nil, err
 	}
+	defer sess.leave()
 	if len(shards) >= MaxWriteOffsets {
 		return nil, opError(op, fmt.Errorf("%w: %d shards; one call changes fewer than %d, one atomic batch",
 			offsetstore.ErrInvalidArgument, len(shards), MaxWriteOffsets))
@@ -221,6 +224,7 @@ func (s *OffsetStore) WriteOffsets(ctx context.Context, offsets []*egopb.Offset)
 	if err != nil {
 		return err
 	}
+	defer sess.leave()
 	if len(offsets) == 0 {
 		return nil
 	}

@@ -23,6 +23,7 @@ func (s *OffsetStore) Offsets(ctx context.Context, projectionName string) ([]*eg
 	if err != nil {
 		return nil, err
 	}
+	defer sess.leave()
 	rctx, cancel := withCallTimeout(ctx)
 	defer cancel()
 	st, err := s.readProjection(rctx, sess, projectionName)
@@ -69,6 +70,7 @@ func (s *OffsetStore) snapshot(ctx context.Context, op string) ([]*egopb.Offset,
 	if err != nil {
 		return nil, err
 	}
+	defer sess.leave()
 	rctx, cancel := withCallTimeout(ctx)
 	defer cancel()
 	msgs, err := sess.scan(rctx, s.keys.all())

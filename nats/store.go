@@ -71,6 +71,12 @@ type session struct {
 	// the record being the last one, so a stale entry costs a failed
 	// write and a read, never a wrong change.
 	records sync.Map
+
+	// mu guards closing; calls counts the calls in flight, which
+	// Disconnect waits for.
+	mu      sync.Mutex
+	closing bool
+	calls   sync.WaitGroup
 }
 
 // NewOffsetStore returns a store, not yet connected, that will connect to
@@ -237,13 +243,14 @@ func (s *OffsetStore) streamConfig() jetstream.StreamConfig {
 	}
 }
 
-// Disconnect stops the store: calls that have not yet sent their request
-// fail with [offsetstore.ErrNotConnected]. It closes the connection the
-// store opened, which fails the calls still waiting for an answer with
-// [offsetstore.ErrNotConnected] too, their changes stored or not, as when
-// their context ends; the connection of [WithConn] stays open, and calls
-// on it get their answers. Disconnecting a store that is not connected
-// does nothing.
+// Disconnect stops the store: calls that come after it fail with
+// [offsetstore.ErrNotConnected], and it waits for the calls in flight to
+// return, so that no write the store was given lands after Disconnect
+// returned. If ctx ends first, it returns ctx's error and closes the
+// connection all the same, which fails the calls still waiting for an
+// answer with [offsetstore.ErrNotConnected], their changes stored or not.
+// It closes the connection the store opened; the connection of [WithConn]
+// stays open. Disconnecting a store that is not connected does nothing.
 func (s *OffsetStore) Disconnect(ctx context.Context) error {
 	if err := check(ctx, "Disconnect", nil); err != nil {
 		return err
@@ -252,8 +259,16 @@ func (s *OffsetStore) Disconnect(ctx context.Context) error {
 		return opError("Disconnect", err)
 	}
 	defer s.unlockConnecting()
-	if sess := s.sess.Swap(nil); sess != nil && sess.owned {
+	sess := s.sess.Swap(nil)
+	if sess == nil {
+		return nil
+	}
+	err := sess.drain(ctx)
+	if sess.owned {
 		sess.nc.Close()
+	}
+	if err != nil {
+		return opError("Disconnect", err)
 	}
 	return nil
 }
@@ -277,14 +292,49 @@ func (s *OffsetStore) Ping(ctx context.Context) error {
 	return nil
 }
 
-// session returns the session calls of op use, or the error they return
-// when the store is not connected.
+// session returns the session calls of op use, counted as in flight
+// until they call its leave, or the error they return when the store is
+// not connected.
 func (s *OffsetStore) session(op string) (*session, error) {
 	sess := s.sess.Load()
-	if sess == nil {
+	if sess == nil || !sess.enter() {
 		return nil, opError(op, offsetstore.ErrNotConnected)
 	}
 	return sess, nil
+}
+
+// enter counts a call as in flight, unless the session is closing.
+func (sess *session) enter() bool {
+	sess.mu.Lock()
+	defer sess.mu.Unlock()
+	if sess.closing {
+		return false
+	}
+	sess.calls.Add(1)
+	return true
+}
+
+// leave ends a call that enter counted.
+func (sess *session) leave() { sess.calls.Done() }
+
+// drain refuses new calls and waits for those in flight to end, or for
+// ctx to end first.
+func (sess *session) drain(ctx context.Context) error {
+	sess.mu.Lock()
+	sess.closing = true
+	sess.mu.Unlock()
+	// No call enters once closing is set, so Wait races no Add.
+	idle := make(chan struct{})
+	go func() {
+		sess.calls.Wait()
+		close(idle)
+	}()
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // WriteOffset stores offset as the current offset of its projection and
@@ -307,6 +357,7 @@ func (s *OffsetStore) WriteOffset(ctx context.Context, offset *egopb.Offset) err
 	if err != nil {
 		return err
 	}
+	defer sess.leave()
 	name, shard := offset.ProjectionName, offset.ShardNumber
 	v := shardValue{value: offset.Value, timestamp: offset.Timestamp}
 	if s.monotonic {
@@ -375,6 +426,7 @@ func (s *OffsetStore) GetCurrentOffset(ctx context.Context, projectionID *egopb.
 	if err != nil {
 		return nil, err
 	}
+	defer sess.leave()
 	name, shard := projectionID.ProjectionName, projectionID.ShardNumber
 	rctx, cancel := withCallTimeout(ctx)
 	defer cancel()
@@ -447,6 +499,7 @@ func (s *OffsetStore) ResetOffset(ctx context.Context, projectionName string, va
 	if err != nil {
 		return err
 	}
+	defer sess.leave()
 	now := s.clock().UnixMilli()
 	err = s.changeRecord(ctx, sess, projectionName, func(r record) record { return r.reset(value, now) })
 	if err != nil {
