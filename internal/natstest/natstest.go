@@ -164,20 +164,25 @@ func RunCluster(tb testing.TB) *Cluster {
 }
 
 // WaitForMetaLeader waits until the running servers have a JetStream meta
-// leader and every one of them is current with it.
+// leader, every one of them is current with it, and the leader counts
+// each as online: until it has their statistics, it refuses to place a
+// stream's replicas on them ("no suitable peers for placement").
 func (c *Cluster) WaitForMetaLeader(tb testing.TB) {
 	tb.Helper()
 	deadline := time.Now().Add(readyTimeout)
 	for {
-		leader, current := false, true
+		running, online, current := 0, 0, true
 		for _, s := range c.Servers {
 			if s.srv == nil {
 				continue
 			}
-			leader = leader || s.srv.JetStreamIsLeader()
+			running++
+			if s.srv.JetStreamIsLeader() {
+				online = len(s.srv.JetStreamClusterPeers())
+			}
 			current = current && s.srv.JetStreamIsCurrent()
 		}
-		if leader && current {
+		if online >= running && current {
 			return
 		}
 		if time.Now().After(deadline) {
