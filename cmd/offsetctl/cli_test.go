@@ -33,8 +33,11 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"projections", "--timeout", "-1s"}, []string{"--timeout -1s"}},
 		{[]string{"offsets"}, []string{"offsets: accepts 1 arg(s), received 0", "(see 'offsetctl offsets --help')"}},
 		{[]string{"offsets", "a", "b"}, []string{"offsets: accepts 1 arg(s), received 2"}},
-		{[]string{"offsets", ""}, []string{"projection name is empty"}},
-		{[]string{"offsets", strings.Repeat("x", 256)}, []string{"256 characters"}},
+		// Names are checked as the backend of --url checks them, before
+		// it is dialled: the cases need no server, and no variable of the
+		// environment.
+		{[]string{"offsets", "", "--url", noServer}, []string{"projection name is empty"}},
+		{[]string{"offsets", strings.Repeat("x", 256), "--url", noServer}, []string{"256 characters"}},
 		{[]string{"reset", "accounts"}, []string{"reset: at least one of the flags in the group [to to-time by-duration shift-by] is required", "(see 'offsetctl reset --help')"}},
 		{[]string{"reset", "accounts", "--to", "0", "--by-duration", "1h"}, []string{"if any flags in the group [to to-time by-duration shift-by] are set none of the others can be; [by-duration to] were all set"}},
 		{[]string{"reset", "accounts", "--shift-by", "-5", "--to-time", "2026-11-26T11:00:00Z"}, []string{"[shift-by to-time] were all set"}},
@@ -353,6 +356,10 @@ func TestTimeout_LockedTableIsNotAnUnansweredServer(t *testing.T) {
 	}
 }
 
+// noServer is a --url that no test dials: the calls that use it fail
+// before they connect.
+const noServer = "postgres://nobody@127.0.0.1:1/none"
+
 func TestFileErrors(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -362,7 +369,7 @@ func TestFileErrors(t *testing.T) {
 	}{
 		// A file name is the user's, and may hold a newline: the error
 		// still takes one line.
-		{[]string{"import", filepath.Join(dir, "no\nsuch.jsonl")}, []string{`cannot read "` + dir + `/no\nsuch.jsonl": no such file or directory`}},
+		{[]string{"import", filepath.Join(dir, "no\nsuch.jsonl"), "--url", noServer}, []string{`cannot read "` + dir + `/no\nsuch.jsonl": no such file or directory`}},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			t.Parallel()
