@@ -140,30 +140,7 @@ func BenchmarkWriteOffset(b *testing.B) {
 						}
 					}
 					b.ReportAllocs()
-					if writers == 1 {
-						o := keys[0]
-						for b.Loop() {
-							o.Value++
-							if err := impl.store.WriteOffset(ctx, o); err != nil {
-								b.Fatal(err)
-							}
-						}
-					} else {
-						var next atomic.Int64
-						// RunParallel starts parallelism * GOMAXPROCS goroutines.
-						b.SetParallelism((writers + gomaxprocs() - 1) / gomaxprocs())
-						b.RunParallel(func(pb *testing.PB) {
-							i := int(next.Add(1)-1) % writers
-							o := &egopb.Offset{ProjectionName: keys[i].ProjectionName, ShardNumber: keys[i].ShardNumber}
-							for pb.Next() {
-								o.Value++
-								if err := impl.store.WriteOffset(ctx, o); err != nil {
-									b.Error(err)
-									return
-								}
-							}
-						})
-					}
+					writeFrom(ctx, b, impl.store, keys, writers)
 					b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "writes/s")
 					if store, ok := impl.store.(*postgres.OffsetStore); ok {
 						batches, writes := postgres.BatchCounts(store)
@@ -205,6 +182,36 @@ var _ benchStore = (*postgres.OffsetStore)(nil)
 
 func gomaxprocs() int { return runtime.GOMAXPROCS(0) }
 
+// writeFrom runs b.N writes of keys' offsets, raising each key's value,
+// from one goroutine when writers is 1, else from writers goroutines,
+// each on a key of its own (keys[i % len(keys)]).
+func writeFrom(ctx context.Context, b *testing.B, store benchStore, keys []*egopb.Offset, writers int) {
+	if writers == 1 {
+		o := keys[0]
+		for b.Loop() {
+			o.Value++
+			if err := store.WriteOffset(ctx, o); err != nil {
+				b.Fatal(err)
+			}
+		}
+		return
+	}
+	var next atomic.Int64
+	// RunParallel starts parallelism * GOMAXPROCS goroutines.
+	b.SetParallelism((writers + gomaxprocs() - 1) / gomaxprocs())
+	b.RunParallel(func(pb *testing.PB) {
+		k := keys[int(next.Add(1)-1)%len(keys)]
+		o := &egopb.Offset{ProjectionName: k.ProjectionName, ShardNumber: k.ShardNumber}
+		for pb.Next() {
+			o.Value++
+			if err := store.WriteOffset(ctx, o); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
 // BenchmarkPooler runs the store's WriteOffset, from 1 and 64 writers, and
 // GetCurrentOffset, in each of pgx's query exec modes, on a direct
 // connection and through PgBouncer in transaction pooling mode (see
@@ -238,32 +245,12 @@ func BenchmarkPooler(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			b.Run(fmt.Sprintf("op=WriteOffset/writers=1/mode=%s/route=%s", mode, route), func(b *testing.B) {
-				b.ReportAllocs()
-				o := keys[0]
-				for b.Loop() {
-					o.Value++
-					if err := store.WriteOffset(ctx, o); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
-			b.Run(fmt.Sprintf("op=WriteOffset/writers=64/mode=%s/route=%s", mode, route), func(b *testing.B) {
-				b.ReportAllocs()
-				var next atomic.Int64
-				b.SetParallelism((len(keys) + gomaxprocs() - 1) / gomaxprocs())
-				b.RunParallel(func(pb *testing.PB) {
-					k := keys[int(next.Add(1)-1)%len(keys)]
-					o := &egopb.Offset{ProjectionName: k.ProjectionName, ShardNumber: k.ShardNumber}
-					for pb.Next() {
-						o.Value++
-						if err := store.WriteOffset(ctx, o); err != nil {
-							b.Error(err)
-							return
-						}
-					}
+			for _, writers := range []int{1, 64} {
+				b.Run(fmt.Sprintf("op=WriteOffset/writers=%d/mode=%s/route=%s", writers, mode, route), func(b *testing.B) {
+					b.ReportAllocs()
+					writeFrom(ctx, b, store, keys, writers)
 				})
-			})
+			}
 			b.Run(fmt.Sprintf("op=GetCurrentOffset/mode=%s/route=%s", mode, route), func(b *testing.B) {
 				b.ReportAllocs()
 				i := 0
@@ -301,29 +288,7 @@ func BenchmarkPinnedIsolation(b *testing.B) {
 		for _, writers := range []int{1, 64} {
 			b.Run(fmt.Sprintf("writers=%d/default=%s", writers, def), func(b *testing.B) {
 				b.ReportAllocs()
-				if writers == 1 {
-					o := keys[0]
-					for b.Loop() {
-						o.Value++
-						if err := store.WriteOffset(ctx, o); err != nil {
-							b.Fatal(err)
-						}
-					}
-					return
-				}
-				var next atomic.Int64
-				b.SetParallelism((writers + gomaxprocs() - 1) / gomaxprocs())
-				b.RunParallel(func(pb *testing.PB) {
-					k := keys[int(next.Add(1)-1)%len(keys)]
-					o := &egopb.Offset{ProjectionName: k.ProjectionName, ShardNumber: k.ShardNumber}
-					for pb.Next() {
-						o.Value++
-						if err := store.WriteOffset(ctx, o); err != nil {
-							b.Error(err)
-							return
-						}
-					}
-				})
+				writeFrom(ctx, b, store, keys, writers)
 			})
 		}
 	}
