@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -120,14 +121,19 @@ func (s *OffsetStore) ResetShards(ctx context.Context, projectionName string, va
 // with [WithMonotonicWrites], if any would lower a stored value.
 //
 // It excludes the resets, and deletes of several shards, of the
-// projections it writes: of up to 64 projections, it takes the lock of
-// each, shared, as [OffsetStore.WriteOffset] does; of more, which would
-// overflow the server's lock table (64 locks per transaction by default),
-// it takes the store-wide lock exclusively instead (see [LockClass]), and
-// so waits for every reset in progress, of any projection, and holds off
-// new ones until it commits. Calls of several projections go out one after
-// another; a call of one projection takes its turn among that projection's
-// writes.
+// projections it writes. A call of one projection takes its turn among
+// that projection's writes, and waits for its locks as they do. A call of
+// several takes the lock of each, shared, as [OffsetStore.WriteOffset]
+// does, or, beyond 64 projections, whose locks could overflow the server's
+// lock table (64 per transaction by default), the store-wide lock
+// exclusively instead (see [LockClass]). It waits for none of them, nor
+// for a row, longer than 200 milliseconds: when one is held (by a reset in
+// progress, an open [OffsetStore.WriteOffsetTx], another session's lock
+// on a row), it rolls back and tries again, after pauses that grow to a
+// second, until it commits or ctx ends. So it never holds up the calls of
+// projections it does not write, but it may wait for long for one it
+// writes that is stuck, and, beyond 64 projections, for a moment in which
+// no reset of any projection is in progress.
 func (s *OffsetStore) WriteOffsets(ctx context.Context, offsets []*egopb.Offset) error {
 	const op = "WriteOffsets"
 	argErr := s.optErr
@@ -169,46 +175,99 @@ func (s *OffsetStore) WriteOffsets(ctx context.Context, offsets []*egopb.Offset)
 			names[r.name] = true
 		}
 	}
-	// One projection's rows go through its lane; several projections'
-	// through the lane of such calls, one after another.
-	lane := ""
 	if len(names) == 1 {
-		lane = rows[0].name
-	}
-	// Beyond maxProjectionLocks projections, one lock per projection
-	// could overflow the server's lock table (SQLSTATE 53200): the
-	// transaction takes the store-wide lock exclusively instead, which
-	// every reset takes shared.
-	wholeStore := len(names) > maxProjectionLocks
-	err = sess.commits.change(ctx, op, lane, func(ctx context.Context) error {
-		return retry(ctx, func() error {
-			if !s.monotonic && !wholeStore {
-				_, err := s.upsertRows(ctx, sess.writer(), rows, false)
-				return err
-			}
-			return pgx.BeginTxFunc(ctx, sess.pool, readCommitted, func(tx pgx.Tx) error {
-				if wholeStore {
-					if _, err := tx.Exec(ctx, lockStoreSQL); err != nil {
-						return err
-					}
-				}
-				written, err := s.upsertRows(ctx, tx, rows, wholeStore)
-				if err != nil {
-					return err
-				}
-				// The statement skips the rows it may not lower and writes
-				// the others: roll them back if it skipped any.
-				if i := slices.Index(written, false); i >= 0 {
-					return belowStored(rows[i])
-				}
-				return nil
-			})
+		// One projection's rows take their turn among its writes.
+		return sess.commits.change(ctx, op, rows[0].name, func(ctx context.Context) error {
+			return retry(ctx, func() error { return s.writeOffsets(ctx, sess, rows, false, 0) })
 		})
-	})
-	if err != nil {
+	}
+	return s.writeAcross(ctx, sess, rows, len(names) > maxProjectionLocks)
+}
+
+// lockTimeout bounds how long [OffsetStore.WriteOffsets] of several
+// projections waits for any one lock, a projection's or a row's, before it
+// rolls back, to try again later: long enough for the writes and resets
+// that hold those locks for a commit's time, short enough that its
+// attempts, which hold a connection each, leave the units in flight to
+// the calls of projections that are not stuck.
+const lockTimeout = 200 * time.Millisecond
+
+// busyBackoff spaces the attempts of a WriteOffsets of several projections
+// that found a lock it needs held.
+var busyBackoff = backoff{first: 10 * time.Millisecond, most: time.Second}
+
+// errStoreBusy says that the store-wide lock was held, shared, by a reset.
+var errStoreBusy = errors.New("the store-wide lock is held by a reset or a delete of several shards")
+
+// writeAcross writes rows, of several projections, in one transaction, as
+// a unit of no projection's lane: a call that waits for one projection
+// must not hold up the calls of others that come behind it. It waits for no
+// lock longer than lockTimeout, and for the store-wide lock (wholeStore)
+// not at all, so that it never keeps a connection long, nor queues on the
+// server in front of the resets of other projections. When a lock it
+// needs is held, it rolls back and tries again after a pause, until it
+// commits or ctx ends.
+func (s *OffsetStore) writeAcross(ctx context.Context, sess *session, rows []row, wholeStore bool) error {
+	const op = "WriteOffsets"
+	timeout := sess.lockTimeout
+	for attempt := 1; ; attempt++ {
+		var busy error
+		err := sess.commits.alone(ctx, op, func(ctx context.Context) error {
+			err := retry(ctx, func() error { return s.writeOffsets(ctx, sess, rows, wholeStore, timeout) })
+			if errors.Is(err, errStoreBusy) || sqlState(err) == codeLockNotAvailable {
+				busy = err
+				return nil
+			}
+			return err
+		})
+		if err != nil || busy == nil {
+			return err
+		}
+		pause := time.NewTimer(busyBackoff.pause(attempt))
+		select {
+		case <-pause.C:
+		case <-ctx.Done():
+			pause.Stop()
+			return opError(op, fmt.Errorf("%w: nothing was written: a lock it needs was held by another call: %w", ctx.Err(), busy))
+		}
+	}
+}
+
+// writeOffsets writes rows in one statement, in a transaction of its own
+// when monotonic writes must roll back on a regression, when wholeStore
+// says to take the store-wide lock, or when lockWait bounds how long it
+// waits for a lock (0 does not).
+func (s *OffsetStore) writeOffsets(ctx context.Context, sess *session, rows []row, wholeStore bool, lockWait time.Duration) error {
+	if !s.monotonic && !wholeStore && lockWait == 0 {
+		_, err := s.upsertRows(ctx, sess.writer(), rows, false)
 		return err
 	}
-	return nil
+	return pgx.BeginTxFunc(ctx, sess.pool, readCommitted, func(tx pgx.Tx) error {
+		if lockWait > 0 {
+			if _, err := tx.Exec(ctx, setLockTimeoutSQL, fmt.Sprintf("%dms", lockWait.Milliseconds())); err != nil {
+				return err
+			}
+		}
+		if wholeStore {
+			var locked bool
+			if err := tx.QueryRow(ctx, tryLockStoreSQL).Scan(&locked); err != nil {
+				return err
+			}
+			if !locked {
+				return errStoreBusy
+			}
+		}
+		written, err := s.upsertRows(ctx, tx, rows, wholeStore)
+		if err != nil {
+			return err
+		}
+		// The statement skips the rows it may not lower and writes the
+		// others: roll them back if it skipped any.
+		if i := slices.Index(written, false); i >= 0 {
+			return belowStored(rows[i])
+		}
+		return nil
+	})
 }
 
 // WriteOffsetTx writes offset, as [OffsetStore.WriteOffset] does, inside

@@ -33,6 +33,9 @@ type session struct {
 	names nameRule
 	// typmod is the projection_name column's type modifier.
 	typmod int32
+	// lockTimeout is how long a WriteOffsets of several projections waits
+	// for a lock before it tries again later: lockTimeout, or a test's.
+	lockTimeout time.Duration
 }
 
 // minPoolSize is the smallest pool with which no projection waits for
@@ -43,7 +46,7 @@ const minPoolSize = 4
 
 func newSession(s *OffsetStore, pool *pgxpool.Pool, owned bool) *session {
 	ctx, cancel := context.WithCancel(context.Background())
-	sess := &session{pool: pool, owned: owned, cancel: cancel}
+	sess := &session{pool: pool, owned: owned, cancel: cancel, lockTimeout: cmp.Or(s.lockTimeout, lockTimeout)}
 	sess.commits = &committer{
 		store:    s,
 		sess:     sess,
@@ -171,10 +174,11 @@ type committer struct {
 
 	mu sync.Mutex
 	// lanes holds the lanes that have a unit in flight or queued, by
-	// projection name; "" is the lane of WriteOffsets of several
-	// projections.
+	// projection name. The lanes of calls of several projections, one
+	// each, are not listed.
 	lanes map[string]*lane
-	// ready lists the lanes with queued requests, oldest first.
+	// ready lists the lanes with queued requests, oldest first: every
+	// lane that has any.
 	ready    []*lane
 	inFlight int
 	closed   bool // no more requests are taken: the session is closing
@@ -213,22 +217,35 @@ func (c *committer) write(ctx context.Context, r row) error {
 	return c.submit(ctx, r.name, &request{ctx: ctx, op: "WriteOffset", row: r})
 }
 
-// change runs fn, a call of op that changes rows of projection name (or
-// of several, for ""), through that projection's lane, alone.
-// fn's error is translated as op's; the call's error is returned as it
-// is.
+// change runs fn, a call of op that changes rows of projection name,
+// through that projection's lane, alone. fn's error is translated as op's;
+// the call's error is returned as it is.
 func (c *committer) change(ctx context.Context, op, name string, fn func(context.Context) error) error {
-	return c.submit(ctx, name, &request{ctx: ctx, op: op, change: func(ctx context.Context) error {
+	return c.submit(ctx, name, c.changeRequest(ctx, op, fn))
+}
+
+// alone runs fn, a call of op that changes rows of several projections,
+// as a unit of no projection's lane: it waits for room among the units in
+// flight, and for nothing else. fn must not wait long for a lock (see
+// [OffsetStore.writeAcross]), since no lane bounds how many such units a
+// stuck projection holds. Errors are as change's.
+func (c *committer) alone(ctx context.Context, op string, fn func(context.Context) error) error {
+	return c.submit(ctx, "", c.changeRequest(ctx, op, fn))
+}
+
+func (c *committer) changeRequest(ctx context.Context, op string, fn func(context.Context) error) *request {
+	return &request{ctx: ctx, op: op, change: func(ctx context.Context) error {
 		if err := fn(ctx); err != nil {
 			return c.store.translate(ctx, op, c.sess, err)
 		}
 		return nil
-	}})
+	}}
 }
 
 // submit sends req at once, on the caller's goroutine, when its lane is
 // empty and the store has room for a unit; otherwise it queues req in its
-// lane and waits for it to be answered, or ctx to end.
+// lane and waits for it to be answered, or ctx to end. The name "" gives
+// req a lane of its own, which no other request shares.
 func (c *committer) submit(ctx context.Context, name string, req *request) error {
 	c.mu.Lock()
 	if c.closed {
@@ -238,7 +255,9 @@ func (c *committer) submit(ctx context.Context, name string, req *request) error
 	l := c.lanes[name]
 	if l == nil {
 		l = &lane{name: name}
-		c.lanes[name] = l
+		if name != "" {
+			c.lanes[name] = l
+		}
 	}
 	if len(l.sent) == 0 && len(l.queue) == 0 && c.inFlight < c.maxUnits {
 		sent := c.sendingLocked(l)
@@ -369,7 +388,7 @@ func (c *committer) drain() {
 	c.mu.Lock()
 	c.closed = true
 	var queue []*request
-	for _, l := range c.lanes {
+	for _, l := range c.ready {
 		queue = append(queue, l.queue...)
 		l.queue = nil
 		if l.stall != nil {

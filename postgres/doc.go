@@ -32,15 +32,17 @@
 // no projection waits for another's locks.
 //
 // How many writes are in flight: one write, batch or change (reset,
-// delete, [OffsetStore.WriteOffsets]) per projection, and one more beside
-// it once it has been in flight for 5 seconds, so that a stuck projection
-// holds at most two connections; and, over all projections, the pool's
-// size but one, so that reads always find a connection. Past that, calls
-// wait in the store, in order, until a unit in flight is answered or
-// their context ends. [OffsetStore.Connect] refuses a pool of fewer than 4
-// connections, with which one stuck projection would hold up the others.
-// Calls of [OffsetStore.WriteOffsets] that write several projections take
-// turns in a lane of their own.
+// delete, [OffsetStore.WriteOffsets] of that projection alone) per
+// projection, and one more beside it once it has been in flight for 5
+// seconds, so that a stuck projection holds at most two connections; and,
+// over all projections, the pool's size but one, so that reads always
+// find a connection. Past that, calls wait in the store, in order, until a
+// unit in flight is answered or their context ends. [OffsetStore.Connect]
+// refuses a pool of fewer than 4 connections, with which one stuck
+// projection would hold up the others. A [OffsetStore.WriteOffsets] of
+// several projections is a unit of no projection's: it waits for no lock
+// longer than 200 milliseconds, and rolls back to try again later, so
+// that it holds a connection only briefly while one of them is stuck.
 //
 // [OffsetStore.WriteOffsetTx] writes an offset inside the caller's
 // transaction instead, with the read model it belongs to, so
@@ -111,15 +113,21 @@
 //     rewinding a projection, not for a hot path.
 //   - [OffsetStore.WriteOffsets] of more than 64 projections (an
 //     offsetctl import, say) takes one store-wide lock instead of one per
-//     projection, which would overflow the server's lock table: while it
-//     runs, resets and deletes of several shards of every projection wait
-//     for it, on every node; writes do not.
-//   - Two projection names of one hashtext share a lock: their resets and
-//     writes may wait for each other, never more. A stuck projection holds
-//     up others only if it holds the connections they need: with a pool
-//     of n connections, up to (n-2)/2 stuck projections leave the others
-//     room. With [WithPool], connections the application itself holds
-//     from the pool are not counted.
+//     projection, which would overflow the server's lock table: it takes
+//     it only when no reset or delete of several shards is in progress,
+//     of any projection, and then those wait for it, on every node, until
+//     it commits; writes do not. While some projection's reset stays stuck,
+//     such an import keeps trying again.
+//   - Two projection names of one 64-bit lock key (see [LockClass]) would
+//     share a lock: their resets and writes may wait for each other, never
+//     more. A stuck projection holds up others only if it holds the
+//     connections they need: with a pool of n connections, up to (n-2)/2
+//     stuck projections leave the others room. With [WithPool],
+//     connections the application itself holds from the pool are not
+//     counted.
+//   - Earlier versions of this package keyed the locks otherwise (see
+//     [LockClass]): move every node to this one at once, or make no reset
+//     while versions are mixed.
 //   - eGo's own PostgreSQL store does not take that lock. While nodes move
 //     from it to this store one at a time, a reset may miss a shard that a
 //     node still on eGo's store adds while the reset runs.

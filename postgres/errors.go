@@ -19,6 +19,7 @@ const (
 	codeSerializationFailure = "40001"
 	codeReadOnlyTransaction  = "25006" // read_only_sql_transaction
 	codeDeadlockDetected     = "40P01"
+	codeLockNotAvailable     = "55P03" // lock_timeout ran out
 	codeUndefinedTable       = "42P01"
 	codeInvalidSchemaName    = "3F000"
 	codeUndefinedColumn      = "42703"

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ego-contrib/offsetstore"
+	"github.com/ego-contrib/offsetstore/egopb"
 	"github.com/ego-contrib/offsetstore/internal/pgtest"
 	"github.com/ego-contrib/offsetstore/postgres"
 )
@@ -98,10 +99,141 @@ func TestOffsetStore_BatchedWithAStuckProjection(t *testing.T) {
 	wantValue(t, store, p, 1, 0)
 }
 
+// TestOffsetStore_SeveralProjectionsWithAStuckOne: a reset of p waits for
+// an exactly-once handler's open transaction that wrote p. WriteOffsets of
+// p and other projections wait for p, as they must, all or nothing: one of
+// more than 64 projections (an import, which takes the store-wide lock
+// rather than one per projection), then two of two. Calls of projections
+// they do not write must not wait behind them: a WriteOffsets of two other
+// projections, a write, a read and a reset of q, which takes the
+// store-wide lock shared.
+func TestOffsetStore_SeveralProjectionsWithAStuckOne(t *testing.T) {
+	ctx := t.Context()
+	store, schema := connectedStore(t)
+	p, q, r, s := schema+"-p", schema+"-q", schema+"-r", schema+"-s"
+	mustWrite(t, store, offset(p, 0, 1, 1))
+	mustWrite(t, store, offset(q, 0, 1, 1))
+
+	handler, err := newPool(t, pgtest.URL(t)).Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer handler.Rollback(context.Background())
+	if err := store.WriteOffsetTx(ctx, handler, offset(p, 1, 5, 5)); err != nil {
+		t.Fatal(err)
+	}
+	reset := make(chan error, 1)
+	go func() { reset <- store.ResetOffset(ctx, p, 0) }()
+	waitForProjectionLock(t, p)
+
+	imported := []*egopb.Offset{offset(p, 2, 2, 2)}
+	for i := range 100 {
+		imported = append(imported, offset(fmt.Sprintf("%s-imported-%d", schema, i), 0, 2, 2))
+	}
+	stuck := make(chan error, 3)
+	go func() { stuck <- store.WriteOffsets(ctx, imported) }()
+	time.Sleep(100 * time.Millisecond) // the import goes out first
+	for shard := range uint64(2) {
+		go func() {
+			stuck <- store.WriteOffsets(ctx, []*egopb.Offset{offset(p, 3+shard, 2, 2), offset(r, shard, 2, 2)})
+		}()
+	}
+	time.Sleep(100 * time.Millisecond) // they reach the store
+
+	why := "while WriteOffsets of p and others wait for p's reset"
+	others := []*egopb.Offset{offset(q, 1, 2, 2), offset(s, 0, 2, 2)}
+	start := time.Now()
+	prompt, cancel := context.WithTimeout(ctx, promptly)
+	if err := store.WriteOffsets(prompt, others); err != nil {
+		t.Errorf("WriteOffsets(ctx, {q, s}), %s = %v after %v; want <nil> within %v: a projection never waits for another", why, err, time.Since(start), promptly)
+	}
+	cancel()
+	wantPromptWrite(t, store, q, 0, 2, why)
+	wantPromptRead(t, store, q, 0, 2, why)
+	start = time.Now()
+	prompt, cancel = context.WithTimeout(ctx, promptly)
+	if err := store.ResetOffset(prompt, q, 7); err != nil {
+		t.Errorf("ResetOffset(ctx, q, 7), %s = %v after %v; want <nil> within %v: a projection never waits for another", why, err, time.Since(start), promptly)
+	}
+	cancel()
+	wantPromptRead(t, store, q, 0, 7, why)
+	select {
+	case err := <-stuck:
+		t.Fatalf("a WriteOffsets of p and others returned %v while p's reset waited; want it to wait, or the test checks nothing", err)
+	default:
+	}
+
+	if err := handler.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-reset; err != nil {
+		t.Errorf("ResetOffset(ctx, p, 0) = %v; want <nil>", err)
+	}
+	for range 3 {
+		if err := <-stuck; err != nil {
+			t.Errorf("a WriteOffsets of p and others, once p's reset was done = %v; want <nil>", err)
+		}
+	}
+	// The writes queued behind the reset, on the server, or tried again
+	// after it: either way they come after it.
+	wantValue(t, store, p, 1, 0)
+	for shard := range uint64(5) {
+		if shard >= 2 {
+			wantValue(t, store, p, shard, 2)
+		}
+	}
+	wantValue(t, store, r, 1, 2)
+	wantValue(t, store, schema+"-imported-99", 0, 2)
+}
+
+// TestOffsetStore_NamesOfOneHashtext: "projection-17893" and
+// "projection-31449" have the same 32-bit hashtext, on which an earlier
+// version keyed its projection locks, so that a write of one waited
+// behind a reset of the other. A reset of one waits for an open
+// transaction that wrote it; writes and resets of the other must not.
+func TestOffsetStore_NamesOfOneHashtext(t *testing.T) {
+	ctx := t.Context()
+	p, q := "projection-17893", "projection-31449"
+	pool := newPool(t, pgtest.URL(t))
+	var same bool
+	if err := pool.QueryRow(ctx, `SELECT hashtext($1) = hashtext($2)`, p, q).Scan(&same); err != nil || !same {
+		t.Fatalf("hashtext(%q) = hashtext(%q) is %v, %v; want true, or the test checks nothing", p, q, same, err)
+	}
+	store, _ := connectedStore(t)
+	mustWrite(t, store, offset(p, 0, 1, 1))
+	mustWrite(t, store, offset(q, 0, 1, 1))
+	handler, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer handler.Rollback(context.Background())
+	if err := store.WriteOffsetTx(ctx, handler, offset(p, 1, 5, 5)); err != nil {
+		t.Fatal(err)
+	}
+	reset := make(chan error, 1)
+	go func() { reset <- store.ResetOffset(ctx, p, 0) }()
+	waitForProjectionLock(t, p)
+	why := fmt.Sprintf("while a reset of %s, of the same hashtext, waits", p)
+	wantPromptWrite(t, store, q, 0, 2, why)
+	start := time.Now()
+	prompt, cancel := context.WithTimeout(ctx, promptly)
+	defer cancel()
+	if err := store.ResetOffset(prompt, q, 0); err != nil {
+		t.Errorf("ResetOffset(ctx, %s, 0), %s = %v after %v; want <nil> within %v", q, why, err, time.Since(start), promptly)
+	}
+	if err := handler.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-reset; err != nil {
+		t.Errorf("ResetOffset(ctx, %s, 0) = %v; want <nil>", p, err)
+	}
+	wantValue(t, store, p, 1, 0)
+}
+
 // TestOffsetStore_StuckProjectionLeavesRoom is issue 15's second case:
 // another session holds p's rows FOR UPDATE, so that every write of p
-// waits, and a reset of p waits too. Writes and reads of q must return at
-// once, at first and once the store has sent more of p's writes beside the
+// waits, and a reset of p waits too, as do WriteOffsets of p and another
+// projection. Writes and reads of q must return at once, at first and once the store has sent more of p's writes beside the
 // stuck ones (past stallAfter, 5 seconds, and twice that), with pools of
 // the sizes the store accepts, the smallest first.
 func TestOffsetStore_StuckProjectionLeavesRoom(t *testing.T) {
@@ -140,6 +272,16 @@ func TestOffsetStore_StuckProjectionLeavesRoom(t *testing.T) {
 			reset := make(chan error, 1)
 			go func() { reset <- store.ResetOffset(ctx, p, 0) }()
 			waitForLockWaiters(t, pool, 1)
+			// WriteOffsets of p's locked rows and another projection's wait
+			// too, as they must, all or nothing; they must not take q's room.
+			const across = 2
+			acrossDone := make(chan error, across)
+			for shard := range uint64(across) {
+				go func() {
+					acrossDone <- store.WriteOffsets(ctx, []*egopb.Offset{offset(p, shard, 3, 3), offset(schema+"-r", shard, 3, 3)})
+				}()
+			}
+			time.Sleep(50 * time.Millisecond) // they reach the store
 			v := int64(2)
 			check := func(when string) {
 				t.Helper()
@@ -172,6 +314,8 @@ func TestOffsetStore_StuckProjectionLeavesRoom(t *testing.T) {
 			select {
 			case err := <-writes:
 				t.Fatalf("a write of p returned %v while p's rows were locked; want it to wait, or the test checks nothing", err)
+			case err := <-acrossDone:
+				t.Fatalf("WriteOffsets of p and r returned %v while p's rows were locked; want it to wait, or the test checks nothing", err)
 			default:
 			}
 			if err := blocker.Rollback(ctx); err != nil {
@@ -184,6 +328,11 @@ func TestOffsetStore_StuckProjectionLeavesRoom(t *testing.T) {
 			}
 			if err := <-reset; err != nil {
 				t.Errorf("ResetOffset(ctx, p, 0) once p's rows were free = %v; want <nil>", err)
+			}
+			for range across {
+				if err := <-acrossDone; err != nil {
+					t.Errorf("WriteOffsets of p and r once p's rows were free = %v; want <nil>", err)
+				}
 			}
 		})
 	}

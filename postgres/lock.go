@@ -7,12 +7,12 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// LockClass is the first of the two int4 keys of the advisory locks the
-// store takes, one per projection; the second is hashtext of the
-// projection's name. Every write takes its projection's lock shared, in
-// the statement that writes:
+// LockClass seeds the keys of the advisory locks the store takes, one
+// per projection: the lock of a projection is PostgreSQL's advisory lock of
+// one bigint key, the 64-bit hash of its name seeded with LockClass. Every
+// write takes its projection's lock shared, in the statement that writes:
 //
-//	pg_advisory_xact_lock_shared(1868981875, hashtext(projection_name))
+//	pg_advisory_xact_lock_shared(hashtextextended(projection_name, 1868981875))
 //
 // and [OffsetStore.ResetOffset], [OffsetStore.ResetShards],
 // [OffsetStore.DeleteShards] and [OffsetStore.DeleteOffsets] take it
@@ -23,19 +23,24 @@ import (
 // have in common, and wait for each other's resets of them.
 //
 // Before its projection's lock, each of those takes the store-wide lock
-// shared: the advisory lock of one bigint key, LockClass,
+// shared: the advisory lock of two int4 keys, LockClass and 0,
 //
-//	pg_advisory_xact_lock_shared(1868981875::bigint)
+//	pg_advisory_xact_lock_shared(1868981875, 0)
 //
 // which [OffsetStore.WriteOffsets] of more than 64 projections takes
-// exclusively instead of their locks: one lock per projection in one
-// transaction would overflow the server's lock table. Writes do not take
-// it.
+// exclusively instead of their locks, when no one holds it: one lock per
+// projection in one transaction would overflow the server's lock table.
+// Writes do not take it.
 //
 // The value is 0x6F666673, "offs" in ASCII. An application's own advisory
-// locks meet the store's projection locks only if they take two int4
-// keys with this class too, and the store-wide lock only if they take the
-// one bigint key 1868981875: PostgreSQL keeps the two forms apart.
+// locks meet the store-wide lock only if they take the two int4 keys
+// LockClass and 0 (PostgreSQL keeps the one-key and two-key forms apart),
+// and a projection's only if they take the one bigint key above. Earlier
+// versions of this package keyed projections with the 32-bit hashtext of
+// the name, on which projections shared locks more often, and the
+// store-wide lock with the bigint key LockClass: nodes of the two kinds do
+// not exclude each other's resets, so move every node at once, or make no
+// reset while they are mixed.
 const LockClass = 0x6F666673
 
 // readCommitted pins the transactions the store opens to READ COMMITTED,

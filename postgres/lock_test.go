@@ -151,8 +151,10 @@ func waitForProjectionLock(t *testing.T, name string) {
 	deadline := time.Now().Add(patience)
 	for {
 		var waiting int
-		err := pool.QueryRow(t.Context(), `SELECT count(*) FROM pg_locks
-WHERE locktype = 'advisory' AND NOT granted AND classid = $1 AND objid = hashtext($2)::oid AND objsubid = 2`,
+		// A bigint key's high half is classid, its low half objid.
+		err := pool.QueryRow(t.Context(), `SELECT count(*) FROM pg_locks, (SELECT hashtextextended($2, $1) AS k) AS key
+WHERE locktype = 'advisory' AND NOT granted AND objsubid = 1
+  AND classid = ((k >> 32) & 4294967295)::oid AND objid = (k & 4294967295)::oid`,
 			postgres.LockClass, name).Scan(&waiting)
 		if err != nil {
 			t.Fatal(err)

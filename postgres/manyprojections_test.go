@@ -10,6 +10,7 @@ import (
 
 	"github.com/ego-contrib/offsetstore/egopb"
 	"github.com/ego-contrib/offsetstore/internal/pgtest"
+	"github.com/ego-contrib/offsetstore/postgres"
 )
 
 // manyProjectionsVariable, set to a number of projections, makes
@@ -86,12 +87,14 @@ func TestOffsetStore_WriteOffsets_ManyProjections(t *testing.T) {
 // of few projections or of more than a transaction may take locks for,
 // still excludes resets of the projections it writes: while it waits for a
 // row another session holds, a reset of a projection it writes, to which
-// it adds a shard, waits for it, and then reaches that shard.
+// it adds a shard, waits for it, and then reaches that shard. The store
+// is given a lock timeout longer than the test, so that WriteOffsets keeps
+// waiting for the row rather than rolling back to try again later.
 func TestOffsetStore_WriteOffsets_ExcludesResets(t *testing.T) {
 	for _, projections := range []int{2, 200} {
 		t.Run(fmt.Sprintf("projections=%d", projections), func(t *testing.T) {
 			ctx := t.Context()
-			store, schema := connectedStore(t)
+			store, schema := connectedStore(t, postgres.WithLockTimeout(time.Hour))
 			pool := newPool(t, pgtest.URL(t))
 			blocked, p := schema+"-blocked", schema+"-p"
 			mustWrite(t, store, offset(blocked, 0, 1, 1))

@@ -40,7 +40,7 @@ WHERE projection_name = $1 AND shard_number = $2`
 	// committed.
 	upsertSQL = `INSERT INTO offsets_store AS o (projection_name, shard_number, current_offset, timestamp)
 SELECT $1::text, $2::bigint, $3::bigint, $4::bigint
-FROM (SELECT pg_advisory_xact_lock_shared(1868981875, hashtext($1::text))) AS shared_lock
+FROM (SELECT pg_advisory_xact_lock_shared(hashtextextended($1::text, 1868981875))) AS shared_lock
 ON CONFLICT (projection_name, shard_number)
 DO UPDATE SET current_offset = EXCLUDED.current_offset, timestamp = EXCLUDED.timestamp`
 
@@ -53,8 +53,8 @@ DO UPDATE SET current_offset = EXCLUDED.current_offset, timestamp = EXCLUDED.tim
 	// locks or rows in a cycle.
 	upsertManySQL = `INSERT INTO offsets_store AS o (projection_name, shard_number, current_offset, timestamp)
 SELECT r.* FROM
-    (SELECT count(pg_advisory_xact_lock_shared(1868981875, k)) FROM
-        (SELECT DISTINCT hashtext(n) AS k FROM unnest($1::text[]) AS n ORDER BY k) AS keys) AS shared_locks,
+    (SELECT count(pg_advisory_xact_lock_shared(k)) FROM
+        (SELECT DISTINCT hashtextextended(n, 1868981875) AS k FROM unnest($1::text[]) AS n ORDER BY k) AS keys) AS shared_locks,
     unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) AS r
 ON CONFLICT (projection_name, shard_number)
 DO UPDATE SET current_offset = EXCLUDED.current_offset, timestamp = EXCLUDED.timestamp`
@@ -65,8 +65,8 @@ DO UPDATE SET current_offset = EXCLUDED.current_offset, timestamp = EXCLUDED.tim
 	// keys it wrote. Monotonic stores write with it even one row at a time.
 	upsertManyMonotonicSQL = `INSERT INTO offsets_store AS o (projection_name, shard_number, current_offset, timestamp)
 SELECT r.* FROM
-    (SELECT count(pg_advisory_xact_lock_shared(1868981875, k)) FROM
-        (SELECT DISTINCT hashtext(n) AS k FROM unnest($1::text[]) AS n ORDER BY k) AS keys) AS shared_locks,
+    (SELECT count(pg_advisory_xact_lock_shared(k)) FROM
+        (SELECT DISTINCT hashtextextended(n, 1868981875) AS k FROM unnest($1::text[]) AS n ORDER BY k) AS keys) AS shared_locks,
     unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) AS r
 ON CONFLICT (projection_name, shard_number)
 DO UPDATE SET current_offset = EXCLUDED.current_offset, timestamp = EXCLUDED.timestamp
@@ -86,22 +86,29 @@ RETURNING projection_name, shard_number`
 	// the projection in progress to commit and holds off new ones, but not
 	// readers, nor the writes and resets of other projections.
 	//
-	// The lock is PostgreSQL's advisory lock of two int4 keys: the class
-	// [LockClass], then hashtext of the projection name. Two names of one
-	// hash share a lock, which costs waiting, never correctness. Before it
-	// the statement takes the store-wide lock (lockStoreSQL) shared, so
-	// that a WriteOffsets of too many projections to lock one by one
-	// still excludes the change; the target list is evaluated in order.
-	lockProjectionSQL = `SELECT pg_advisory_xact_lock_shared(1868981875::bigint), pg_advisory_xact_lock(1868981875, hashtext($1::text))`
+	// The lock is PostgreSQL's advisory lock of one bigint key: the 64-bit
+	// hash of the projection name, seeded with [LockClass]. Two names of one
+	// hash would share a lock, which costs waiting, never correctness; with
+	// 64 bits, a store of a million projections has about one chance in 37
+	// million of holding such a pair (of 20,000, one in 90 billion). Before it the statement takes the
+	// store-wide lock (tryLockStoreSQL) shared, so that a WriteOffsets of
+	// too many projections to lock one by one still excludes the change;
+	// the target list is evaluated in order.
+	lockProjectionSQL = `SELECT pg_advisory_xact_lock_shared(1868981875, 0), pg_advisory_xact_lock(hashtextextended($1::text, 1868981875))`
 
-	// lockStoreSQL takes the store-wide lock exclusively, until the
-	// transaction ends: the advisory lock of one bigint key, [LockClass],
-	// which PostgreSQL keeps apart from the two-key locks of projections.
-	// A WriteOffsets of more than maxProjectionLocks projections takes it
-	// instead of their locks, and then waits for every reset and delete
-	// of several shards in progress, of every projection, and holds off
-	// new ones until it commits; writes do not take it.
-	lockStoreSQL = `SELECT pg_advisory_xact_lock(1868981875::bigint)`
+	// tryLockStoreSQL takes the store-wide lock exclusively, until the
+	// transaction ends, if no one holds it, and says whether it did: the
+	// advisory lock of two int4 keys, [LockClass] and 0, which PostgreSQL
+	// keeps apart from the one-key locks of projections. A WriteOffsets of
+	// more than maxProjectionLocks projections takes it instead of their
+	// locks, and so excludes every reset and delete of several shards, of
+	// every projection, until it commits; writes do not take it. It never
+	// waits for it: waiting, it would queue in front of the resets that
+	// come after it, of projections it does not write.
+	tryLockStoreSQL = `SELECT pg_try_advisory_xact_lock(1868981875, 0)`
+
+	// setLockTimeoutSQL sets lock_timeout to $1 until the transaction ends.
+	setLockTimeoutSQL = `SELECT set_config('lock_timeout', $1, true)`
 
 	// upsertManyUnlockedSQL is upsertManySQL without the projections'
 	// locks, for a transaction that holds the store-wide lock.

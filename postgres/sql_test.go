@@ -30,16 +30,22 @@ func TestStatements_NameOnlyTheTable(t *testing.T) {
 }
 
 // TestStatements_TakeTheProjectionLock checks that every statement that
-// writes takes a projection lock of LockClass, shared, and that the lock
-// of resets and deletes is that same lock, exclusive.
+// writes takes a projection lock, shared, keyed by the name's 64-bit hash
+// seeded with LockClass, and that the lock of resets and deletes is that
+// same lock, exclusive, after the store-wide lock, shared.
 func TestStatements_TakeTheProjectionLock(t *testing.T) {
-	class := "(" + strconv.Itoa(LockClass) + ", "
+	seed := ", " + strconv.Itoa(LockClass) + ")"
 	for _, sql := range []string{upsertSQL, upsertManySQL, upsertManyMonotonicSQL} {
-		if strings.Count(sql, "pg_advisory_xact_lock_shared"+class) != 1 || strings.Count(sql, "pg_advisory") != 1 {
-			t.Errorf("%q takes no lock, or another than pg_advisory_xact_lock_shared%s...); want that lock, once", sql, class)
+		if strings.Count(sql, "pg_advisory_xact_lock_shared(") != 1 || strings.Count(sql, "pg_advisory") != 1 ||
+			strings.Count(sql, "hashtextextended(") != 1 || !strings.Contains(sql, seed) {
+			t.Errorf("%q takes no lock, or another than pg_advisory_xact_lock_shared(hashtextextended(name%s); want that lock, once", sql, seed)
 		}
 	}
-	if want := "SELECT pg_advisory_xact_lock_shared(" + strconv.Itoa(LockClass) + "::bigint), pg_advisory_xact_lock" + class + "hashtext($1::text))"; lockProjectionSQL != want {
+	want := "SELECT pg_advisory_xact_lock_shared(" + strconv.Itoa(LockClass) + ", 0), pg_advisory_xact_lock(hashtextextended($1::text" + seed + ")"
+	if lockProjectionSQL != want {
 		t.Errorf("lockProjectionSQL = %q; want %q", lockProjectionSQL, want)
+	}
+	if want := "SELECT pg_try_advisory_xact_lock(" + strconv.Itoa(LockClass) + ", 0)"; tryLockStoreSQL != want {
+		t.Errorf("tryLockStoreSQL = %q; want %q", tryLockStoreSQL, want)
 	}
 }

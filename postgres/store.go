@@ -30,6 +30,8 @@ type OffsetStore struct {
 	createTable bool
 	now         func() time.Time
 	monotonic   bool
+	// lockTimeout, if not 0, replaces the package's lockTimeout, for tests.
+	lockTimeout time.Duration
 
 	// optErr is what was wrong with the options, for Connect to return.
 	optErr error
@@ -354,7 +356,9 @@ func (s *OffsetStore) session(op string) (*session, error) {
 // most; and, over every projection, the pool's size but one, so that reads
 // always find a connection. Past that, calls wait in the store, where
 // their contexts can end them: with a pool of n connections, (n-2)/2 stuck
-// projections leave the others room to write.
+// projections leave the others room to write. A [OffsetStore.WriteOffsets]
+// of several projections counts among the pool's units, but waits for no
+// lock for longer than 200 milliseconds.
 //
 // Each statement that writes takes its projection's lock, shared (see
 // [LockClass]): writes never wait for each other's locks, only for a
