@@ -173,3 +173,55 @@ func TestOffsetStore_Encodings(t *testing.T) {
 		})
 	}
 }
+
+// TestOffsetStore_Encodings_CharacterStoredAsAnother: on an EUC_JP
+// database, through a client_encoding UTF8 connection, PostgreSQL stores
+// U+00A6 (¦) as a character it reads back as U+FFE4 (￤), so that "x¦"
+// would write the offsets of "x￤". The store must refuse "x¦" with
+// ErrInvalidArgument, in every call, and leave "x￤" as written.
+func TestOffsetStore_Encodings_CharacterStoredAsAnother(t *testing.T) {
+	ctx := t.Context()
+	dbURL := withRuntimeParam(t, encodingDatabase(t, "EUC_JP"), "client_encoding", "UTF8")
+	kept, refused := "x\uFFE4", "x\u00A6"
+	var echoed string
+	if err := newPool(t, dbURL).QueryRow(ctx, `SELECT $1::text`, refused).Scan(&echoed); err != nil || echoed != kept {
+		t.Fatalf("the server gives %q back as %q, %v; want %q, or the test checks nothing", refused, echoed, err, kept)
+	}
+	store := postgres.NewOffsetStore(dbURL, postgres.WithSchema(pgtest.Schema(t)), postgres.WithCreateTable())
+	if err := store.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer store.Disconnect(context.Background())
+	written := offset(kept, 0, 1, 1)
+	mustWrite(t, store, written)
+	o := offset(refused, 0, 2, 2)
+	tx, err := newPool(t, dbURL).Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background())
+	_, getErr := store.GetCurrentOffset(ctx, id(refused, 0))
+	for _, call := range []struct {
+		name string
+		err  error
+	}{
+		{"WriteOffset", store.WriteOffset(ctx, o)},
+		{"WriteOffsets", store.WriteOffsets(ctx, []*egopb.Offset{o, offset("ascii", 0, 2, 2)})},
+		{"ResetOffset", store.ResetOffset(ctx, refused, 0)},
+		{"DeleteOffsets", store.DeleteOffsets(ctx, refused)},
+		{"GetCurrentOffset", getErr},
+		{"WriteOffsetTx", store.WriteOffsetTx(ctx, tx, o)},
+	} {
+		if !errors.Is(call.err, offsetstore.ErrInvalidArgument) {
+			t.Errorf("%s of %q on EUC_JP with client_encoding UTF8 = %v; want an error wrapping offsetstore.ErrInvalidArgument: the database would store it as %q", call.name, refused, call.err, kept)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wantOffset(t, store, kept, 0, written)
+	names, err := store.Projections(ctx)
+	if err != nil || !slices.Equal(names, []string{kept}) {
+		t.Errorf("Projections(ctx) = %q, %v; want %q: nothing stored under a name refused", names, err, []string{kept})
+	}
+}

@@ -39,7 +39,8 @@ const maxIdentifierBytes = 63
 // other characters; add client_encoding=UTF8 to the connection string to
 // store such names there. With client_encoding UTF8 the server converts
 // names to its encoding, and refuses, changing nothing, a character that
-// encoding lacks.
+// encoding lacks; the store refuses the one character that the server
+// would store as another: U+00A6 on EUC_JP.
 func CheckProjectionName(name string) error {
 	switch {
 	case name == "":
@@ -103,6 +104,20 @@ type nameRule struct {
 	// maxBytes, if not 0, is how many bytes the column holds: on SQL_ASCII
 	// (and when only ASCII is sent) a character is a byte.
 	maxBytes int
+	// changed lists the characters the server converts to its encoding
+	// and back to UTF8 as others.
+	changed []rune
+}
+
+// changedOnTheWay lists, by server encoding, the characters that the
+// server, given them by a client_encoding UTF8 connection, stores as
+// characters it gives back as others: PostgreSQL 15's conversion maps
+// U+00A6 (broken bar) to EUC_JP's JIS X 0212 broken bar, which it reads
+// back as U+FFE4 (fullwidth broken bar), so that "x¦" would overwrite the
+// offsets of "x￤". Every code point up to U+323AF was converted to each
+// server encoding and back: these are all that came back changed.
+var changedOnTheWay = map[string][]rune{
+	"EUC_JP": {'\u00A6'},
 }
 
 // newNameRule returns the rule of the connection conn for a
@@ -114,7 +129,11 @@ func newNameRule(conn *pgconn.PgConn, typmod int32) nameRule {
 	switch {
 	case client == "UTF8" && server != "SQL_ASCII":
 		// The server converts, counts characters, and refuses those its
-		// encoding lacks (SQLSTATE 22P05): CheckProjectionName suffices.
+		// encoding lacks (SQLSTATE 22P05): CheckProjectionName suffices,
+		// but for the few characters it converts to others.
+		if changed := changedOnTheWay[server]; changed != nil {
+			return nameRule{encoding: r.encoding, changed: changed}
+		}
 		return nameRule{}
 	case client != "UTF8" && client != "SQL_ASCII":
 		r.asciiOnly = true
@@ -135,6 +154,12 @@ func (r nameRule) check(name string) error {
 				return fmt.Errorf("%w: projection name %q has characters beyond ASCII, which the connection (%s) would store as other characters; add client_encoding=UTF8 to the connection string",
 					offsetstore.ErrInvalidArgument, name, r.encoding)
 			}
+		}
+	}
+	for _, c := range r.changed {
+		if strings.ContainsRune(name, c) {
+			return fmt.Errorf("%w: projection name %q has %U, which the database (%s) stores as another character",
+				offsetstore.ErrInvalidArgument, name, c, r.encoding)
 		}
 	}
 	if r.maxBytes > 0 && len(name) > r.maxBytes {
