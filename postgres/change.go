@@ -126,14 +126,17 @@ func (s *OffsetStore) ResetShards(ctx context.Context, projectionName string, va
 // several takes the lock of each, shared, as [OffsetStore.WriteOffset]
 // does, or, beyond 64 projections, whose locks could overflow the server's
 // lock table (64 per transaction by default), the store-wide lock
-// exclusively instead (see [LockClass]). It waits for none of them, nor
-// for a row, longer than 200 milliseconds: when one is held (by a reset in
-// progress, an open [OffsetStore.WriteOffsetTx], another session's lock
-// on a row), it rolls back and tries again, after pauses that grow to a
-// second, until it commits or ctx ends. So it never holds up the calls of
-// projections it does not write, but it may wait for long for one it
-// writes that is stuck, and, beyond 64 projections, for a moment in which
-// no reset of any projection is in progress.
+// exclusively instead (see [LockClass]). It does not wait for those locks,
+// and waits for a row only briefly (20 milliseconds the first time, up to
+// 200 later): when a reset, or a delete of several shards, holds or waits
+// for one of those locks, or another transaction holds a row (an open
+// [OffsetStore.WriteOffsetTx], another session's lock), it rolls back and
+// tries again, after pauses that grow to a second, until it commits or
+// ctx ends; such retries go out one at a time, after the store's other
+// calls. So it never holds up the calls of projections it does not write,
+// but it may wait for long for one it writes that is stuck, and, beyond 64
+// projections, for a moment in which no reset of any projection is
+// running.
 func (s *OffsetStore) WriteOffsets(ctx context.Context, offsets []*egopb.Offset) error {
 	const op = "WriteOffsets"
 	argErr := s.optErr
@@ -178,43 +181,57 @@ func (s *OffsetStore) WriteOffsets(ctx context.Context, offsets []*egopb.Offset)
 	if len(names) == 1 {
 		// One projection's rows take their turn among its writes.
 		return sess.commits.change(ctx, op, rows[0].name, func(ctx context.Context) error {
-			return retry(ctx, func() error { return s.writeOffsets(ctx, sess, rows, false, 0) })
+			return retry(ctx, func() error { return s.writeOffsets(ctx, sess, rows) })
 		})
 	}
 	return s.writeAcross(ctx, sess, rows, len(names) > maxProjectionLocks)
 }
 
-// lockTimeout bounds how long [OffsetStore.WriteOffsets] of several
-// projections waits for any one lock, a projection's or a row's, before it
-// rolls back, to try again later: long enough for the writes and resets
-// that hold those locks for a commit's time, short enough that its
-// attempts, which hold a connection each, leave the units in flight to
-// the calls of projections that are not stuck.
-const lockTimeout = 200 * time.Millisecond
+// lockWaits bounds how long the attempts of a [OffsetStore.WriteOffsets] of
+// several projections wait for a row another transaction holds before they
+// roll back, to try again later: the first waits first, each next twice as
+// long as the one before, up to most. Long enough for the batches that
+// hold rows for a commit's time; short enough that attempts, which hold a
+// connection each, leave the units in flight to the calls of projections
+// that are not stuck, and that a burst of first attempts that all wait for
+// one stuck projection passes quickly.
+type lockWaits struct{ first, most time.Duration }
+
+var defaultLockWaits = lockWaits{first: 20 * time.Millisecond, most: 200 * time.Millisecond}
+
+// wait returns how long attempt waits for a row.
+func (w lockWaits) wait(attempt int) time.Duration {
+	d := w.first
+	for i := 1; i < attempt && d < w.most; i++ {
+		d *= 2
+	}
+	return min(d, w.most)
+}
 
 // busyBackoff spaces the attempts of a WriteOffsets of several projections
 // that found a lock it needs held.
 var busyBackoff = backoff{first: 10 * time.Millisecond, most: time.Second}
 
-// errStoreBusy says that the store-wide lock was held, shared, by a reset.
-var errStoreBusy = errors.New("the store-wide lock is held by a reset or a delete of several shards")
+// errLocksBusy says that a lock a WriteOffsets of several projections
+// needs is held, or waited for, by a change.
+var errLocksBusy = errors.New("a reset or a delete of several shards holds or waits for a lock it needs")
 
 // writeAcross writes rows, of several projections, in one transaction, as
 // a unit of no projection's lane: a call that waits for one projection
-// must not hold up the calls of others that come behind it. It waits for no
-// lock longer than lockTimeout, and for the store-wide lock (wholeStore)
-// not at all, so that it never keeps a connection long, nor queues on the
-// server in front of the resets of other projections. When a lock it
-// needs is held, it rolls back and tries again after a pause, until it
-// commits or ctx ends.
+// must not hold up the calls of others that come behind it. It does not
+// wait for the locks of projections (or, for wholeStore, the store-wide
+// lock) at all, and for a row briefly, so that it never
+// keeps a connection long, nor queues on the server in front of the resets
+// of other projections (see lockWaits). When a lock it needs is held, it rolls back and
+// tries again after a pause, until it commits or ctx ends.
 func (s *OffsetStore) writeAcross(ctx context.Context, sess *session, rows []row, wholeStore bool) error {
 	const op = "WriteOffsets"
-	timeout := sess.lockTimeout
 	for attempt := 1; ; attempt++ {
 		var busy error
-		err := sess.commits.alone(ctx, op, func(ctx context.Context) error {
-			err := retry(ctx, func() error { return s.writeOffsets(ctx, sess, rows, wholeStore, timeout) })
-			if errors.Is(err, errStoreBusy) || sqlState(err) == codeLockNotAvailable {
+		err := sess.commits.alone(ctx, op, attempt > 1, func(ctx context.Context) error {
+			wait := sess.lockWaits.wait(attempt)
+			err := retry(ctx, func() error { return s.writeAcrossOnce(ctx, sess, rows, wholeStore, attempt > 1, wait) })
+			if errors.Is(err, errLocksBusy) || sqlState(err) == codeLockNotAvailable {
 				busy = err
 				return nil
 			}
@@ -233,41 +250,74 @@ func (s *OffsetStore) writeAcross(ctx context.Context, sess *session, rows []row
 	}
 }
 
-// writeOffsets writes rows in one statement, in a transaction of its own
-// when monotonic writes must roll back on a regression, when wholeStore
-// says to take the store-wide lock, or when lockWait bounds how long it
-// waits for a lock (0 does not).
-func (s *OffsetStore) writeOffsets(ctx context.Context, sess *session, rows []row, wholeStore bool, lockWait time.Duration) error {
-	if !s.monotonic && !wholeStore && lockWait == 0 {
+// writeAcrossOnce is one attempt of writeAcross: in a transaction, it
+// takes the locks of rows' projections shared, or the store-wide lock
+// exclusively, and writes rows. A first attempt takes the locks only if it
+// can at once, and otherwise fails with errLocksBusy, so that a burst of
+// calls that find a projection stuck does not queue on the server; a
+// retry, of which one is in flight at a time, queues for them, so that
+// resets made one after another do not keep it out for ever. Either
+// waits for a lock no longer than wait.
+func (s *OffsetStore) writeAcrossOnce(ctx context.Context, sess *session, rows []row, wholeStore, retry bool, wait time.Duration) error {
+	return pgx.BeginTxFunc(ctx, sess.pool, readCommitted, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, setLockTimeoutSQL, fmt.Sprintf("%dms", wait.Milliseconds())); err != nil {
+			return err
+		}
+		if retry {
+			if wholeStore {
+				if _, err := tx.Exec(ctx, lockStoreSQL); err != nil {
+					return err
+				}
+			}
+			// Without the store-wide lock, the statement takes the
+			// projections' locks.
+			return s.upsertAll(ctx, tx, rows, wholeStore)
+		}
+		var locked bool
+		var err error
+		if wholeStore {
+			err = tx.QueryRow(ctx, tryLockStoreSQL).Scan(&locked)
+		} else {
+			names := make([]string, len(rows))
+			for i, r := range rows {
+				names[i] = r.name
+			}
+			err = tx.QueryRow(ctx, tryLockProjectionsSQL, names).Scan(&locked)
+		}
+		if err != nil {
+			return err
+		}
+		if !locked {
+			return errLocksBusy
+		}
+		return s.upsertAll(ctx, tx, rows, true)
+	})
+}
+
+// writeOffsets writes rows, of one projection, in one statement, in a
+// transaction of its own when monotonic writes must roll back on a
+// regression.
+func (s *OffsetStore) writeOffsets(ctx context.Context, sess *session, rows []row) error {
+	if !s.monotonic {
 		_, err := s.upsertRows(ctx, sess.writer(), rows, false)
 		return err
 	}
 	return pgx.BeginTxFunc(ctx, sess.pool, readCommitted, func(tx pgx.Tx) error {
-		if lockWait > 0 {
-			if _, err := tx.Exec(ctx, setLockTimeoutSQL, fmt.Sprintf("%dms", lockWait.Milliseconds())); err != nil {
-				return err
-			}
-		}
-		if wholeStore {
-			var locked bool
-			if err := tx.QueryRow(ctx, tryLockStoreSQL).Scan(&locked); err != nil {
-				return err
-			}
-			if !locked {
-				return errStoreBusy
-			}
-		}
-		written, err := s.upsertRows(ctx, tx, rows, wholeStore)
-		if err != nil {
-			return err
-		}
-		// The statement skips the rows it may not lower and writes the
-		// others: roll them back if it skipped any.
-		if i := slices.Index(written, false); i >= 0 {
-			return belowStored(rows[i])
-		}
-		return nil
+		return s.upsertAll(ctx, tx, rows, false)
 	})
+}
+
+// upsertAll writes rows in tx, as upsertRows does, and fails if it skipped
+// any for being below the stored value, so that the caller rolls tx back.
+func (s *OffsetStore) upsertAll(ctx context.Context, tx pgx.Tx, rows []row, locked bool) error {
+	written, err := s.upsertRows(ctx, tx, rows, locked)
+	if err != nil {
+		return err
+	}
+	if i := slices.Index(written, false); i >= 0 {
+		return belowStored(rows[i])
+	}
+	return nil
 }
 
 // WriteOffsetTx writes offset, as [OffsetStore.WriteOffset] does, inside

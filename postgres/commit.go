@@ -33,9 +33,9 @@ type session struct {
 	names nameRule
 	// typmod is the projection_name column's type modifier.
 	typmod int32
-	// lockTimeout is how long a WriteOffsets of several projections waits
-	// for a lock before it tries again later: lockTimeout, or a test's.
-	lockTimeout time.Duration
+	// lockWaits bounds how long the attempts of a WriteOffsets of several
+	// projections wait for a row: lockWaits, or a test's.
+	lockWaits lockWaits
 }
 
 // minPoolSize is the smallest pool with which no projection waits for
@@ -46,7 +46,7 @@ const minPoolSize = 4
 
 func newSession(s *OffsetStore, pool *pgxpool.Pool, owned bool) *session {
 	ctx, cancel := context.WithCancel(context.Background())
-	sess := &session{pool: pool, owned: owned, cancel: cancel, lockTimeout: cmp.Or(s.lockTimeout, lockTimeout)}
+	sess := &session{pool: pool, owned: owned, cancel: cancel, lockWaits: cmp.Or(s.lockWaits, defaultLockWaits)}
 	sess.commits = &committer{
 		store:    s,
 		sess:     sess,
@@ -181,6 +181,7 @@ type committer struct {
 	// lane that has any.
 	ready    []*lane
 	inFlight int
+	retrying int  // retries of alone in flight, of inFlight
 	closed   bool // no more requests are taken: the session is closing
 
 	// units counts every unit in flight, lone ones included, for close.
@@ -199,6 +200,7 @@ type lane struct {
 	sent  []time.Time
 	stall *time.Timer // wakes the committer when the lane's unit stalls
 	ready bool        // listed in c.ready
+	retry bool        // holds a retry of a call of alone
 }
 
 // stallAfter is how long a lane's unit may be in flight before the queue
@@ -227,11 +229,24 @@ func (c *committer) change(ctx context.Context, op, name string, fn func(context
 // alone runs fn, a call of op that changes rows of several projections,
 // as a unit of no projection's lane: it waits for room among the units in
 // flight, and for nothing else. fn must not wait long for a lock (see
-// [OffsetStore.writeAcross]), since no lane bounds how many such units a
-// stuck projection holds. Errors are as change's.
-func (c *committer) alone(ctx context.Context, op string, fn func(context.Context) error) error {
+// [OffsetStore.writeAcross]). No lane bounds how many such calls wait for
+// a stuck projection, so once one has found a lock held, it tries again
+// as a retry: retries go out after every other unit that waits, and one
+// at a time (maxRetrying), so that however many calls wait for a stuck
+// projection, they hold one connection. Errors are as change's.
+func (c *committer) alone(ctx context.Context, op string, retry bool, fn func(context.Context) error) error {
+	if retry {
+		return c.submit(ctx, retryLane, c.changeRequest(ctx, op, fn))
+	}
 	return c.submit(ctx, "", c.changeRequest(ctx, op, fn))
 }
+
+// retryLane is the name submit takes for a lane of its own that holds a
+// retry (see [committer.alone]); no projection name is empty.
+const retryLane = "\x00retry"
+
+// maxRetrying is how many retries of alone are in flight at most.
+const maxRetrying = 1
 
 func (c *committer) changeRequest(ctx context.Context, op string, fn func(context.Context) error) *request {
 	return &request{ctx: ctx, op: op, change: func(ctx context.Context) error {
@@ -244,22 +259,27 @@ func (c *committer) changeRequest(ctx context.Context, op string, fn func(contex
 
 // submit sends req at once, on the caller's goroutine, when its lane is
 // empty and the store has room for a unit; otherwise it queues req in its
-// lane and waits for it to be answered, or ctx to end. The name "" gives
-// req a lane of its own, which no other request shares.
+// lane and waits for it to be answered, or ctx to end. The names "" and
+// retryLane give req a lane of its own, which no other request shares;
+// a retry always queues.
 func (c *committer) submit(ctx context.Context, name string, req *request) error {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return opError(req.op, offsetstore.ErrNotConnected)
 	}
-	l := c.lanes[name]
-	if l == nil {
-		l = &lane{name: name}
-		if name != "" {
+	var l *lane
+	switch name {
+	case "", retryLane:
+		l = &lane{retry: name == retryLane}
+	default:
+		l = c.lanes[name]
+		if l == nil {
+			l = &lane{name: name}
 			c.lanes[name] = l
 		}
 	}
-	if len(l.sent) == 0 && len(l.queue) == 0 && c.inFlight < c.maxUnits {
+	if len(l.sent) == 0 && len(l.queue) == 0 && c.inFlight < c.maxUnits && !l.retry {
 		sent := c.sendingLocked(l)
 		c.mu.Unlock()
 		req.state.Store(taken)
@@ -292,21 +312,19 @@ func (c *committer) submit(ctx context.Context, name string, req *request) error
 }
 
 // dispatchLocked sends the queued units that the bounds let go, oldest
-// lane first, and arms the stall timer of each lane that waits for its
-// unit in flight. c.mu is held.
+// lane first and retries last, and arms the stall timer of each lane that
+// waits for its unit in flight. c.mu is held.
 func (c *committer) dispatchLocked() {
 	now := time.Now()
+	for _, retries := range []bool{false, true} {
+		for _, l := range c.ready {
+			if l.retry == retries {
+				c.sendQueuedLocked(l, now)
+			}
+		}
+	}
 	kept := c.ready[:0]
 	for _, l := range c.ready {
-		for len(l.queue) > 0 && c.inFlight < c.maxUnits && len(l.sent) < maxLaneUnits {
-			if len(l.sent) > 0 {
-				if wait := stallAfter - now.Sub(l.sent[len(l.sent)-1]); wait > 0 {
-					c.armLocked(l, wait)
-					break
-				}
-			}
-			c.sendLocked(l)
-		}
 		if len(l.queue) > 0 {
 			kept = append(kept, l)
 		} else {
@@ -315,6 +333,23 @@ func (c *committer) dispatchLocked() {
 	}
 	clear(c.ready[len(kept):])
 	c.ready = kept
+}
+
+// sendQueuedLocked sends the units queued in l that the bounds let go.
+// c.mu is held.
+func (c *committer) sendQueuedLocked(l *lane, now time.Time) {
+	for len(l.queue) > 0 && c.inFlight < c.maxUnits && len(l.sent) < maxLaneUnits {
+		if l.retry && c.retrying >= maxRetrying {
+			return
+		}
+		if len(l.sent) > 0 {
+			if wait := stallAfter - now.Sub(l.sent[len(l.sent)-1]); wait > 0 {
+				c.armLocked(l, wait)
+				return
+			}
+		}
+		c.sendLocked(l)
+	}
 }
 
 // armLocked makes the committer look at l again after wait. c.mu is held.
@@ -338,6 +373,9 @@ func (c *committer) sendingLocked(l *lane) time.Time {
 	now := time.Now()
 	l.sent = append(l.sent, now)
 	c.inFlight++
+	if l.retry {
+		c.retrying++
+	}
 	c.units.Add(1)
 	return now
 }
@@ -350,6 +388,9 @@ func (c *committer) answered(l *lane, sent time.Time) {
 	i := slices.Index(l.sent, sent)
 	l.sent = slices.Delete(l.sent, i, i+1)
 	c.inFlight--
+	if l.retry {
+		c.retrying--
+	}
 	if len(l.sent) == 0 && len(l.queue) == 0 && c.lanes[l.name] == l {
 		delete(c.lanes, l.name)
 		if l.stall != nil {
@@ -540,10 +581,10 @@ type querier interface {
 // upsertRows writes rows, which name each key once, in one statement on q,
 // and reports which it wrote: all of them unless the store refuses
 // regressions. The statement takes the lock of each projection it writes,
-// shared, unless wholeStore says that q's transaction holds the store-wide
-// lock (lockStoreSQL). It does not retry: on a transaction of the
+// shared, unless locked says that q's transaction holds those locks, or
+// the store-wide lock, already. It does not retry: on a transaction of the
 // caller's, only the caller can run the transaction again.
-func (s *OffsetStore) upsertRows(ctx context.Context, q querier, rows []row, wholeStore bool) ([]bool, error) {
+func (s *OffsetStore) upsertRows(ctx context.Context, q querier, rows []row, locked bool) ([]bool, error) {
 	// Rows are locked in the order they are written: in one order for
 	// every batch, two batches of two nodes never wait for each other in
 	// a cycle.
@@ -564,10 +605,10 @@ func (s *OffsetStore) upsertRows(ctx context.Context, q querier, rows []row, who
 	}
 	written := make([]bool, len(rows))
 	many, manyMonotonic := s.stmts.upsertMany, s.stmts.upsertManyMonotonic
-	if wholeStore {
+	if locked {
 		many, manyMonotonic = s.stmts.upsertManyUnlocked, s.stmts.upsertManyMonotonicUnlocked
 	}
-	if len(rows) == 1 && !s.monotonic && !wholeStore {
+	if len(rows) == 1 && !s.monotonic && !locked {
 		if _, err := q.Exec(ctx, s.stmts.upsert, names[0], shards[0], values[0], stamps[0]); err != nil {
 			return written, err
 		}

@@ -40,9 +40,11 @@
 // unit in flight is answered or their context ends. [OffsetStore.Connect]
 // refuses a pool of fewer than 4 connections, with which one stuck
 // projection would hold up the others. A [OffsetStore.WriteOffsets] of
-// several projections is a unit of no projection's: it waits for no lock
-// longer than 200 milliseconds, and rolls back to try again later, so
-// that it holds a connection only briefly while one of them is stuck.
+// several projections is a unit of no projection's: it waits for no
+// projection's lock, and for a row 20 to 200 milliseconds, then rolls back
+// to try again later, one such retry in flight at a time, so that however
+// many of them wait for a stuck projection, they hold a connection only
+// briefly.
 //
 // [OffsetStore.WriteOffsetTx] writes an offset inside the caller's
 // transaction instead, with the read model it belongs to, so

@@ -12,10 +12,10 @@ func BatchCounts(s *OffsetStore) (batches, writes int64) {
 	return sess.commits.batches.Load(), sess.commits.rows.Load()
 }
 
-// WithLockTimeout sets how long a WriteOffsets of several projections
-// waits for a lock before it rolls back to try again, in place of
-// lockTimeout: for tests that hold a lock it needs for longer, and must
-// see it wait.
+// WithLockTimeout sets how long every attempt of a WriteOffsets of several
+// projections waits for a row before it rolls back to try again, in place
+// of defaultLockWaits: for tests that hold a row it needs for longer, and
+// must see it wait.
 func WithLockTimeout(d time.Duration) Option {
-	return optionFunc(func(s *OffsetStore) { s.lockTimeout = d })
+	return optionFunc(func(s *OffsetStore) { s.lockWaits = lockWaits{first: d, most: d} })
 }

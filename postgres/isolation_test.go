@@ -101,12 +101,11 @@ func TestOffsetStore_BatchedWithAStuckProjection(t *testing.T) {
 
 // TestOffsetStore_SeveralProjectionsWithAStuckOne: a reset of p waits for
 // an exactly-once handler's open transaction that wrote p. WriteOffsets of
-// p and other projections wait for p, as they must, all or nothing: one of
-// more than 64 projections (an import, which takes the store-wide lock
-// rather than one per projection), then two of two. Calls of projections
-// they do not write must not wait behind them: a WriteOffsets of two other
-// projections, a write, a read and a reset of q, which takes the
-// store-wide lock shared.
+// p and other projections wait for p, as they must, all or nothing, and
+// many of them try again meanwhile. Calls of projections they do not write
+// must not wait behind them: an import of more than 64 other projections
+// (which takes the store-wide lock rather than one per projection), a
+// WriteOffsets of two, and a write, a read and a reset of q.
 func TestOffsetStore_SeveralProjectionsWithAStuckOne(t *testing.T) {
 	ctx := t.Context()
 	store, schema := connectedStore(t)
@@ -126,40 +125,41 @@ func TestOffsetStore_SeveralProjectionsWithAStuckOne(t *testing.T) {
 	go func() { reset <- store.ResetOffset(ctx, p, 0) }()
 	waitForProjectionLock(t, p)
 
-	imported := []*egopb.Offset{offset(p, 2, 2, 2)}
+	const stuck = 24
+	stuckDone := make(chan error, stuck)
+	for shard := range uint64(stuck) {
+		go func() {
+			stuckDone <- store.WriteOffsets(ctx, []*egopb.Offset{offset(p, 10+shard, 2, 2), offset(r, shard, 2, 2)})
+		}()
+	}
+	time.Sleep(200 * time.Millisecond) // they reach the store, and try again
+
+	why := fmt.Sprintf("while %d WriteOffsets of p and r wait for p's reset", stuck)
+	prompt := func(call string, f func(ctx context.Context) error) {
+		t.Helper()
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(ctx, promptly)
+		defer cancel()
+		if err := f(ctx); err != nil {
+			t.Errorf("%s, %s = %v after %v; want <nil> within %v: a projection never waits for another", call, why, err, time.Since(start), promptly)
+		}
+	}
+	var imported []*egopb.Offset
 	for i := range 100 {
 		imported = append(imported, offset(fmt.Sprintf("%s-imported-%d", schema, i), 0, 2, 2))
 	}
-	stuck := make(chan error, 3)
-	go func() { stuck <- store.WriteOffsets(ctx, imported) }()
-	time.Sleep(100 * time.Millisecond) // the import goes out first
-	for shard := range uint64(2) {
-		go func() {
-			stuck <- store.WriteOffsets(ctx, []*egopb.Offset{offset(p, 3+shard, 2, 2), offset(r, shard, 2, 2)})
-		}()
-	}
-	time.Sleep(100 * time.Millisecond) // they reach the store
-
-	why := "while WriteOffsets of p and others wait for p's reset"
-	others := []*egopb.Offset{offset(q, 1, 2, 2), offset(s, 0, 2, 2)}
-	start := time.Now()
-	prompt, cancel := context.WithTimeout(ctx, promptly)
-	if err := store.WriteOffsets(prompt, others); err != nil {
-		t.Errorf("WriteOffsets(ctx, {q, s}), %s = %v after %v; want <nil> within %v: a projection never waits for another", why, err, time.Since(start), promptly)
-	}
-	cancel()
+	prompt("WriteOffsets(ctx, 100 other projections)", func(ctx context.Context) error { return store.WriteOffsets(ctx, imported) })
+	prompt("WriteOffsets(ctx, {q, s})", func(ctx context.Context) error {
+		return store.WriteOffsets(ctx, []*egopb.Offset{offset(q, 1, 2, 2), offset(s, 0, 2, 2)})
+	})
 	wantPromptWrite(t, store, q, 0, 2, why)
 	wantPromptRead(t, store, q, 0, 2, why)
-	start = time.Now()
-	prompt, cancel = context.WithTimeout(ctx, promptly)
-	if err := store.ResetOffset(prompt, q, 7); err != nil {
-		t.Errorf("ResetOffset(ctx, q, 7), %s = %v after %v; want <nil> within %v: a projection never waits for another", why, err, time.Since(start), promptly)
-	}
-	cancel()
+	prompt("ResetOffset(ctx, q, 7)", func(ctx context.Context) error { return store.ResetOffset(ctx, q, 7) })
 	wantPromptRead(t, store, q, 0, 7, why)
+	wantValue(t, store, schema+"-imported-99", 0, 2)
 	select {
-	case err := <-stuck:
-		t.Fatalf("a WriteOffsets of p and others returned %v while p's reset waited; want it to wait, or the test checks nothing", err)
+	case err := <-stuckDone:
+		t.Fatalf("a WriteOffsets of p and r returned %v while p's reset waited; want it to wait, or the test checks nothing", err)
 	default:
 	}
 
@@ -169,21 +169,15 @@ func TestOffsetStore_SeveralProjectionsWithAStuckOne(t *testing.T) {
 	if err := <-reset; err != nil {
 		t.Errorf("ResetOffset(ctx, p, 0) = %v; want <nil>", err)
 	}
-	for range 3 {
-		if err := <-stuck; err != nil {
-			t.Errorf("a WriteOffsets of p and others, once p's reset was done = %v; want <nil>", err)
+	for range stuck {
+		if err := <-stuckDone; err != nil {
+			t.Errorf("a WriteOffsets of p and r, once p's reset was done = %v; want <nil>", err)
 		}
 	}
-	// The writes queued behind the reset, on the server, or tried again
-	// after it: either way they come after it.
+	// They tried again after the reset, and so come after it.
 	wantValue(t, store, p, 1, 0)
-	for shard := range uint64(5) {
-		if shard >= 2 {
-			wantValue(t, store, p, shard, 2)
-		}
-	}
-	wantValue(t, store, r, 1, 2)
-	wantValue(t, store, schema+"-imported-99", 0, 2)
+	wantValue(t, store, p, 10+stuck-1, 2)
+	wantValue(t, store, r, stuck-1, 2)
 }
 
 // TestOffsetStore_NamesOfOneHashtext: "projection-17893" and
@@ -274,11 +268,11 @@ func TestOffsetStore_StuckProjectionLeavesRoom(t *testing.T) {
 			waitForLockWaiters(t, pool, 1)
 			// WriteOffsets of p's locked rows and another projection's wait
 			// too, as they must, all or nothing; they must not take q's room.
-			const across = 2
+			const across = 8
 			acrossDone := make(chan error, across)
 			for shard := range uint64(across) {
 				go func() {
-					acrossDone <- store.WriteOffsets(ctx, []*egopb.Offset{offset(p, shard, 3, 3), offset(schema+"-r", shard, 3, 3)})
+					acrossDone <- store.WriteOffsets(ctx, []*egopb.Offset{offset(p, shard%shards, 3, 3), offset(schema+"-r", shard, 3, 3)})
 				}()
 			}
 			time.Sleep(50 * time.Millisecond) // they reach the store

@@ -22,8 +22,9 @@ import (
 // other tables of the same database share the locks of the names they
 // have in common, and wait for each other's resets of them.
 //
-// Before its projection's lock, each of those takes the store-wide lock
-// shared: the advisory lock of two int4 keys, LockClass and 0,
+// Once its projection's lock is granted, each of those takes the
+// store-wide lock shared: the advisory lock of two int4 keys, LockClass
+// and 0,
 //
 //	pg_advisory_xact_lock_shared(1868981875, 0)
 //

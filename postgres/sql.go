@@ -90,11 +90,14 @@ RETURNING projection_name, shard_number`
 	// hash of the projection name, seeded with [LockClass]. Two names of one
 	// hash would share a lock, which costs waiting, never correctness; with
 	// 64 bits, a store of a million projections has about one chance in 37
-	// million of holding such a pair (of 20,000, one in 90 billion). Before it the statement takes the
-	// store-wide lock (tryLockStoreSQL) shared, so that a WriteOffsets of
-	// too many projections to lock one by one still excludes the change;
-	// the target list is evaluated in order.
-	lockProjectionSQL = `SELECT pg_advisory_xact_lock_shared(1868981875, 0), pg_advisory_xact_lock(hashtextextended($1::text, 1868981875))`
+	// million of holding such a pair (of 20,000, one in 90 billion). Once
+	// it is granted, the statement takes the store-wide lock
+	// (tryLockStoreSQL) shared, so that a WriteOffsets of too many
+	// projections to lock one by one still excludes the change; the target
+	// list is evaluated in order. In that order, a change that waits for its
+	// projection's lock does not hold the store-wide one meanwhile, which
+	// would keep out every such WriteOffsets, of any projections.
+	lockProjectionSQL = `SELECT pg_advisory_xact_lock(hashtextextended($1::text, 1868981875)), pg_advisory_xact_lock_shared(1868981875, 0)`
 
 	// tryLockStoreSQL takes the store-wide lock exclusively, until the
 	// transaction ends, if no one holds it, and says whether it did: the
@@ -102,10 +105,22 @@ RETURNING projection_name, shard_number`
 	// keeps apart from the one-key locks of projections. A WriteOffsets of
 	// more than maxProjectionLocks projections takes it instead of their
 	// locks, and so excludes every reset and delete of several shards, of
-	// every projection, until it commits; writes do not take it. It never
-	// waits for it: waiting, it would queue in front of the resets that
-	// come after it, of projections it does not write.
+	// every projection, until it commits; writes do not take it. A first
+	// attempt never waits for it: waiting, it would queue in front of the
+	// resets that come after it, of projections it does not write.
 	tryLockStoreSQL = `SELECT pg_try_advisory_xact_lock(1868981875, 0)`
+
+	// lockStoreSQL is tryLockStoreSQL that waits for the lock, for a
+	// WriteOffsets that tried before, under a lock_timeout.
+	lockStoreSQL = `SELECT pg_advisory_xact_lock(1868981875, 0)`
+
+	// tryLockProjectionsSQL takes the lock of each projection of $1,
+	// shared, until the transaction ends, if it can without waiting, and
+	// says whether it took them all. PostgreSQL refuses it a lock that a
+	// change holds, or waits for: so a WriteOffsets of several projections
+	// never queues in front of a reset.
+	tryLockProjectionsSQL = `SELECT coalesce(bool_and(pg_try_advisory_xact_lock_shared(k)), true) FROM
+    (SELECT DISTINCT hashtextextended(n, 1868981875) AS k FROM unnest($1::text[]) AS n) AS keys`
 
 	// setLockTimeoutSQL sets lock_timeout to $1 until the transaction ends.
 	setLockTimeoutSQL = `SELECT set_config('lock_timeout', $1, true)`

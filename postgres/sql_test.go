@@ -32,7 +32,7 @@ func TestStatements_NameOnlyTheTable(t *testing.T) {
 // TestStatements_TakeTheProjectionLock checks that every statement that
 // writes takes a projection lock, shared, keyed by the name's 64-bit hash
 // seeded with LockClass, and that the lock of resets and deletes is that
-// same lock, exclusive, after the store-wide lock, shared.
+// same lock, exclusive, before the store-wide lock, shared.
 func TestStatements_TakeTheProjectionLock(t *testing.T) {
 	seed := ", " + strconv.Itoa(LockClass) + ")"
 	for _, sql := range []string{upsertSQL, upsertManySQL, upsertManyMonotonicSQL} {
@@ -41,7 +41,7 @@ func TestStatements_TakeTheProjectionLock(t *testing.T) {
 			t.Errorf("%q takes no lock, or another than pg_advisory_xact_lock_shared(hashtextextended(name%s); want that lock, once", sql, seed)
 		}
 	}
-	want := "SELECT pg_advisory_xact_lock_shared(" + strconv.Itoa(LockClass) + ", 0), pg_advisory_xact_lock(hashtextextended($1::text" + seed + ")"
+	want := "SELECT pg_advisory_xact_lock(hashtextextended($1::text" + seed + "), pg_advisory_xact_lock_shared(" + strconv.Itoa(LockClass) + ", 0)"
 	if lockProjectionSQL != want {
 		t.Errorf("lockProjectionSQL = %q; want %q", lockProjectionSQL, want)
 	}

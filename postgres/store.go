@@ -30,8 +30,8 @@ type OffsetStore struct {
 	createTable bool
 	now         func() time.Time
 	monotonic   bool
-	// lockTimeout, if not 0, replaces the package's lockTimeout, for tests.
-	lockTimeout time.Duration
+	// lockWaits, if not zero, replaces defaultLockWaits, for tests.
+	lockWaits lockWaits
 
 	// optErr is what was wrong with the options, for Connect to return.
 	optErr error
@@ -358,7 +358,7 @@ func (s *OffsetStore) session(op string) (*session, error) {
 // their contexts can end them: with a pool of n connections, (n-2)/2 stuck
 // projections leave the others room to write. A [OffsetStore.WriteOffsets]
 // of several projections counts among the pool's units, but waits for no
-// lock for longer than 200 milliseconds.
+// projection's lock, and for a row at most 200 milliseconds.
 //
 // Each statement that writes takes its projection's lock, shared (see
 // [LockClass]): writes never wait for each other's locks, only for a
