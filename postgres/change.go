@@ -132,8 +132,8 @@ func (s *OffsetStore) ResetShards(ctx context.Context, projectionName string, va
 // for one of those locks, or another transaction holds a row (an open
 // [OffsetStore.WriteOffsetTx], another session's lock), it rolls back and
 // tries again, after pauses that grow to a second, until it commits or
-// ctx ends; such retries go out one at a time, after the store's other
-// calls. So it never holds up the calls of projections it does not write,
+// ctx ends; such retries go out after the store's other waiting calls, and
+// may wait for the locks 200 milliseconds. So it never holds up the calls of projections it does not write,
 // but it may wait for long for one it writes that is stuck, and, beyond 64
 // projections, for a moment in which no reset of any projection is
 // running.
@@ -255,9 +255,9 @@ func (s *OffsetStore) writeAcross(ctx context.Context, sess *session, rows []row
 // exclusively, and writes rows. A first attempt takes the locks only if it
 // can at once, and otherwise fails with errLocksBusy, so that a burst of
 // calls that find a projection stuck does not queue on the server; a
-// retry, of which one is in flight at a time, queues for them, so that
-// resets made one after another do not keep it out for ever. Either
-// waits for a lock no longer than wait.
+// retry, which goes out after the store's other calls, queues for them,
+// so that resets made one after another do not keep it out for ever.
+// Either waits for a lock no longer than wait.
 func (s *OffsetStore) writeAcrossOnce(ctx context.Context, sess *session, rows []row, wholeStore, retry bool, wait time.Duration) error {
 	return pgx.BeginTxFunc(ctx, sess.pool, readCommitted, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, setLockTimeoutSQL, fmt.Sprintf("%dms", wait.Milliseconds())); err != nil {

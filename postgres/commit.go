@@ -181,7 +181,6 @@ type committer struct {
 	// lane that has any.
 	ready    []*lane
 	inFlight int
-	retrying int  // retries of alone in flight, of inFlight
 	closed   bool // no more requests are taken: the session is closing
 
 	// units counts every unit in flight, lone ones included, for close.
@@ -231,9 +230,9 @@ func (c *committer) change(ctx context.Context, op, name string, fn func(context
 // flight, and for nothing else. fn must not wait long for a lock (see
 // [OffsetStore.writeAcross]). No lane bounds how many such calls wait for
 // a stuck projection, so once one has found a lock held, it tries again
-// as a retry: retries go out after every other unit that waits, and one
-// at a time (maxRetrying), so that however many calls wait for a stuck
-// projection, they hold one connection. Errors are as change's.
+// as a retry: retries go out after every other unit that waits, so that
+// however many calls wait for a stuck projection, a call of another waits
+// at most for the units already in flight. Errors are as change's.
 func (c *committer) alone(ctx context.Context, op string, retry bool, fn func(context.Context) error) error {
 	if retry {
 		return c.submit(ctx, retryLane, c.changeRequest(ctx, op, fn))
@@ -244,9 +243,6 @@ func (c *committer) alone(ctx context.Context, op string, retry bool, fn func(co
 // retryLane is the name submit takes for a lane of its own that holds a
 // retry (see [committer.alone]); no projection name is empty.
 const retryLane = "\x00retry"
-
-// maxRetrying is how many retries of alone are in flight at most.
-const maxRetrying = 1
 
 func (c *committer) changeRequest(ctx context.Context, op string, fn func(context.Context) error) *request {
 	return &request{ctx: ctx, op: op, change: func(ctx context.Context) error {
@@ -339,9 +335,6 @@ func (c *committer) dispatchLocked() {
 // c.mu is held.
 func (c *committer) sendQueuedLocked(l *lane, now time.Time) {
 	for len(l.queue) > 0 && c.inFlight < c.maxUnits && len(l.sent) < maxLaneUnits {
-		if l.retry && c.retrying >= maxRetrying {
-			return
-		}
 		if len(l.sent) > 0 {
 			if wait := stallAfter - now.Sub(l.sent[len(l.sent)-1]); wait > 0 {
 				c.armLocked(l, wait)
@@ -373,9 +366,6 @@ func (c *committer) sendingLocked(l *lane) time.Time {
 	now := time.Now()
 	l.sent = append(l.sent, now)
 	c.inFlight++
-	if l.retry {
-		c.retrying++
-	}
 	c.units.Add(1)
 	return now
 }
@@ -388,9 +378,6 @@ func (c *committer) answered(l *lane, sent time.Time) {
 	i := slices.Index(l.sent, sent)
 	l.sent = slices.Delete(l.sent, i, i+1)
 	c.inFlight--
-	if l.retry {
-		c.retrying--
-	}
 	if len(l.sent) == 0 && len(l.queue) == 0 && c.lanes[l.name] == l {
 		delete(c.lanes, l.name)
 		if l.stall != nil {

@@ -40,11 +40,12 @@
 // unit in flight is answered or their context ends. [OffsetStore.Connect]
 // refuses a pool of fewer than 4 connections, with which one stuck
 // projection would hold up the others. A [OffsetStore.WriteOffsets] of
-// several projections is a unit of no projection's: it waits for no
-// projection's lock, and for a row 20 to 200 milliseconds, then rolls back
-// to try again later, one such retry in flight at a time, so that however
-// many of them wait for a stuck projection, they hold a connection only
-// briefly.
+// several projections is a unit of no projection's: its first attempt
+// waits for no projection's lock, and for a row 20 milliseconds, and its
+// retries, which go out after every other waiting call, for 200
+// milliseconds at most, so that however many of them wait for a stuck
+// projection, the calls of others wait at most for the units already in
+// flight.
 //
 // [OffsetStore.WriteOffsetTx] writes an offset inside the caller's
 // transaction instead, with the read model it belongs to, so
