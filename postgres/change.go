@@ -132,11 +132,10 @@ func (s *OffsetStore) ResetShards(ctx context.Context, projectionName string, va
 // for one of those locks, or another transaction holds a row (an open
 // [OffsetStore.WriteOffsetTx], another session's lock), it rolls back and
 // tries again, after pauses that grow to a second, until it commits or
-// ctx ends; such retries go out after the store's other waiting calls, and
-// may wait for the locks 200 milliseconds. So it never holds up the calls of projections it does not write,
-// but it may wait for long for one it writes that is stuck, and, beyond 64
-// projections, for a moment in which no reset of any projection is
-// running.
+// ctx ends; such retries go out after the store's other waiting calls,
+// and may wait for the locks 200 milliseconds. So it never holds up the
+// calls of projections it does not write, but it may wait for long for
+// one it writes that is stuck.
 func (s *OffsetStore) WriteOffsets(ctx context.Context, offsets []*egopb.Offset) error {
 	const op = "WriteOffsets"
 	argErr := s.optErr
@@ -218,12 +217,12 @@ var errLocksBusy = errors.New("a reset or a delete of several shards holds or wa
 
 // writeAcross writes rows, of several projections, in one transaction, as
 // a unit of no projection's lane: a call that waits for one projection
-// must not hold up the calls of others that come behind it. It does not
-// wait for the locks of projections (or, for wholeStore, the store-wide
-// lock) at all, and for a row briefly, so that it never
-// keeps a connection long, nor queues on the server in front of the resets
-// of other projections (see lockWaits). When a lock it needs is held, it rolls back and
-// tries again after a pause, until it commits or ctx ends.
+// must not hold up the calls of others that come behind it. Its attempts
+// wait for locks and rows briefly (see lockWaits and writeAcrossOnce), so
+// that it never keeps a connection long, nor queues on the server in front
+// of the resets of other projections for long. When a lock it needs is
+// held, it rolls back and tries again after a pause, until it commits or
+// ctx ends.
 func (s *OffsetStore) writeAcross(ctx context.Context, sess *session, rows []row, wholeStore bool) error {
 	const op = "WriteOffsets"
 	for attempt := 1; ; attempt++ {
@@ -254,16 +253,16 @@ func (s *OffsetStore) writeAcross(ctx context.Context, sess *session, rows []row
 // takes the locks of rows' projections shared, or the store-wide lock
 // exclusively, and writes rows. A first attempt takes the locks only if it
 // can at once, and otherwise fails with errLocksBusy, so that a burst of
-// calls that find a projection stuck does not queue on the server; a
-// retry, which goes out after the store's other calls, queues for them,
+// calls that find a projection stuck does not queue on the server; a retry
+// (queue), which goes out after the store's other calls, queues for them,
 // so that resets made one after another do not keep it out for ever.
-// Either waits for a lock no longer than wait.
-func (s *OffsetStore) writeAcrossOnce(ctx context.Context, sess *session, rows []row, wholeStore, retry bool, wait time.Duration) error {
+// Either waits for a lock or a row no longer than wait.
+func (s *OffsetStore) writeAcrossOnce(ctx context.Context, sess *session, rows []row, wholeStore, queue bool, wait time.Duration) error {
 	return pgx.BeginTxFunc(ctx, sess.pool, readCommitted, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, setLockTimeoutSQL, fmt.Sprintf("%dms", wait.Milliseconds())); err != nil {
 			return err
 		}
-		if retry {
+		if queue {
 			if wholeStore {
 				if _, err := tx.Exec(ctx, lockStoreSQL); err != nil {
 					return err
