@@ -181,7 +181,10 @@ type committer struct {
 	// lane that has any.
 	ready    []*lane
 	inFlight int
-	closed   bool // no more requests are taken: the session is closing
+	// sentAlone says whether the last unit sent from a queue was one of
+	// alone's, for dispatchLocked to take turns.
+	sentAlone bool
+	closed    bool // no more requests are taken: the session is closing
 
 	// units counts every unit in flight, lone ones included, for close.
 	units sync.WaitGroup
@@ -199,7 +202,8 @@ type lane struct {
 	sent  []time.Time
 	stall *time.Timer // wakes the committer when the lane's unit stalls
 	ready bool        // listed in c.ready
-	retry bool        // holds a retry of a call of alone
+	alone bool        // holds a unit of alone, of no projection's lane
+	retry bool        // holds a retry of alone
 }
 
 // stallAfter is how long a lane's unit may be in flight before the queue
@@ -229,10 +233,10 @@ func (c *committer) change(ctx context.Context, op, name string, fn func(context
 // as a unit of no projection's lane: it waits for room among the units in
 // flight, and for nothing else. fn must not wait long for a lock (see
 // [OffsetStore.writeAcross]). No lane bounds how many such calls wait for
-// a stuck projection, so once one has found a lock held, it tries again
-// as a retry: retries go out after every other unit that waits, so that
-// however many calls wait for a stuck projection, a call of another waits
-// at most for the units already in flight. Errors are as change's.
+// a stuck projection: while they wait, they take turns with the units of
+// projections' lanes (see dispatchLocked), and once one has found a lock
+// held, it tries again as a retry, after the other calls of alone. Errors
+// are as change's.
 func (c *committer) alone(ctx context.Context, op string, retry bool, fn func(context.Context) error) error {
 	if retry {
 		return c.submit(ctx, retryLane, c.changeRequest(ctx, op, fn))
@@ -267,7 +271,7 @@ func (c *committer) submit(ctx context.Context, name string, req *request) error
 	var l *lane
 	switch name {
 	case "", retryLane:
-		l = &lane{retry: name == retryLane}
+		l = &lane{alone: true, retry: name == retryLane}
 	default:
 		l = c.lanes[name]
 		if l == nil {
@@ -307,17 +311,24 @@ func (c *committer) submit(ctx context.Context, name string, req *request) error
 	}
 }
 
-// dispatchLocked sends the queued units that the bounds let go, oldest
-// lane first and retries last, and arms the stall timer of each lane that
-// waits for its unit in flight. c.mu is held.
+// dispatchLocked sends the queued units that the bounds let go, and arms
+// the stall timer of each lane that waits for its unit in flight. c.mu is
+// held. While both wait, it sends units of projections' lanes and of
+// alone by turns, so that however many calls of several projections wait
+// for a stuck one, a call of another projection waits for one of them at
+// most, and the other way round; within each kind, the oldest goes first,
+// but for retries of alone, which go after the other calls of alone.
 func (c *committer) dispatchLocked() {
 	now := time.Now()
-	for _, retries := range []bool{false, true} {
-		for _, l := range c.ready {
-			if l.retry == retries {
-				c.sendQueuedLocked(l, now)
+	for c.inFlight < c.maxUnits {
+		l := c.nextLocked(!c.sentAlone, now)
+		if l == nil {
+			if l = c.nextLocked(c.sentAlone, now); l == nil {
+				break
 			}
 		}
+		c.sentAlone = l.alone
+		c.sendLocked(l)
 	}
 	kept := c.ready[:0]
 	for _, l := range c.ready {
@@ -331,18 +342,29 @@ func (c *committer) dispatchLocked() {
 	c.ready = kept
 }
 
-// sendQueuedLocked sends the units queued in l that the bounds let go.
-// c.mu is held.
-func (c *committer) sendQueuedLocked(l *lane, now time.Time) {
-	for len(l.queue) > 0 && c.inFlight < c.maxUnits && len(l.sent) < maxLaneUnits {
-		if len(l.sent) > 0 {
+// nextLocked returns the lane, of alone's units or of a projection's as
+// alone says, whose queued unit goes next, or nil if none may go now; it
+// arms the stall timer of the lanes that wait for theirs. c.mu is held.
+func (c *committer) nextLocked(alone bool, now time.Time) *lane {
+	var retry *lane
+	for _, l := range c.ready {
+		switch {
+		case l.alone != alone || len(l.queue) == 0 || len(l.sent) >= maxLaneUnits:
+			continue
+		case len(l.sent) > 0:
 			if wait := stallAfter - now.Sub(l.sent[len(l.sent)-1]); wait > 0 {
 				c.armLocked(l, wait)
-				return
+				continue
 			}
+		case l.retry:
+			if retry == nil {
+				retry = l
+			}
+			continue
 		}
-		c.sendLocked(l)
+		return l
 	}
+	return retry
 }
 
 // armLocked makes the committer look at l again after wait. c.mu is held.

@@ -478,3 +478,141 @@ func TestOffsetStore_ReadsFindAConnection(t *testing.T) {
 		}
 	}
 }
+
+// TestOffsetStore_RowsOfAStuckProjectionLockedElsewhere: another session
+// holds p's rows FOR UPDATE; a reset of p, holding p's lock, waits for
+// them on the server; then many WriteOffsets of p and another projection
+// come at once, and try again while p stays stuck. Calls of projections
+// they do not write must return within 1 s: an import of more than 64
+// others (which takes the store-wide lock that every reset takes shared),
+// and a write, a read and a reset of q.
+func TestOffsetStore_RowsOfAStuckProjectionLockedElsewhere(t *testing.T) {
+	ctx := t.Context()
+	store, schema := connectedStore(t)
+	pool := newPool(t, pgtest.URL(t))
+	p, q := schema+"-p", schema+"-q"
+	mustWrite(t, store, offset(p, 0, 1, 1))
+	mustWrite(t, store, offset(q, 0, 1, 1))
+	blocker, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer blocker.Rollback(context.Background())
+	if _, err := blocker.Exec(ctx, `SELECT 1 FROM `+table(schema)+` WHERE projection_name = $1 FOR UPDATE`, p); err != nil {
+		t.Fatal(err)
+	}
+	reset := make(chan error, 1)
+	go func() { reset <- store.ResetOffset(ctx, p, 0) }()
+	waitForLockWaiters(t, pool, 1)
+
+	const burst = 100
+	burstDone := make(chan error, burst)
+	for i := range burst {
+		go func() {
+			burstDone <- store.WriteOffsets(ctx, []*egopb.Offset{offset(p, 0, 2, 2), offset(fmt.Sprintf("%s-r%d", schema, i), 0, 2, 2)})
+		}()
+	}
+	time.Sleep(30 * time.Millisecond) // they reach the store
+
+	why := fmt.Sprintf("while p's rows are locked, p's reset waits for them and %d WriteOffsets of p and others come at once", burst)
+	var imported []*egopb.Offset
+	for i := range 65 {
+		imported = append(imported, offset(fmt.Sprintf("%s-imported-%d", schema, i), 0, 2, 2))
+	}
+	start := time.Now()
+	prompt, cancel := context.WithTimeout(ctx, promptly)
+	if err := store.WriteOffsets(prompt, imported); err != nil {
+		t.Errorf("WriteOffsets(ctx, 65 other projections), %s = %v after %v; want <nil> within %v: a projection never waits for another", why, err, time.Since(start), promptly)
+	}
+	cancel()
+	wantPromptWrite(t, store, q, 0, 2, why)
+	wantPromptRead(t, store, q, 0, 2, why)
+	start = time.Now()
+	prompt, cancel = context.WithTimeout(ctx, promptly)
+	if err := store.ResetOffset(prompt, q, 7); err != nil {
+		t.Errorf("ResetOffset(ctx, q, 7), %s = %v after %v; want <nil> within %v: a projection never waits for another", why, err, time.Since(start), promptly)
+	}
+	cancel()
+	select {
+	case err := <-reset:
+		t.Fatalf("ResetOffset(ctx, p, 0) returned %v while p's rows were locked; want it to wait, or the test checks nothing", err)
+	case err := <-burstDone:
+		t.Fatalf("a WriteOffsets of p returned %v while p's rows were locked; want it to wait, or the test checks nothing", err)
+	default:
+	}
+
+	if err := blocker.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-reset; err != nil {
+		t.Errorf("ResetOffset(ctx, p, 0) once p's rows were free = %v; want <nil>", err)
+	}
+	for range burst {
+		if err := <-burstDone; err != nil {
+			t.Errorf("a WriteOffsets of p and another once p's rows were free = %v; want <nil>", err)
+		}
+	}
+	wantValue(t, store, p, 0, 2) // the writes came after the reset
+	wantValue(t, store, schema+"-imported-64", 0, 2)
+}
+
+// TestOffsetStore_WriteOffsetsNotStarvedByOtherWrites: a WriteOffsets of p
+// and q finds p's row locked by another session, and tries again while 40
+// writers of other projections keep every connection of the store busy.
+// Once the row is free it must commit within a few seconds: its retries,
+// which give way to other calls, must still take their turn.
+func TestOffsetStore_WriteOffsetsNotStarvedByOtherWrites(t *testing.T) {
+	ctx := t.Context()
+	store, schema := connectedStore(t)
+	pool := newPool(t, pgtest.URL(t))
+	p, q := schema+"-p", schema+"-q"
+	mustWrite(t, store, offset(p, 0, 1, 1))
+	blocker, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer blocker.Rollback(context.Background())
+	if _, err := blocker.Exec(ctx, `SELECT 1 FROM `+table(schema)+` WHERE projection_name = $1 FOR UPDATE`, p); err != nil {
+		t.Fatal(err)
+	}
+	written := make(chan error, 1)
+	go func() { written <- store.WriteOffsets(ctx, []*egopb.Offset{offset(p, 0, 2, 2), offset(q, 0, 2, 2)}) }()
+	waitForLockWaiters(t, pool, 1)
+
+	busy, stop := context.WithCancel(ctx)
+	defer stop()
+	writers := make(chan int, 40)
+	for w := range 40 {
+		go func() {
+			n := 0
+			for ; busy.Err() == nil; n++ {
+				_ = store.WriteOffset(busy, offset(fmt.Sprintf("%s-w%d", schema, w), 0, int64(n), 1))
+			}
+			writers <- n
+		}()
+	}
+	time.Sleep(300 * time.Millisecond) // the writers fill the store, and WriteOffsets tries again
+	if err := blocker.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	const within = 3 * time.Second // its pauses grow to 1 s
+	start := time.Now()
+	select {
+	case err := <-written:
+		if err != nil {
+			t.Errorf("WriteOffsets(ctx, {p, q}) = %v; want <nil>", err)
+		}
+	case <-time.After(within):
+		t.Errorf("WriteOffsets(ctx, {p, q}) not done %v after p's row was freed, while 40 writers keep the store busy; want it done within that", within)
+	}
+	stop()
+	total := 0
+	for range 40 {
+		total += <-writers
+	}
+	if total == 0 {
+		t.Fatalf("the 40 writers wrote nothing; want them to keep the store busy, or the test checks nothing")
+	}
+	t.Logf("WriteOffsets done %v after p's row was freed; %d writes of others meanwhile", time.Since(start), total)
+	wantValue(t, store, q, 0, 2)
+}

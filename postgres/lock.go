@@ -22,9 +22,9 @@ import (
 // other tables of the same database share the locks of the names they
 // have in common, and wait for each other's resets of them.
 //
-// Once its projection's lock is granted, each of those takes the
-// store-wide lock shared: the advisory lock of two int4 keys, LockClass
-// and 0,
+// Once its projection's lock is granted, and the projection's rows are
+// locked, each of those takes the store-wide lock shared: the advisory
+// lock of two int4 keys, LockClass and 0,
 //
 //	pg_advisory_xact_lock_shared(1868981875, 0)
 //
@@ -52,8 +52,9 @@ var readCommitted = pgx.TxOptions{IsoLevel: pgx.ReadCommitted}
 
 // changeProjection runs the statement stmt, with args, in a transaction
 // that first takes projection name's lock exclusively (lockProjectionSQL),
-// and hands stmt's result to read. Statement and lock are two statements,
-// so that stmt reads with a snapshot taken once the lock is granted; the
+// then its rows and the store-wide lock (lockRowsThenStoreSQL), and hands
+// stmt's result to read. Statement and locks are separate statements, so
+// that stmt reads with a snapshot taken once the locks are granted; the
 // transaction goes out as one pipeline, BEGIN to COMMIT, in one round
 // trip (two the first time on a connection, while pgx prepares the
 // statements). It runs again, from the start, when the server rolls it back for
@@ -63,6 +64,7 @@ func (s *OffsetStore) changeProjection(ctx context.Context, pool *pgxpool.Pool, 
 		b := &pgx.Batch{}
 		b.BeginTx(readCommitted)
 		b.Queue(lockProjectionSQL, name)
+		b.Queue(s.stmts.lockRowsThenStore, name)
 		b.Queue(stmt, args...)
 		b.Queue(commitSQL)
 		br := pool.SendBatch(ctx, b)
@@ -83,7 +85,10 @@ func readChange(br pgx.BatchResults, read func(pgx.BatchResults) error) error {
 	if _, err := br.Exec(); err != nil { // BEGIN
 		return err
 	}
-	if _, err := br.Exec(); err != nil { // the lock
+	if _, err := br.Exec(); err != nil { // the projection's lock
+		return err
+	}
+	if _, err := br.Exec(); err != nil { // its rows, then the store-wide lock
 		return err
 	}
 	if err := read(br); err != nil {

@@ -90,14 +90,20 @@ RETURNING projection_name, shard_number`
 	// hash of the projection name, seeded with [LockClass]. Two names of one
 	// hash would share a lock, which costs waiting, never correctness; with
 	// 64 bits, a store of a million projections has about one chance in 37
-	// million of holding such a pair (of 20,000, one in 90 billion). Once
-	// it is granted, the statement takes the store-wide lock
-	// (tryLockStoreSQL) shared, so that a WriteOffsets of too many
-	// projections to lock one by one still excludes the change; the target
-	// list is evaluated in order. In that order, a change that waits for its
-	// projection's lock does not hold the store-wide one meanwhile, which
-	// would keep out every such WriteOffsets, of any projections.
-	lockProjectionSQL = `SELECT pg_advisory_xact_lock(hashtextextended($1::text, 1868981875)), pg_advisory_xact_lock_shared(1868981875, 0)`
+	// million of holding such a pair (of 20,000, one in 90 billion).
+	lockProjectionSQL = `SELECT pg_advisory_xact_lock(hashtextextended($1::text, 1868981875))`
+
+	// lockRowsThenStoreSQL, which a change runs once it holds its
+	// projection's lock, locks the projection's rows, and then takes the
+	// store-wide lock (tryLockStoreSQL) shared, so that a WriteOffsets of
+	// too many projections to lock one by one still excludes the change:
+	// the aggregate locks every row before the outer query takes the lock.
+	// In that order, a change that waits for its projection's lock, or for
+	// rows another session holds, does not hold the store-wide lock
+	// meanwhile, which would keep out every such WriteOffsets, of any
+	// projections.
+	lockRowsThenStoreSQL = `SELECT pg_advisory_xact_lock_shared(1868981875, 0) FROM
+    (SELECT count(*) FROM (SELECT 1 FROM offsets_store WHERE projection_name = $1 FOR UPDATE) AS locked) AS rows`
 
 	// tryLockStoreSQL takes the store-wide lock exclusively, until the
 	// transaction ends, if no one holds it, and says whether it did: the
@@ -200,6 +206,7 @@ type statements struct {
 	upsertManyUnlocked, upsertManyMonotonicUnlocked        string
 	reset, resetShards, resetAllReturning                  string
 	deleteOffset, deleteShards, deleteAll                  string
+	lockRowsThenStore                                      string
 }
 
 // newStatements returns the statements for table, an identifier already
@@ -208,6 +215,7 @@ func newStatements(table string) statements {
 	b := func(sql string) string { return bind(sql, table) }
 	return statements{
 		createTable:                 b(createTableSQL),
+		lockRowsThenStore:           b(lockRowsThenStoreSQL),
 		checkTable:                  b(checkTableSQL),
 		nameColumn:                  nameColumnSQL,
 		selectOffset:                b(selectOffsetSQL),

@@ -32,7 +32,8 @@ func TestStatements_NameOnlyTheTable(t *testing.T) {
 // TestStatements_TakeTheProjectionLock checks that every statement that
 // writes takes a projection lock, shared, keyed by the name's 64-bit hash
 // seeded with LockClass, and that the lock of resets and deletes is that
-// same lock, exclusive, before the store-wide lock, shared.
+// same lock, exclusive, and that they take the store-wide lock, shared,
+// only after the projection's rows.
 func TestStatements_TakeTheProjectionLock(t *testing.T) {
 	seed := ", " + strconv.Itoa(LockClass) + ")"
 	for _, sql := range []string{upsertSQL, upsertManySQL, upsertManyMonotonicSQL} {
@@ -41,9 +42,12 @@ func TestStatements_TakeTheProjectionLock(t *testing.T) {
 			t.Errorf("%q takes no lock, or another than pg_advisory_xact_lock_shared(hashtextextended(name%s); want that lock, once", sql, seed)
 		}
 	}
-	want := "SELECT pg_advisory_xact_lock(hashtextextended($1::text" + seed + "), pg_advisory_xact_lock_shared(" + strconv.Itoa(LockClass) + ", 0)"
+	want := "SELECT pg_advisory_xact_lock(hashtextextended($1::text" + seed + ")"
 	if lockProjectionSQL != want {
 		t.Errorf("lockProjectionSQL = %q; want %q", lockProjectionSQL, want)
+	}
+	if rows, store := strings.Index(lockRowsThenStoreSQL, "FOR UPDATE"), strings.Index(lockRowsThenStoreSQL, "pg_advisory_xact_lock_shared("+strconv.Itoa(LockClass)+", 0)"); rows < 0 || store < 0 {
+		t.Errorf("lockRowsThenStoreSQL = %q; want it to lock the rows and take the store-wide lock shared", lockRowsThenStoreSQL)
 	}
 	if want := "SELECT pg_try_advisory_xact_lock(" + strconv.Itoa(LockClass) + ", 0)"; tryLockStoreSQL != want {
 		t.Errorf("tryLockStoreSQL = %q; want %q", tryLockStoreSQL, want)
