@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ego-contrib/offsetstore"
@@ -20,17 +21,83 @@ import (
 // projection is stuck: issue 15 asks for 1 second.
 const promptly = time.Second
 
-// wantPromptWrite fails the test unless WriteOffset of o returns nil within
-// promptly, while, as why says, another projection is stuck.
-func wantPromptWrite(t *testing.T, store *postgres.OffsetStore, name string, shard uint64, value int64, why string) {
+// wantPrompt fails the test unless f, the call that call names, returns
+// nil within promptly, while, as why says, another projection is stuck.
+func wantPrompt(t *testing.T, call, why string, f func(ctx context.Context) error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), promptly)
 	defer cancel()
-	o := offset(name, shard, value, value)
 	start := time.Now()
-	if err := store.WriteOffset(ctx, o); err != nil {
-		t.Errorf("WriteOffset(ctx, %v), %s = %v after %v; want <nil> within %v: a projection never waits for another", o, why, err, time.Since(start), promptly)
+	if err := f(ctx); err != nil {
+		t.Errorf("%s, %s = %v after %v; want <nil> within %v: a projection never waits for another", call, why, err, time.Since(start), promptly)
 	}
+}
+
+// wantPromptWrite is wantPrompt of a WriteOffset of name's shard.
+func wantPromptWrite(t *testing.T, store *postgres.OffsetStore, name string, shard uint64, value int64, why string) {
+	t.Helper()
+	o := offset(name, shard, value, value)
+	wantPrompt(t, fmt.Sprintf("WriteOffset(ctx, %v)", o), why, func(ctx context.Context) error { return store.WriteOffset(ctx, o) })
+}
+
+// wantWaiting fails the test now if one of the calls that send their
+// outcome to done has returned: they must wait, or the test checks
+// nothing.
+func wantWaiting(t *testing.T, done <-chan error, calls string) {
+	t.Helper()
+	select {
+	case err := <-done:
+		t.Fatalf("%s returned %v; want them to wait, or the test checks nothing", calls, err)
+	default:
+	}
+}
+
+// wantDone fails the test unless each of the n calls that send their
+// outcome to done returns nil.
+func wantDone(t *testing.T, done <-chan error, n int, calls string) {
+	t.Helper()
+	for range n {
+		if err := <-done; err != nil {
+			t.Errorf("%s = %v; want <nil>", calls, err)
+		}
+	}
+}
+
+// lockRows opens a transaction on pool that holds the rows of projection
+// name in schema's table FOR UPDATE, as another session can, until the
+// test rolls it back or ends.
+func lockRows(t *testing.T, pool *pgxpool.Pool, schema, name string) pgx.Tx {
+	t.Helper()
+	blocker, err := pool.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = blocker.Rollback(context.Background()) })
+	if _, err := blocker.Exec(t.Context(), `SELECT 1 FROM `+table(schema)+` WHERE projection_name = $1 FOR UPDATE`, name); err != nil {
+		t.Fatal(err)
+	}
+	return blocker
+}
+
+// resetWaitingForHandler makes p stuck as an exactly-once handler can: a
+// transaction that wrote p's shard 1 (value 5) with WriteOffsetTx stays
+// open, and a reset of p to 0 waits for it, as the writes of p that come
+// later wait for the reset. It returns the handler's transaction, for the
+// test to end, and the reset's outcome, which comes once it has.
+func resetWaitingForHandler(t *testing.T, store *postgres.OffsetStore, p string) (pgx.Tx, <-chan error) {
+	t.Helper()
+	handler, err := newPool(t, pgtest.URL(t)).Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = handler.Rollback(context.Background()) })
+	if err := store.WriteOffsetTx(t.Context(), handler, offset(p, 1, 5, 5)); err != nil {
+		t.Fatal(err)
+	}
+	reset := make(chan error, 1)
+	go func() { reset <- store.ResetOffset(t.Context(), p, 0) }()
+	waitForProjectionLock(t, p)
+	return handler, reset
 }
 
 // wantPromptRead fails the test unless GetCurrentOffset of name and shard
@@ -58,17 +125,7 @@ func TestOffsetStore_BatchedWithAStuckProjection(t *testing.T) {
 	mustWrite(t, store, offset(p, 0, 1, 1))
 	mustWrite(t, store, offset(q, 0, 1, 1))
 
-	handler, err := newPool(t, pgtest.URL(t)).Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer handler.Rollback(context.Background())
-	if err := store.WriteOffsetTx(ctx, handler, offset(p, 1, 5, 5)); err != nil {
-		t.Fatal(err)
-	}
-	reset := make(chan error, 1)
-	go func() { reset <- store.ResetOffset(ctx, p, 0) }()
-	waitForProjectionLock(t, p)
+	handler, reset := resetWaitingForHandler(t, store, p)
 
 	const stuck = 3
 	writes := make(chan error, stuck)
@@ -79,23 +136,13 @@ func TestOffsetStore_BatchedWithAStuckProjection(t *testing.T) {
 	wantPromptWrite(t, store, q, 0, 2, "sent with writes of p that wait behind p's reset")
 	wantPromptRead(t, store, q, 0, 2, "while writes and a reset of p wait")
 	wantPromptRead(t, store, p, 0, 1, "while writes and a reset of p wait")
-	select {
-	case err := <-writes:
-		t.Fatalf("a write of p returned %v while p's reset waited; want it to wait, or the test checks nothing", err)
-	default:
-	}
+	wantWaiting(t, writes, "writes of p, while p's reset waited,")
 
 	if err := handler.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-reset; err != nil {
-		t.Errorf("ResetOffset(ctx, p, 0) = %v; want <nil>", err)
-	}
-	for range stuck {
-		if err := <-writes; err != nil {
-			t.Errorf("a write of p that waited for p's reset = %v; want <nil>", err)
-		}
-	}
+	wantDone(t, reset, 1, "ResetOffset(ctx, p, 0)")
+	wantDone(t, writes, stuck, "a write of p that waited for p's reset")
 	wantValue(t, store, p, 1, 0)
 }
 
@@ -113,17 +160,7 @@ func TestOffsetStore_SeveralProjectionsWithAStuckOne(t *testing.T) {
 	mustWrite(t, store, offset(p, 0, 1, 1))
 	mustWrite(t, store, offset(q, 0, 1, 1))
 
-	handler, err := newPool(t, pgtest.URL(t)).Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer handler.Rollback(context.Background())
-	if err := store.WriteOffsetTx(ctx, handler, offset(p, 1, 5, 5)); err != nil {
-		t.Fatal(err)
-	}
-	reset := make(chan error, 1)
-	go func() { reset <- store.ResetOffset(ctx, p, 0) }()
-	waitForProjectionLock(t, p)
+	handler, reset := resetWaitingForHandler(t, store, p)
 
 	const stuck = 24
 	stuckDone := make(chan error, stuck)
@@ -135,45 +172,26 @@ func TestOffsetStore_SeveralProjectionsWithAStuckOne(t *testing.T) {
 	time.Sleep(200 * time.Millisecond) // they reach the store, and try again
 
 	why := fmt.Sprintf("while %d WriteOffsets of p and r wait for p's reset", stuck)
-	prompt := func(call string, f func(ctx context.Context) error) {
-		t.Helper()
-		start := time.Now()
-		ctx, cancel := context.WithTimeout(ctx, promptly)
-		defer cancel()
-		if err := f(ctx); err != nil {
-			t.Errorf("%s, %s = %v after %v; want <nil> within %v: a projection never waits for another", call, why, err, time.Since(start), promptly)
-		}
-	}
 	var imported []*egopb.Offset
 	for i := range 100 {
 		imported = append(imported, offset(fmt.Sprintf("%s-imported-%d", schema, i), 0, 2, 2))
 	}
-	prompt("WriteOffsets(ctx, 100 other projections)", func(ctx context.Context) error { return store.WriteOffsets(ctx, imported) })
-	prompt("WriteOffsets(ctx, {q, s})", func(ctx context.Context) error {
+	wantPrompt(t, "WriteOffsets(ctx, 100 other projections)", why, func(ctx context.Context) error { return store.WriteOffsets(ctx, imported) })
+	wantPrompt(t, "WriteOffsets(ctx, {q, s})", why, func(ctx context.Context) error {
 		return store.WriteOffsets(ctx, []*egopb.Offset{offset(q, 1, 2, 2), offset(s, 0, 2, 2)})
 	})
 	wantPromptWrite(t, store, q, 0, 2, why)
 	wantPromptRead(t, store, q, 0, 2, why)
-	prompt("ResetOffset(ctx, q, 7)", func(ctx context.Context) error { return store.ResetOffset(ctx, q, 7) })
+	wantPrompt(t, "ResetOffset(ctx, q, 7)", why, func(ctx context.Context) error { return store.ResetOffset(ctx, q, 7) })
 	wantPromptRead(t, store, q, 0, 7, why)
 	wantValue(t, store, schema+"-imported-99", 0, 2)
-	select {
-	case err := <-stuckDone:
-		t.Fatalf("a WriteOffsets of p and r returned %v while p's reset waited; want it to wait, or the test checks nothing", err)
-	default:
-	}
+	wantWaiting(t, stuckDone, "WriteOffsets of p and r, while p's reset waited,")
 
 	if err := handler.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-reset; err != nil {
-		t.Errorf("ResetOffset(ctx, p, 0) = %v; want <nil>", err)
-	}
-	for range stuck {
-		if err := <-stuckDone; err != nil {
-			t.Errorf("a WriteOffsets of p and r, once p's reset was done = %v; want <nil>", err)
-		}
-	}
+	wantDone(t, reset, 1, "ResetOffset(ctx, p, 0)")
+	wantDone(t, stuckDone, stuck, "a WriteOffsets of p and r, once p's reset was done")
 	// They tried again after the reset, and so come after it.
 	wantValue(t, store, p, 1, 0)
 	wantValue(t, store, p, 10+stuck-1, 2)
@@ -196,25 +214,10 @@ func TestOffsetStore_NamesOfOneHashtext(t *testing.T) {
 	store, _ := connectedStore(t)
 	mustWrite(t, store, offset(p, 0, 1, 1))
 	mustWrite(t, store, offset(q, 0, 1, 1))
-	handler, err := pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer handler.Rollback(context.Background())
-	if err := store.WriteOffsetTx(ctx, handler, offset(p, 1, 5, 5)); err != nil {
-		t.Fatal(err)
-	}
-	reset := make(chan error, 1)
-	go func() { reset <- store.ResetOffset(ctx, p, 0) }()
-	waitForProjectionLock(t, p)
+	handler, reset := resetWaitingForHandler(t, store, p)
 	why := fmt.Sprintf("while a reset of %s, of the same hashtext, waits", p)
 	wantPromptWrite(t, store, q, 0, 2, why)
-	start := time.Now()
-	prompt, cancel := context.WithTimeout(ctx, promptly)
-	defer cancel()
-	if err := store.ResetOffset(prompt, q, 0); err != nil {
-		t.Errorf("ResetOffset(ctx, %s, 0), %s = %v after %v; want <nil> within %v", q, why, err, time.Since(start), promptly)
-	}
+	wantPrompt(t, "ResetOffset(ctx, "+q+", 0)", why, func(ctx context.Context) error { return store.ResetOffset(ctx, q, 0) })
 	if err := handler.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -227,8 +230,8 @@ func TestOffsetStore_NamesOfOneHashtext(t *testing.T) {
 // TestOffsetStore_StuckProjectionLeavesRoom is issue 15's second case:
 // another session holds p's rows FOR UPDATE, so that every write of p
 // waits, and a reset of p waits too, as do WriteOffsets of p and another
-// projection. Writes and reads of q must return at once, at first and once the store has sent more of p's writes beside the
-// stuck ones (past stallAfter, 5 seconds, and twice that), with pools of
+// projection. Writes and reads of q must return at once, at first and once
+// the store has sent more of p's writes beside the stuck ones (past stallAfter, 5 seconds, and twice that), with pools of
 // the sizes the store accepts, the smallest first.
 func TestOffsetStore_StuckProjectionLeavesRoom(t *testing.T) {
 	for _, size := range []int{4, 5} {
@@ -250,14 +253,7 @@ func TestOffsetStore_StuckProjectionLeavesRoom(t *testing.T) {
 			mustWrite(t, store, offset(q, 0, 1, 1))
 
 			pool := newPool(t, pgtest.URL(t))
-			blocker, err := pool.Begin(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer blocker.Rollback(context.Background())
-			if _, err := blocker.Exec(ctx, `SELECT 1 FROM `+table(schema)+` WHERE projection_name = $1 FOR UPDATE`, p); err != nil {
-				t.Fatal(err)
-			}
+			blocker := lockRows(t, pool, schema, p)
 			writes := make(chan error, shards)
 			for shard := range uint64(shards) {
 				go func() { writes <- store.WriteOffset(ctx, offset(p, shard, 2, 2)) }()
@@ -493,14 +489,7 @@ func TestOffsetStore_RowsOfAStuckProjectionLockedElsewhere(t *testing.T) {
 	p, q := schema+"-p", schema+"-q"
 	mustWrite(t, store, offset(p, 0, 1, 1))
 	mustWrite(t, store, offset(q, 0, 1, 1))
-	blocker, err := pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer blocker.Rollback(context.Background())
-	if _, err := blocker.Exec(ctx, `SELECT 1 FROM `+table(schema)+` WHERE projection_name = $1 FOR UPDATE`, p); err != nil {
-		t.Fatal(err)
-	}
+	blocker := lockRows(t, pool, schema, p)
 	reset := make(chan error, 1)
 	go func() { reset <- store.ResetOffset(ctx, p, 0) }()
 	waitForLockWaiters(t, pool, 1)
@@ -519,39 +508,18 @@ func TestOffsetStore_RowsOfAStuckProjectionLockedElsewhere(t *testing.T) {
 	for i := range 65 {
 		imported = append(imported, offset(fmt.Sprintf("%s-imported-%d", schema, i), 0, 2, 2))
 	}
-	start := time.Now()
-	prompt, cancel := context.WithTimeout(ctx, promptly)
-	if err := store.WriteOffsets(prompt, imported); err != nil {
-		t.Errorf("WriteOffsets(ctx, 65 other projections), %s = %v after %v; want <nil> within %v: a projection never waits for another", why, err, time.Since(start), promptly)
-	}
-	cancel()
+	wantPrompt(t, "WriteOffsets(ctx, 65 other projections)", why, func(ctx context.Context) error { return store.WriteOffsets(ctx, imported) })
 	wantPromptWrite(t, store, q, 0, 2, why)
 	wantPromptRead(t, store, q, 0, 2, why)
-	start = time.Now()
-	prompt, cancel = context.WithTimeout(ctx, promptly)
-	if err := store.ResetOffset(prompt, q, 7); err != nil {
-		t.Errorf("ResetOffset(ctx, q, 7), %s = %v after %v; want <nil> within %v: a projection never waits for another", why, err, time.Since(start), promptly)
-	}
-	cancel()
-	select {
-	case err := <-reset:
-		t.Fatalf("ResetOffset(ctx, p, 0) returned %v while p's rows were locked; want it to wait, or the test checks nothing", err)
-	case err := <-burstDone:
-		t.Fatalf("a WriteOffsets of p returned %v while p's rows were locked; want it to wait, or the test checks nothing", err)
-	default:
-	}
+	wantPrompt(t, "ResetOffset(ctx, q, 7)", why, func(ctx context.Context) error { return store.ResetOffset(ctx, q, 7) })
+	wantWaiting(t, reset, "ResetOffset(ctx, p, 0), while p's rows were locked,")
+	wantWaiting(t, burstDone, "WriteOffsets of p, while p's rows were locked,")
 
 	if err := blocker.Rollback(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-reset; err != nil {
-		t.Errorf("ResetOffset(ctx, p, 0) once p's rows were free = %v; want <nil>", err)
-	}
-	for range burst {
-		if err := <-burstDone; err != nil {
-			t.Errorf("a WriteOffsets of p and another once p's rows were free = %v; want <nil>", err)
-		}
-	}
+	wantDone(t, reset, 1, "ResetOffset(ctx, p, 0) once p's rows were free")
+	wantDone(t, burstDone, burst, "a WriteOffsets of p and another once p's rows were free")
 	wantValue(t, store, p, 0, 2) // the writes came after the reset
 	wantValue(t, store, schema+"-imported-64", 0, 2)
 }
@@ -567,14 +535,7 @@ func TestOffsetStore_WriteOffsetsNotStarvedByOtherWrites(t *testing.T) {
 	pool := newPool(t, pgtest.URL(t))
 	p, q := schema+"-p", schema+"-q"
 	mustWrite(t, store, offset(p, 0, 1, 1))
-	blocker, err := pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer blocker.Rollback(context.Background())
-	if _, err := blocker.Exec(ctx, `SELECT 1 FROM `+table(schema)+` WHERE projection_name = $1 FOR UPDATE`, p); err != nil {
-		t.Fatal(err)
-	}
+	blocker := lockRows(t, pool, schema, p)
 	written := make(chan error, 1)
 	go func() { written <- store.WriteOffsets(ctx, []*egopb.Offset{offset(p, 0, 2, 2), offset(q, 0, 2, 2)}) }()
 	waitForLockWaiters(t, pool, 1)
