@@ -132,10 +132,12 @@ func (s *OffsetStore) ResetShards(ctx context.Context, projectionName string, va
 // for one of those locks, or another transaction holds a row (an open
 // [OffsetStore.WriteOffsetTx], another session's lock), it rolls back and
 // tries again, after pauses that grow to a second, until it commits or
-// ctx ends; such retries go out after the store's other waiting calls,
-// and may wait for the locks 200 milliseconds. So it never holds up the
-// calls of projections it does not write, but it may wait for long for
-// one it writes that is stuck.
+// ctx ends; such retries go out after the first attempts of others, and
+// may wait for the locks 200 milliseconds. So it never holds up the
+// calls of projections it does not write for more than one of its
+// attempts, but it may wait for long for one it writes that is stuck, and
+// waits for the calls of several projections queued before it (about 10
+// milliseconds each, on a pool of 4, when they meet a locked row).
 func (s *OffsetStore) WriteOffsets(ctx context.Context, offsets []*egopb.Offset) error {
 	const op = "WriteOffsets"
 	argErr := s.optErr
@@ -254,7 +256,7 @@ func (s *OffsetStore) writeAcross(ctx context.Context, sess *session, rows []row
 // exclusively, and writes rows. A first attempt takes the locks only if it
 // can at once, and otherwise fails with errLocksBusy, so that a burst of
 // calls that find a projection stuck does not queue on the server; a retry
-// (queue), which goes out after the store's other calls, queues for them,
+// (queue), which goes out after the other first attempts, queues for them,
 // so that resets made one after another do not keep it out for ever.
 // Either waits for a lock or a row no longer than wait.
 func (s *OffsetStore) writeAcrossOnce(ctx context.Context, sess *session, rows []row, wholeStore, queue bool, wait time.Duration) error {

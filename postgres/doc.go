@@ -42,10 +42,11 @@
 // projection would hold up the others. A [OffsetStore.WriteOffsets] of
 // several projections is a unit of no projection's: its first attempt
 // waits for no projection's lock, and for a row 20 milliseconds, and its
-// retries, which go out after every other waiting call, for 200
-// milliseconds at most, so that however many of them wait for a stuck
-// projection, the calls of others wait at most for the units already in
-// flight.
+// retries, which go out after the first attempts of others, for 200
+// milliseconds at most; while both wait, the store sends units of
+// projections and of such calls by turns, so that however many of them
+// wait for a stuck projection, another projection's call waits at most for
+// one of them beside the units already in flight.
 //
 // [OffsetStore.WriteOffsetTx] writes an offset inside the caller's
 // transaction instead, with the read model it belongs to, so
