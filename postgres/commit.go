@@ -34,7 +34,7 @@ type session struct {
 	// typmod is the projection_name column's type modifier.
 	typmod int32
 	// lockWaits bounds how long the attempts of a WriteOffsets of several
-	// projections wait for a row: lockWaits, or a test's.
+	// projections wait for a lock or a row: defaultLockWaits, or a test's.
 	lockWaits lockWaits
 }
 
@@ -202,7 +202,6 @@ type lane struct {
 	sent  []time.Time
 	stall *time.Timer // wakes the committer when the lane's unit stalls
 	ready bool        // listed in c.ready
-	alone bool        // holds a unit of alone, of no projection's lane
 	retry bool        // holds a retry of alone
 }
 
@@ -238,15 +237,21 @@ func (c *committer) change(ctx context.Context, op, name string, fn func(context
 // held, it tries again as a retry, after the other calls of alone. Errors
 // are as change's.
 func (c *committer) alone(ctx context.Context, op string, retry bool, fn func(context.Context) error) error {
+	name := ""
 	if retry {
-		return c.submit(ctx, retryLane, c.changeRequest(ctx, op, fn))
+		name = retryLane
 	}
-	return c.submit(ctx, "", c.changeRequest(ctx, op, fn))
+	return c.submit(ctx, name, c.changeRequest(ctx, op, fn))
 }
 
 // retryLane is the name submit takes for a lane of its own that holds a
-// retry (see [committer.alone]); no projection name is empty.
+// retry (see [committer.alone]): no projection's name, which can neither
+// be empty nor hold a NUL byte.
 const retryLane = "\x00retry"
+
+// isAlone reports whether l holds a unit of alone: such lanes, of no
+// projection, have no name.
+func (l *lane) isAlone() bool { return l.name == "" }
 
 func (c *committer) changeRequest(ctx context.Context, op string, fn func(context.Context) error) *request {
 	return &request{ctx: ctx, op: op, change: func(ctx context.Context) error {
@@ -271,7 +276,7 @@ func (c *committer) submit(ctx context.Context, name string, req *request) error
 	var l *lane
 	switch name {
 	case "", retryLane:
-		l = &lane{alone: true, retry: name == retryLane}
+		l = &lane{retry: name == retryLane}
 	default:
 		l = c.lanes[name]
 		if l == nil {
@@ -327,7 +332,7 @@ func (c *committer) dispatchLocked() {
 				break
 			}
 		}
-		c.sentAlone = l.alone
+		c.sentAlone = l.isAlone()
 		c.sendLocked(l)
 	}
 	kept := c.ready[:0]
@@ -349,7 +354,7 @@ func (c *committer) nextLocked(alone bool, now time.Time) *lane {
 	var retry *lane
 	for _, l := range c.ready {
 		switch {
-		case l.alone != alone || len(l.queue) == 0 || len(l.sent) >= maxLaneUnits:
+		case l.isAlone() != alone || len(l.queue) == 0 || len(l.sent) >= maxLaneUnits:
 			continue
 		case len(l.sent) > 0:
 			if wait := stallAfter - now.Sub(l.sent[len(l.sent)-1]); wait > 0 {

@@ -117,11 +117,13 @@
 //     rewinding a projection, not for a hot path.
 //   - [OffsetStore.WriteOffsets] of more than 64 projections (an
 //     offsetctl import, say) takes one store-wide lock instead of one per
-//     projection, which would overflow the server's lock table: it takes
-//     it only when no reset or delete of several shards is in progress,
-//     of any projection, and then those wait for it, on every node, until
-//     it commits; writes do not. While some projection's reset stays stuck,
-//     such an import keeps trying again.
+//     projection, which would overflow the server's lock table: its first
+//     attempt takes it only when no reset or delete of several shards
+//     holds it, of any projection, and its retries wait for it 200
+//     milliseconds at most; once it has it, those wait for it, on every
+//     node, until it commits; writes do not. A change holds the lock only
+//     once it has its projection and rows, so one that waits for them
+//     keeps no import out.
 //   - Two projection names of one 64-bit lock key (see [LockClass]) would
 //     share a lock: their resets and writes may wait for each other, never
 //     more. A stuck projection holds up others only if it holds the

@@ -132,7 +132,8 @@ RETURNING projection_name, shard_number`
 	setLockTimeoutSQL = `SELECT set_config('lock_timeout', $1, true)`
 
 	// upsertManyUnlockedSQL is upsertManySQL without the projections'
-	// locks, for a transaction that holds the store-wide lock.
+	// locks, for a transaction that holds them, or the store-wide lock,
+	// already.
 	upsertManyUnlockedSQL = `INSERT INTO offsets_store AS o (projection_name, shard_number, current_offset, timestamp)
 SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[])
 ON CONFLICT (projection_name, shard_number)
@@ -215,7 +216,6 @@ func newStatements(table string) statements {
 	b := func(sql string) string { return bind(sql, table) }
 	return statements{
 		createTable:                 b(createTableSQL),
-		lockRowsThenStore:           b(lockRowsThenStoreSQL),
 		checkTable:                  b(checkTableSQL),
 		nameColumn:                  nameColumnSQL,
 		selectOffset:                b(selectOffsetSQL),
@@ -233,6 +233,7 @@ func newStatements(table string) statements {
 		resetAllReturning:           b(resetAllReturningSQL),
 		deleteOffset:                b(deleteOffsetSQL),
 		deleteShards:                b(deleteShardsSQL),
+		lockRowsThenStore:           b(lockRowsThenStoreSQL),
 		deleteAll:                   b(deleteAllSQL),
 	}
 }

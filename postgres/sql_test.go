@@ -46,8 +46,10 @@ func TestStatements_TakeTheProjectionLock(t *testing.T) {
 	if lockProjectionSQL != want {
 		t.Errorf("lockProjectionSQL = %q; want %q", lockProjectionSQL, want)
 	}
-	if rows, store := strings.Index(lockRowsThenStoreSQL, "FOR UPDATE"), strings.Index(lockRowsThenStoreSQL, "pg_advisory_xact_lock_shared("+strconv.Itoa(LockClass)+", 0)"); rows < 0 || store < 0 {
-		t.Errorf("lockRowsThenStoreSQL = %q; want it to lock the rows and take the store-wide lock shared", lockRowsThenStoreSQL)
+	// The outer query takes the store-wide lock once the subquery has
+	// locked the rows.
+	if rows, store := strings.Index(lockRowsThenStoreSQL, "FOR UPDATE"), strings.Index(lockRowsThenStoreSQL, "SELECT pg_advisory_xact_lock_shared("+strconv.Itoa(LockClass)+", 0) FROM"); rows < 0 || store != 0 {
+		t.Errorf("lockRowsThenStoreSQL = %q; want it to lock the projection's rows FOR UPDATE in a subquery, and take the store-wide lock shared over it", lockRowsThenStoreSQL)
 	}
 	if want := "SELECT pg_try_advisory_xact_lock(" + strconv.Itoa(LockClass) + ", 0)"; tryLockStoreSQL != want {
 		t.Errorf("tryLockStoreSQL = %q; want %q", tryLockStoreSQL, want)

@@ -357,8 +357,8 @@ func (s *OffsetStore) session(op string) (*session, error) {
 // always find a connection. Past that, calls wait in the store, where
 // their contexts can end them: with a pool of n connections, (n-2)/2 stuck
 // projections leave the others room to write. A [OffsetStore.WriteOffsets]
-// of several projections counts among the pool's units, but waits for no
-// projection's lock, and for a row at most 200 milliseconds.
+// of several projections counts among the pool's units, but waits for a
+// lock or a row 200 milliseconds at most.
 //
 // Each statement that writes takes its projection's lock, shared (see
 // [LockClass]): writes never wait for each other's locks, only for a
