@@ -1,8 +1,8 @@
 // Package natstest starts NATS servers with JetStream inside a test
 // process, as nats-server's own tests do: one server, or a cluster of three
-// whose servers can be stopped and started again on the same storage. It is
-// imported only by tests and examples, so that programs importing the
-// library never build nats-server.
+// whose servers can be stopped and started again on the same storage, and
+// cut off from each other. It is imported only by tests and examples, so
+// that programs importing the library never build nats-server.
 package natstest
 
 import (
@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/ego-contrib/offsetstore/internal/tcpproxy"
 )
 
 // readyTimeout bounds how long a server may take to accept clients, and a
@@ -74,6 +76,9 @@ func (s *Server) Stop() {
 // Cluster is a set of servers clients may connect to, one or three.
 type Cluster struct {
 	Servers []*Server
+	// links are the proxies between the servers of a cluster of
+	// RunPartitionableCluster.
+	links []link
 }
 
 // URL is every server's address, comma-separated, as nats.Connect takes
@@ -100,13 +105,23 @@ func (c *Cluster) StreamLeader(stream string) *Server {
 // WaitForStreamLeader waits until stream has a leader, and returns it.
 func (c *Cluster) WaitForStreamLeader(tb testing.TB, stream string) *Server {
 	tb.Helper()
+	return c.WaitForStreamLeaderOtherThan(tb, stream, nil)
+}
+
+// WaitForStreamLeaderOtherThan waits until a server other than old leads
+// stream, and returns it: after old was isolated, which still believes it
+// leads, or stepped down.
+func (c *Cluster) WaitForStreamLeaderOtherThan(tb testing.TB, stream string, old *Server) *Server {
+	tb.Helper()
 	deadline := time.Now().Add(readyTimeout)
 	for {
-		if s := c.StreamLeader(stream); s != nil {
-			return s
+		for _, s := range c.Servers {
+			if s != old && s.srv != nil && (len(c.Servers) == 1 || s.srv.JetStreamIsStreamLeader(server.DEFAULT_GLOBAL_ACCOUNT, stream)) {
+				return s
+			}
 		}
 		if time.Now().After(deadline) {
-			tb.Fatalf("natstest: stream %s has no leader after %v", stream, readyTimeout)
+			tb.Fatalf("natstest: stream %s has no leader other than the one it had after %v", stream, readyTimeout)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -129,18 +144,52 @@ func RunServer(tb testing.TB) *Cluster {
 // when tb ends.
 func RunCluster(tb testing.TB) *Cluster {
 	tb.Helper()
+	return runCluster(tb, false)
+}
+
+// RunPartitionableCluster is [RunCluster] with every route between two
+// servers going through a [tcpproxy.Proxy], so that [Cluster.Isolate] can
+// cut a server off from the others as a network partition would, and
+// [Cluster.Heal] join them again.
+func RunPartitionableCluster(tb testing.TB) *Cluster {
+	tb.Helper()
+	return runCluster(tb, true)
+}
+
+func runCluster(tb testing.TB, proxied bool) *Cluster {
+	tb.Helper()
 	const n = 3
 	clusterPorts := make([]int, n)
-	routes := make([]*url.URL, n)
 	for i := range n {
 		clusterPorts[i] = freePort(tb)
-		routes[i] = &url.URL{Scheme: "nats-route", Host: fmt.Sprintf("127.0.0.1:%d", clusterPorts[i])}
 	}
 	c := &Cluster{}
 	for i := range n {
 		opts := options(tb, fmt.Sprintf("n%d", i+1), freePort(tb))
 		opts.Cluster = server.ClusterOpts{Name: "offsets", Host: "127.0.0.1", Port: clusterPorts[i]}
-		opts.Routes = routes
+		for j := range n {
+			switch {
+			case !proxied:
+				opts.Routes = append(opts.Routes, routeURL(fmt.Sprintf("127.0.0.1:%d", clusterPorts[j])))
+			case j != i:
+				// Each server dials each other through a proxy of its own
+				// (a server with no route to dial is not clustered), so
+				// that whichever connection a pair keeps crosses one.
+				p, err := tcpproxy.New(fmt.Sprintf("127.0.0.1:%d", clusterPorts[j]))
+				if err != nil {
+					tb.Fatal(err)
+				}
+				tb.Cleanup(func() { _ = p.Close() })
+				c.links = append(c.links, link{a: i, b: j, proxy: p})
+				opts.Routes = append(opts.Routes, routeURL(p.Addr()))
+			}
+		}
+		if proxied {
+			// Servers tell each other where to reach them, and dial what
+			// they are told if no route joins them yet: an address where
+			// nothing listens keeps every route on the proxies.
+			opts.Cluster.Advertise = fmt.Sprintf("127.0.0.1:%d", freePort(tb))
+		}
 		c.Servers = append(c.Servers, &Server{opts: opts})
 	}
 	// Every server must be up for a meta leader to be elected, so start
@@ -161,6 +210,38 @@ func RunCluster(tb testing.TB) *Cluster {
 	}
 	c.WaitForMetaLeader(tb)
 	return c
+}
+
+func routeURL(hostPort string) *url.URL { return &url.URL{Scheme: "nats-route", Host: hostPort} }
+
+// link is the proxy that the routes server a dials to server b cross.
+type link struct {
+	a, b  int
+	proxy *tcpproxy.Proxy
+}
+
+// Isolate cuts s off from the other servers, both ways, as a network
+// partition would: the routes stay open and carry nothing, so that
+// neither side learns of the cut but by what it stops hearing. Clients
+// connected to s stay connected to it. It needs a cluster of
+// [RunPartitionableCluster], and panics on another.
+func (c *Cluster) Isolate(s *Server) {
+	if len(c.links) == 0 {
+		panic("natstest: Isolate needs a cluster started with RunPartitionableCluster")
+	}
+	for _, l := range c.links {
+		if c.Servers[l.a] == s || c.Servers[l.b] == s {
+			l.proxy.Cut()
+		}
+	}
+}
+
+// Heal ends every cut of [Cluster.Isolate]: the routes that lost bytes
+// are closed, and the servers route again.
+func (c *Cluster) Heal() {
+	for _, l := range c.links {
+		l.proxy.Heal()
+	}
 }
 
 // WaitForMetaLeader waits until the running servers have a JetStream meta
