@@ -5,15 +5,20 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/ego-contrib/offsetstore/egopb"
 )
 
 // Offsets returns the offsets of projectionName, sorted by shard number as
 // a uint64. A projection with no offsets gives an empty slice, not an
-// error. It reads every key of the projection from the stream's leader,
-// one message per round trip, and returns them as they were at one
-// instant (see [OffsetStore.Snapshot]).
+// error. It writes the projection's fence, then reads every key of the
+// projection, one message per round trip, in the order of their
+// sequences, up to the fence's new message, and returns them as they
+// were then: at one instant between the call and the return, through a
+// leader in touch with the others (see the package documentation).
 func (s *OffsetStore) Offsets(ctx context.Context, projectionName string) ([]*egopb.Offset, error) {
 	const op = "Offsets"
 	if err := check(ctx, op, errors.Join(s.optErr, CheckProjectionName(projectionName))); err != nil {
@@ -53,11 +58,11 @@ func (s *OffsetStore) Projections(ctx context.Context) ([]string, error) {
 
 // Snapshot returns every offset in the bucket, sorted by projection name
 // as [OffsetStore.Projections] sorts them, then by shard number as a
-// uint64. It reads every message of the bucket from the stream's leader,
-// one per round trip, in the order of their sequences, and returns the
-// offsets as they were when the leader said there were no more: a write
-// made during the scan to a key already read is stored later, and read
-// again.
+// uint64. It writes the bucket's barrier key, then reads every message of
+// the bucket, one per round trip, in the order of their sequences, up to
+// the barrier's, and returns the offsets as they were then: at one
+// instant between the call and the return, through a leader in touch
+// with the others (see the package documentation).
 func (s *OffsetStore) Snapshot(ctx context.Context) ([]*egopb.Offset, error) {
 	return s.snapshot(ctx, "Snapshot")
 }
@@ -73,7 +78,7 @@ func (s *OffsetStore) snapshot(ctx context.Context, op string) ([]*egopb.Offset,
 	defer sess.leave()
 	rctx, cancel := withCallTimeout(ctx)
 	defer cancel()
-	msgs, err := sess.scan(rctx, s.keys.all())
+	msgs, err := sess.scanAfter(rctx, s.keys.all(), &nats.Msg{Subject: sess.barrierSubject})
 	if err != nil {
 		return nil, s.translate(ctx, op, sess, err)
 	}
@@ -98,54 +103,95 @@ func (s *OffsetStore) snapshot(ctx context.Context, op string) ([]*egopb.Offset,
 // projectionState is what a scan of one projection's keys found.
 type projectionState struct {
 	offsets []*egopb.Offset
-	// shards holds the message of each shard that has an offset.
+	// shards holds the last message of every shard key: a value, or a
+	// delete marker.
 	shards map[uint64]*message
-	// record is the projection's record's message, or nil.
-	record *message
-	// last is the highest sequence among the projection's keys: the last
-	// sequence on its subject filter when it was read.
-	last uint64
+	// fence is the projection's fence's message, or nil.
+	fence *message
 }
 
-// readProjection reads name's keys from the stream's leader.
+// offset returns the offset of shard, which must have one.
+func (st projectionState) offset(shard uint64) *egopb.Offset {
+	i, _ := slices.BinarySearchFunc(st.offsets, shard, func(o *egopb.Offset, shard uint64) int { return cmp.Compare(o.ShardNumber, shard) })
+	return st.offsets[i]
+}
+
+// readProjection reads name's keys, one at a time in the order of their
+// sequences, after writing its fence, and returns them as they were at
+// one instant between the call and the return (see [session.scanAfter]).
 func (s *OffsetStore) readProjection(ctx context.Context, sess *session, name string) (projectionState, error) {
-	msgs, err := sess.scan(ctx, s.keys.projection(name))
+	msgs, err := sess.scanAfter(ctx, s.keys.projection(name), s.fenceMsg(name, "read"))
 	if err != nil {
 		return projectionState{}, err
 	}
 	return s.projectionOf(name, msgs)
 }
 
-// projectionOf applies name's record to the messages of its shards.
-func (s *OffsetStore) projectionOf(name string, msgs []*message) (projectionState, error) {
-	st := projectionState{shards: make(map[uint64]*message), offsets: []*egopb.Offset{}}
-	var shards []*message
-	var keyOf []parsedKey
-	for _, m := range msgs {
-		st.last = max(st.last, m.seq)
-		k, ok := s.keys.parse(m.subject)
-		switch {
-		case !ok:
-		case k.token == projectionToken:
-			st.record = m
-		case k.isShard():
-			shards = append(shards, m)
-			keyOf = append(keyOf, k)
-		}
-	}
-	r, err := decodeRecord(st.record)
+// listProjection reads name's keys in four round trips, whatever their
+// number: the fence's message, then the list of the projection's keys
+// (a stream info of its subject filter), then every shard key's message,
+// asked at once. The keys are not read at one instant: a change that
+// relies on them conditions its batch on each key it relies on, and on
+// the fence. The list is complete for that use: every key that exists
+// when the fence is read is in it, since a key is never removed, a batch
+// that adds one writes the fence after it, so that the fence's sequence
+// is above the key's, and the list is taken from a state of the stream
+// that includes the fence's sequence, asked again until it does.
+func (s *OffsetStore) listProjection(ctx context.Context, sess *session, name string) (projectionState, error) {
+	fence, err := sess.last(ctx, s.keys.fence(name))
 	if err != nil {
 		return projectionState{}, err
 	}
-	for i, m := range shards {
-		v, ok, err := r.apply(m)
+	var subjects []string
+	for {
+		info, err := sess.streamInfo(ctx, s.keys.projection(name))
 		if err != nil {
 			return projectionState{}, err
 		}
-		if ok {
-			shard := keyOf[i].shard
-			st.shards[shard] = m
-			st.offsets = append(st.offsets, &egopb.Offset{ProjectionName: name, ShardNumber: shard, Value: v.value, Timestamp: v.timestamp})
+		if fence == nil || info.State.LastSeq >= fence.seq {
+			for subject := range info.State.Subjects {
+				if k, ok := s.keys.parse(subject); ok && k.isShard() {
+					subjects = append(subjects, subject)
+				}
+			}
+			break
+		}
+		// Answered from a state older than the fence read: a replica
+		// catching up, or a leader that lost its place.
+		select {
+		case <-ctx.Done():
+			return projectionState{}, ctx.Err()
+		case <-time.After(retryWait):
+		}
+	}
+	msgs, err := sess.lastOfEach(ctx, subjects)
+	if err != nil {
+		return projectionState{}, err
+	}
+	if fence != nil {
+		msgs = append(msgs, fence)
+	}
+	return s.projectionOf(name, msgs)
+}
+
+// projectionOf sorts out name's messages: its fence, and its shards.
+func (s *OffsetStore) projectionOf(name string, msgs []*message) (projectionState, error) {
+	st := projectionState{shards: make(map[uint64]*message), offsets: []*egopb.Offset{}}
+	for _, m := range msgs {
+		k, ok := s.keys.parse(m.subject)
+		switch {
+		case !ok:
+		case k.token == fenceToken:
+			st.fence = m
+		case k.isShard():
+			v, ok, err := valueOf(m)
+			if err != nil {
+				return projectionState{}, err
+			}
+			st.shards[k.shard] = m
+			if ok {
+				st.offsets = append(st.offsets, &egopb.Offset{ProjectionName: name, ShardNumber: k.shard, Value: v.value, Timestamp: v.timestamp})
+			}
 		}
 	}
 	sortOffsets(st.offsets)

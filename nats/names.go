@@ -20,16 +20,18 @@ import (
 const MaxNameBytes = 1024
 
 // Keys of the bucket: <base64url(name)>.<token>, where token is the shard
-// number as 16 lowercase hex digits, or one of these, which no shard
-// token equals since they are shorter.
+// number as 16 lowercase hex digits, or fenceToken, which no shard token
+// equals since it is shorter; and barrierKey, which has no dot.
 const (
-	// projectionToken names the projection's record: its last reset, or
-	// its deletion (see record).
-	projectionToken = "p"
-	// lockToken names a key a change of several shards writes first, to
-	// carry a condition on the projection's record (see change.go).
-	lockToken     = "l"
+	// fenceToken names the projection's fence: a key every change that
+	// adds or removes shards of the projection writes, so that a reset
+	// or deletion of all its shards knows whether the shards it read are
+	// still all there are (see change.go).
+	fenceToken    = "p"
 	shardTokenLen = 16
+	// barrierKey is the key reads write to, to verify what they read (see
+	// [session.verify]).
+	barrierKey = "barrier"
 )
 
 // encoding spells names in keys: base64url without padding, whose letters
@@ -95,8 +97,8 @@ func newKeys(bucket string) keys { return keys{prefix: "$KV." + bucket + "."} }
 // all is the filter of every subject of the bucket.
 func (k keys) all() string { return k.prefix + ">" }
 
-// projection is the filter of every key of name: its shards, its record
-// and its lock.
+// projection is the filter of every key of name: its shards and its
+// fence.
 func (k keys) projection(name string) string {
 	return k.prefix + encoding.EncodeToString([]byte(name)) + ".*"
 }
@@ -105,12 +107,18 @@ func (k keys) shard(name string, shard uint64) string {
 	return k.prefix + encoding.EncodeToString([]byte(name)) + "." + shardToken(shard)
 }
 
-func (k keys) record(name string) string {
-	return k.prefix + encoding.EncodeToString([]byte(name)) + "." + projectionToken
+func (k keys) fence(name string) string {
+	return k.prefix + encoding.EncodeToString([]byte(name)) + "." + fenceToken
 }
 
-func (k keys) lock(name string) string {
-	return k.prefix + encoding.EncodeToString([]byte(name)) + "." + lockToken
+func (k keys) barrier() string { return k.prefix + barrierKey }
+
+// anyBucket returns filter, a subject or filter of the bucket, with a
+// wildcard for the bucket's name: on the bucket's stream it matches the
+// same subjects, but a server takes it as a filter, not as a subject (see
+// read.go).
+func (k keys) anyBucket(filter string) string {
+	return "$KV.*." + strings.TrimPrefix(filter, k.prefix)
 }
 
 func shardToken(shard uint64) string {
@@ -122,7 +130,7 @@ func shardToken(shard uint64) string {
 // A parsedKey is what a subject of the bucket names.
 type parsedKey struct {
 	name  string
-	token string // projectionToken, lockToken, or a shard's
+	token string // fenceToken, or a shard's
 	shard uint64
 }
 
@@ -145,7 +153,7 @@ func (k keys) parse(subject string) (p parsedKey, ok bool) {
 	}
 	p.name, p.token = string(name), token
 	switch {
-	case token == projectionToken, token == lockToken:
+	case token == fenceToken:
 		return p, true
 	case len(token) == shardTokenLen && strings.ToLower(token) == token:
 		shard, err := strconv.ParseUint(token, 16, 64)

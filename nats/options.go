@@ -62,12 +62,15 @@ func WithClock(now func() time.Time) Option {
 // [OffsetStore.WriteOffsets] refuse an offset whose value is lower than
 // the one stored for its projection and shard, with an error wrapping
 // [offsetstore.ErrOffsetRegression], and change nothing; an equal value is
-// accepted. The store reads the stored offset from the stream's leader and
-// writes on the condition that the shard's message is still the one it
-// read (Nats-Expected-Last-Subject-Sequence), trying again if it is not,
-// so no concurrent write, from this process or another, can slip in
-// between. Each such write costs two round trips.
-// [OffsetStore.ResetOffset] may still lower values.
+// accepted. The store reads the shard's key from the stream's leader and
+// writes on the condition that the key's last message is still the one it
+// read (Nats-Expected-Last-Subject-Sequence), trying again if it is not.
+// Every write, reset and deletion of the shard replaces that message, so
+// none, from this process or another, can slip in between. Each such
+// write costs two round trips, and a refusal two more: the value that
+// refuses it is read again after a barrier (see the package
+// documentation). [OffsetStore.ResetOffset] may still lower values, later
+// writes counting from the reset value.
 func WithMonotonicWrites() Option {
 	return optionFunc(func(s *OffsetStore) { s.monotonic = true })
 }

@@ -25,7 +25,7 @@ const callTimeout = 10 * time.Second
 
 // OffsetStore is an [offsetstore.OffsetStore] that keeps offsets in a NATS
 // JetStream KeyValue bucket: one key per (projection name, shard number),
-// and one record per projection for its last reset or deletion (see the
+// and one fence per projection that changes of its shards check (see the
 // package documentation). Every node of an application can share it. Make
 // one with [NewOffsetStore]; all methods are safe for concurrent use.
 type OffsetStore struct {
@@ -62,15 +62,31 @@ type session struct {
 	// getSubject is the API subject of the bucket's stream that only its
 	// leader answers: $JS.API.STREAM.MSG.GET.KV_<bucket>.
 	getSubject string
-	// directSubject is $JS.API.DIRECT.GET.KV_<bucket> when the stream has
-	// one replica, whose direct gets only it can answer; "" otherwise.
+	// infoSubject is the API subject of the stream's information:
+	// $JS.API.STREAM.INFO.KV_<bucket>.
+	infoSubject string
+	// directSubject is the subject of the stream's direct gets, which any
+	// server that holds the stream answers: $JS.API.DIRECT.GET.KV_<bucket>.
+	// noDirect is set once they got no responders: the stream does not
+	// allow them.
 	directSubject string
-	js            jetstream.JetStream
-	// records holds, by projection name, the last record this session
-	// read or wrote, as a record. A change of the record is conditional on
-	// the record being the last one, so a stale entry costs a failed
-	// write and a read, never a wrong change.
-	records sync.Map
+	noDirect      atomic.Bool
+	// barrierSubject is the subject of the bucket's barrier key (see
+	// [session.verify]).
+	barrierSubject string
+	js             jetstream.JetStream
+	// known holds the subjects of the shard keys this session has seen
+	// hold a message, a value or a delete marker: read, or written. A key
+	// that holds one keeps one, since the store never purges a key, so a
+	// write to it adds no shard to its projection and needs no fence (see
+	// [OffsetStore.WriteOffset]).
+	known sync.Map
+	// views holds, by projection name, the [view] of the projection after
+	// the last ResetOffset through this session: the next one writes its
+	// batch from it without reading the keys. The batch's conditions
+	// check everything it relies on, so a view that is no longer true
+	// costs a failed batch and a read, never a wrong change.
+	views sync.Map
 
 	// mu guards closing; calls counts the calls in flight, which
 	// Disconnect waits for.
@@ -172,16 +188,15 @@ func (s *OffsetStore) open(ctx context.Context) (*session, error) {
 		cfg = &prepared
 		s.bucketConfig.Store(cfg)
 	}
-	sess := &session{
-		nc:         nc,
-		owned:      owned,
-		getSubject: "$JS.API.STREAM.MSG.GET." + s.streamName(),
-		js:         js,
-	}
-	if cfg.Replicas <= 1 && cfg.AllowDirect {
-		sess.directSubject = "$JS.API.DIRECT.GET." + s.streamName()
-	}
-	return sess, nil
+	return &session{
+		nc:             nc,
+		owned:          owned,
+		getSubject:     "$JS.API.STREAM.MSG.GET." + s.streamName(),
+		infoSubject:    "$JS.API.STREAM.INFO." + s.streamName(),
+		directSubject:  "$JS.API.DIRECT.GET." + s.streamName(),
+		barrierSubject: s.keys.barrier(),
+		js:             js,
+	}, nil
 }
 
 // prepareBucket checks that the bucket's stream exists and takes atomic
@@ -343,8 +358,12 @@ func (sess *session) drain(ctx context.Context) error {
 // once the stream's leader acknowledged the write, which it does once a
 // majority of the bucket's replicas hold it.
 //
-// Each call is one message, sent from its caller's goroutine: concurrent
-// calls are not grouped (see the package documentation for why).
+// Each call is one message to the shard's key, sent from its caller's
+// goroutine: concurrent calls are not grouped (see the package
+// documentation for why). The first write of a session to a key it has
+// not seen hold a message, read or written, is an atomic batch of two:
+// the message and the projection's fence, since it may add a shard to
+// the projection.
 //
 // If ctx ends first, WriteOffset returns at once with ctx's error; the
 // write may still be stored if it was already sent.
@@ -360,38 +379,70 @@ func (s *OffsetStore) WriteOffset(ctx context.Context, offset *egopb.Offset) err
 	defer sess.leave()
 	name, shard := offset.ProjectionName, offset.ShardNumber
 	v := shardValue{value: offset.Value, timestamp: offset.Timestamp}
-	if s.monotonic {
+	subject := s.keys.shard(name, shard)
+	switch _, known := sess.known.Load(subject); {
+	case s.monotonic:
 		err = s.writeMonotonic(ctx, sess, name, shard, v)
-	} else {
-		_, err = sess.publish(ctx, &nats.Msg{Subject: s.keys.shard(name, shard), Data: v.encode()})
+	case known:
+		_, err = sess.publish(ctx, &nats.Msg{Subject: subject, Data: v.encode()})
+	default:
+		_, err = sess.publishBatch(ctx, []*nats.Msg{{Subject: subject, Data: v.encode()}, s.fenceMsg(name, op)})
 	}
 	if err != nil {
 		return s.translate(ctx, op, sess, err)
 	}
+	sess.known.Store(subject, struct{}{})
 	return nil
+}
+
+// fenceMsg is a message to name's fence, written by op. A batch that may
+// add a shard writes it after the shard, so that the fence's sequence is
+// above that of every shard it let in (see [OffsetStore.listProjection]).
+func (s *OffsetStore) fenceMsg(name, op string) *nats.Msg {
+	return &nats.Msg{Subject: s.keys.fence(name), Data: []byte(op), Header: nats.Header{}}
 }
 
 // writeMonotonic writes v to name's shard unless a higher value is stored,
 // on the condition that the shard's message is still the one it compared
-// with.
+// with (Nats-Expected-Last-Subject-Sequence), which every reset and
+// deletion of the shard replaces: so no write, reset or deletion, from
+// this process or another, can come in between. The shard is read from
+// the stream's leader without verifying it, since the condition checks
+// what was read; a value that would refuse the write is read again,
+// verified, so that a refusal never rests on a leader's stale state.
 func (s *OffsetStore) writeMonotonic(ctx context.Context, sess *session, name string, shard uint64, v shardValue) error {
 	ctx, cancel := withCallTimeout(ctx)
 	defer cancel()
 	subject := s.keys.shard(name, shard)
+	confirm := false
 	for {
-		m, stored, ok, err := s.read(ctx, sess, name, shard)
+		m, err := s.read(ctx, sess, subject, confirm)
+		if err != nil {
+			return err
+		}
+		stored, ok, err := valueOf(m)
 		if err != nil {
 			return err
 		}
 		if ok && v.value < stored.value {
-			return belowStored(name, shard, v.value, stored.value)
+			if confirm {
+				return belowStored(name, shard, v.value, stored.value)
+			}
+			confirm = true
+			continue
 		}
 		msg := &nats.Msg{Subject: subject, Data: v.encode(), Header: nats.Header{}}
 		msg.Header.Set(hdrExpectedSubjSeq, seqOf(m))
-		_, err = sess.publish(ctx, msg)
+		if m == nil {
+			// No message yet: the write may add a shard.
+			_, err = sess.publishBatch(ctx, []*nats.Msg{msg, s.fenceMsg(name, "WriteOffset")})
+		} else {
+			_, err = sess.publish(ctx, msg)
+		}
 		if !conflict(err) {
 			return err
 		}
+		confirm = false
 	}
 }
 
@@ -407,16 +458,36 @@ func seqOf(m *message) string {
 	if m == nil {
 		return "0"
 	}
-	return fmt.Sprint(m.seq)
+	return strconv.FormatUint(m.seq, 10)
+}
+
+// read returns the last message of subject, from the stream's leader,
+// verified if linearizable is set (see [session.verify]), and remembers
+// that the key holds one.
+func (s *OffsetStore) read(ctx context.Context, sess *session, subject string, linearizable bool) (m *message, err error) {
+	if linearizable {
+		m, err = sess.lastLinearizable(ctx, subject, s.keys.anyBucket(subject))
+	} else {
+		m, err = sess.last(ctx, subject)
+	}
+	if m != nil {
+		sess.known.Store(subject, struct{}{})
+	}
+	return m, err
 }
 
 // GetCurrentOffset returns the offset stored for projectionID, or nil, nil
 // when none is, which eGo reads as "start from the beginning".
 //
-// It asks the stream's leader, never a replica, for the shard's message
-// and for the projection's record, and returns the shard as the later of
-// the two, by stream sequence, leaves it: so it sees every write and
-// reset acknowledged before it was called, through any server.
+// It is linearizable: it returns every write, reset and deletion
+// acknowledged before it was called, through any server. It stores a
+// message on the bucket's barrier key, which only a leader in touch with
+// a majority of the replicas can get acknowledged, then reads the shard's
+// key from a server that has applied it: two round trips, one after the
+// other (see the package documentation). Through a leader cut off from
+// the others it waits, and fails with ctx, rather than return what that
+// leader holds. A request that gets no answer within a second, as when
+// its leader vanished, is sent again.
 func (s *OffsetStore) GetCurrentOffset(ctx context.Context, projectionID *egopb.ProjectionId) (*egopb.Offset, error) {
 	const op = "GetCurrentOffset"
 	if err := check(ctx, op, errors.Join(s.optErr, checkID(projectionID))); err != nil {
@@ -430,7 +501,11 @@ func (s *OffsetStore) GetCurrentOffset(ctx context.Context, projectionID *egopb.
 	name, shard := projectionID.ProjectionName, projectionID.ShardNumber
 	rctx, cancel := withCallTimeout(ctx)
 	defer cancel()
-	_, v, ok, err := s.read(rctx, sess, name, shard)
+	m, err := s.read(rctx, sess, s.keys.shard(name, shard), true)
+	if err != nil {
+		return nil, s.translate(ctx, op, sess, err)
+	}
+	v, ok, err := valueOf(m)
 	switch {
 	case err != nil:
 		return nil, s.translate(ctx, op, sess, err)
@@ -438,118 +513,6 @@ func (s *OffsetStore) GetCurrentOffset(ctx context.Context, projectionID *egopb.
 		return nil, nil
 	}
 	return &egopb.Offset{ProjectionName: name, ShardNumber: shard, Value: v.value, Timestamp: v.timestamp}, nil
-}
-
-// read returns the message of name's shard, and what a reader sees of it.
-//
-// The shard's message and the record are read at once, in two requests
-// that the leader answers in either order, not at one instant; the result
-// is still the state at some instant between the two answers, since
-// sequences only grow: if the record read is later than the shard's
-// message, the shard was reset (or deleted) when the record was stored, if
-// that was after the shard's answer, or at the shard's answer otherwise;
-// if it is earlier, the shard held its own value at the shard's answer, or
-// at the record's if the shard's message was stored after it.
-func (s *OffsetStore) read(ctx context.Context, sess *session, name string, shard uint64) (*message, shardValue, bool, error) {
-	type answer struct {
-		m   *message
-		err error
-	}
-	recordAnswer := make(chan answer, 1)
-	go func() {
-		m, err := sess.last(ctx, s.keys.record(name))
-		recordAnswer <- answer{m, err}
-	}()
-	m, err := sess.last(ctx, s.keys.shard(name, shard))
-	ra := <-recordAnswer
-	switch {
-	case err != nil:
-		return nil, shardValue{}, false, err
-	case ra.err != nil:
-		return nil, shardValue{}, false, ra.err
-	case m == nil || m.deleted():
-		return m, shardValue{}, false, nil
-	}
-	r, err := decodeRecord(ra.m)
-	if err != nil {
-		return nil, shardValue{}, false, err
-	}
-	v, ok, err := r.apply(m)
-	return m, v, ok, err
-}
-
-// ResetOffset sets the value of every shard of projectionName that has an
-// offset to value, and its timestamp to the clock's now in Unix
-// milliseconds, at once: it stores one message, the projection's record,
-// which resets every shard whose message the stream holds before it, so
-// that no reader sees some shards reset and others not, and a shard
-// written while the reset runs is either reset (stored before the record)
-// or written after the reset (stored after it). It cannot miss one. The
-// record is written on the condition that the record it replaces is still
-// the last (Nats-Expected-Last-Subject-Sequence), so that two concurrent
-// resets, or a reset and a deletion, never lose each other's effect; the
-// store reads again and tries again when it is not. Resetting a projection
-// with no offsets stores the record and shows nothing.
-func (s *OffsetStore) ResetOffset(ctx context.Context, projectionName string, value int64) error {
-	const op = "ResetOffset"
-	if err := check(ctx, op, errors.Join(s.optErr, CheckProjectionName(projectionName))); err != nil {
-		return err
-	}
-	sess, err := s.session(op)
-	if err != nil {
-		return err
-	}
-	defer sess.leave()
-	now := s.clock().UnixMilli()
-	err = s.changeRecord(ctx, sess, projectionName, func(r record) record { return r.reset(value, now) })
-	if err != nil {
-		return s.translate(ctx, op, sess, err)
-	}
-	return nil
-}
-
-// changeRecord replaces name's record with next(the record), on the
-// condition that the record is still the one read, reading again until
-// it is.
-func (s *OffsetStore) changeRecord(ctx context.Context, sess *session, name string, next func(record) record) error {
-	ctx, cancel := withCallTimeout(ctx)
-	defer cancel()
-	subject := s.keys.record(name)
-	cached, known := sess.records.Load(name)
-	for {
-		var r record
-		var last uint64 // the sequence of the last message of the record's key
-		if known {
-			r = cached.(record)
-			last = r.seq
-		} else {
-			rm, err := sess.last(ctx, subject)
-			if err != nil {
-				return err
-			}
-			if r, err = decodeRecord(rm); err != nil {
-				return err
-			}
-			if rm != nil {
-				last = rm.seq
-			}
-		}
-		nr := next(r)
-		msg := &nats.Msg{Subject: subject, Data: nr.encode(), Header: nats.Header{}}
-		msg.Header.Set(hdrExpectedSubjSeq, strconv.FormatUint(last, 10))
-		seq, err := sess.publish(ctx, msg)
-		switch {
-		case conflict(err):
-			known = false
-			continue
-		case err != nil:
-			sess.records.Delete(name)
-			return err
-		}
-		nr.seq = seq
-		sess.records.Store(name, nr)
-		return nil
-	}
 }
 
 func (s *OffsetStore) clock() time.Time {

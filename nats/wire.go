@@ -8,7 +8,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -20,10 +22,12 @@ import (
 
 // Error codes of JetStream's API that the store acts on.
 const (
-	errCodeClusterNotAvailable = 10008 // no leader right now
-	errCodeNoMessage           = 10037
-	errCodeWrongLastSequence   = 10071
-	errCodeWrongLastSeqConst   = 10164 // a condition on a subject a write in flight will change
+	errCodeClusterNotAvailable  = 10008 // no leader right now
+	errCodeNoMessage            = 10037
+	errCodeWrongLastSequence    = 10071
+	errCodeWrongLastSeqConst    = 10164 // a condition on a subject a write in flight will change
+	errCodeBatchIncomplete      = 10176 // the batch's first messages were refused or lost, and it was dropped
+	errCodeBatchTooManyInFlight = 10210
 )
 
 // Headers the store sets.
@@ -59,10 +63,19 @@ func errCode(err error) int {
 
 // retryable reports whether err says that the server did not take the
 // request, so that sending it again is safe: nobody listens on the
-// subject (no server up, or the stream not yet back), or the stream has
-// no leader for now.
+// subject (no server up, or the stream not yet back), the stream has no
+// leader for now, or an atomic batch was dropped whole before it was
+// stored, since its first messages were refused (too many batches in
+// flight) or lost.
 func retryable(err error) bool {
-	return errors.Is(err, nats.ErrNoResponders) || errCode(err) == errCodeClusterNotAvailable
+	if errors.Is(err, nats.ErrNoResponders) {
+		return true
+	}
+	switch errCode(err) {
+	case errCodeClusterNotAvailable, errCodeBatchIncomplete, errCodeBatchTooManyInFlight:
+		return true
+	}
+	return false
 }
 
 // A message is a stored message: what a get returns.
@@ -108,55 +121,99 @@ type msgGetResponse struct {
 
 // get asks the stream's leader, never a replica, for one message: only
 // the leader answers $JS.API.STREAM.MSG.GET, from what it has applied,
-// which includes every write it acknowledged. A stream of one replica has
-// no other server to answer: its direct gets, lighter for the server, are
-// asked instead. A missing message is nil, nil.
+// which includes every write it acknowledged. Direct gets, which any
+// replica answers from what it has applied, are never used. A missing
+// message is nil, nil. A get is a read: it is sent again if it gets no
+// answer within [tryTimeout], as when its leader vanished.
+//
+// What it returns is at least as recent as every write acknowledged
+// before it was sent only if the server that answers is still the
+// leader: see [session.verify].
 func (sess *session) get(ctx context.Context, req msgGetRequest) (*message, error) {
 	body, err := json.Marshal(req)
 	if err != nil {
 		return nil, err
 	}
-	if sess.directSubject != "" {
-		return sess.directGet(ctx, body)
-	}
-	var resp msgGetResponse
-	if err := sess.api(ctx, sess.getSubject, body, &resp); err != nil {
-		return nil, err
-	}
-	switch {
-	case resp.Error != nil && resp.Error.ErrCode == errCodeNoMessage:
-		return nil, nil
-	case resp.Error != nil:
-		return nil, resp.Error
-	case resp.Message == nil:
-		return nil, errors.New("nats server: message get answered without a message")
-	}
-	m := resp.Message
-	return &message{subject: m.Subject, seq: m.Sequence, op: headerValue(m.Header, hdrOperation), data: m.Data}, nil
-}
-
-// directGet asks $JS.API.DIRECT.GET, which answers with the message
-// itself, its subject and sequence in headers.
-func (sess *session) directGet(ctx context.Context, body []byte) (*message, error) {
 	var out *message
-	err := sess.retry(ctx, func(ctx context.Context) error {
-		msg, err := sess.nc.RequestWithContext(ctx, sess.directSubject, body)
+	err = sess.retry(ctx, true, func(ctx context.Context) error {
+		reply, err := sess.nc.RequestWithContext(ctx, sess.getSubject, body)
 		if err != nil {
 			return err
 		}
-		switch status := msg.Header.Get("Status"); status {
-		case "":
-		case "404":
+		// Each answer is read into a value of its own, so that a try
+		// that succeeds after one that failed returns what it read.
+		var resp msgGetResponse
+		if err := json.Unmarshal(reply.Data, &resp); err != nil {
+			return fmt.Errorf("nats server: cannot read the answer to %s: %w", sess.getSubject, err)
+		}
+		switch {
+		case resp.Error != nil && resp.Error.ErrCode == errCodeNoMessage:
 			out = nil
 			return nil
-		default:
-			return fmt.Errorf("nats server: direct get: status %s %s", status, msg.Header.Get("Description"))
+		case resp.Error != nil:
+			return resp.Error
+		case resp.Message == nil:
+			return errors.New("nats server: message get answered without a message")
 		}
-		seq, err := strconv.ParseUint(msg.Header.Get("Nats-Sequence"), 10, 64)
+		m := resp.Message
+		out = &message{subject: m.Subject, seq: m.Sequence, op: headerValue(m.Header, hdrOperation), data: m.Data}
+		return nil
+	})
+	return out, err
+}
+
+// lastOfEach returns the last message of each of subjects that has one,
+// asking for all of them at once (at most 64 in flight).
+func (sess *session) lastOfEach(ctx context.Context, subjects []string) ([]*message, error) {
+	msgs := make([]*message, len(subjects))
+	errs := make([]error, len(subjects))
+	slots := make(chan struct{}, 64)
+	var wg sync.WaitGroup
+	for i, subject := range subjects {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			msgs[i], errs[i] = sess.last(ctx, subject)
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(msgs, func(m *message) bool { return m == nil }), nil
+}
+
+type streamInfoResponse struct {
+	Error *apiError `json:"error"`
+	State struct {
+		LastSeq  uint64            `json:"last_seq"`
+		Subjects map[string]uint64 `json:"subjects"`
+	} `json:"state"`
+}
+
+// streamInfo asks for the stream's information with the subjects that
+// match filter, which its leader answers from what it has applied.
+func (sess *session) streamInfo(ctx context.Context, filter string) (*streamInfoResponse, error) {
+	body, err := json.Marshal(struct {
+		SubjectsFilter string `json:"subjects_filter"`
+	}{filter})
+	if err != nil {
+		return nil, err
+	}
+	var out *streamInfoResponse
+	err = sess.retry(ctx, true, func(ctx context.Context) error {
+		reply, err := sess.nc.RequestWithContext(ctx, sess.infoSubject, body)
 		if err != nil {
-			return fmt.Errorf("nats server: direct get answered without a sequence: %w", err)
+			return err
 		}
-		out = &message{subject: msg.Header.Get("Nats-Subject"), seq: seq, op: msg.Header.Get(hdrOperation), data: msg.Data}
+		var resp streamInfoResponse
+		if err := json.Unmarshal(reply.Data, &resp); err != nil {
+			return fmt.Errorf("nats server: cannot read the answer to %s: %w", sess.infoSubject, err)
+		}
+		if resp.Error != nil {
+			return resp.Error
+		}
+		out = &resp
 		return nil
 	})
 	return out, err
@@ -165,60 +222,6 @@ func (sess *session) directGet(ctx context.Context, body []byte) (*message, erro
 // last returns the last message on subject, or nil.
 func (sess *session) last(ctx context.Context, subject string) (*message, error) {
 	return sess.get(ctx, msgGetRequest{LastFor: subject})
-}
-
-// scan returns the last message of every subject matching filter, in the
-// order of their sequences, read from the leader one message at a time.
-// The result is the state at one instant: the answer that found no more
-// messages. Every message stored then with a sequence up to the last one
-// read was read, in order, and none was stored after it, since sequences
-// only grow; a subject read twice keeps its later message.
-func (sess *session) scan(ctx context.Context, filter string) ([]*message, error) {
-	var out []*message
-	at := make(map[string]int)
-	for seq := uint64(1); ; {
-		m, err := sess.get(ctx, msgGetRequest{Seq: seq, NextFor: filter})
-		if err != nil {
-			return nil, err
-		}
-		if m == nil {
-			break
-		}
-		if i, ok := at[m.subject]; ok {
-			out[i] = nil
-		}
-		at[m.subject] = len(out)
-		out = append(out, m)
-		seq = m.seq + 1
-	}
-	kept := out[:0]
-	for _, m := range out {
-		if m != nil {
-			kept = append(kept, m)
-		}
-	}
-	return kept, nil
-}
-
-// api sends a request to JetStream's API and decodes the answer into
-// resp, retrying while no server listens or the stream has no leader.
-func (sess *session) api(ctx context.Context, subject string, body []byte, resp any) error {
-	return sess.retry(ctx, func(ctx context.Context) error {
-		msg, err := sess.nc.RequestWithContext(ctx, subject, body)
-		if err != nil {
-			return err
-		}
-		if err := json.Unmarshal(msg.Data, resp); err != nil {
-			return fmt.Errorf("nats server: cannot read the answer to %s: %w", subject, err)
-		}
-		var probe struct {
-			Error *apiError `json:"error"`
-		}
-		if json.Unmarshal(msg.Data, &probe) == nil && probe.Error != nil && retryable(probe.Error) {
-			return probe.Error
-		}
-		return nil
-	})
 }
 
 type pubAck struct {
@@ -236,7 +239,7 @@ type pubAck struct {
 // be stored, and sending it again could store it after a later change.
 func (sess *session) publish(ctx context.Context, msg *nats.Msg) (uint64, error) {
 	var seq uint64
-	err := sess.retry(ctx, func(ctx context.Context) error {
+	err := sess.retry(ctx, false, func(ctx context.Context) error {
 		var err error
 		seq, err = sess.publishOnce(ctx, msg)
 		return err
@@ -259,12 +262,25 @@ func (sess *session) publishOnce(ctx context.Context, msg *nats.Msg) (uint64, er
 	return ack.Sequence, nil
 }
 
-// publishBatch stores msgs in the stream as one atomic batch: all of them,
-// in order, or none, and no reader sees some and not the others. It sends
-// all but the last without waiting, and the last as the commit, whose
-// acknowledgement carries the last message's sequence. A batch is sent
-// once: after a lost acknowledgement it may or may not be stored.
+// publishBatch stores msgs in the stream as one atomic batch, as
+// [session.publishBatchOnce] does, and sends it again while the servers
+// did not take it (see [retryable]).
 func (sess *session) publishBatch(ctx context.Context, msgs []*nats.Msg) (uint64, error) {
+	var seq uint64
+	err := sess.retry(ctx, false, func(ctx context.Context) error {
+		var err error
+		seq, err = sess.publishBatchOnce(ctx, msgs)
+		return err
+	})
+	return seq, err
+}
+
+// publishBatchOnce stores msgs in the stream as one atomic batch: all of
+// them, in order, or none, and no reader sees some and not the others.
+// It sends all but the last without waiting, and the last as the commit,
+// whose acknowledgement carries the last message's sequence. After a lost
+// acknowledgement the batch may or may not be stored.
+func (sess *session) publishBatchOnce(ctx context.Context, msgs []*nats.Msg) (uint64, error) {
 	id := batchID()
 	for i, m := range msgs {
 		if m.Header == nil {
@@ -293,17 +309,39 @@ func batchID() string {
 // not take; short, since a new leader is usually elected within seconds.
 const retryWait = 50 * time.Millisecond
 
+// tryTimeout is how long a request that is safe to send again (a read, or
+// a verification) waits for its answer before it is sent again. A request sent
+// to a leader that vanishes gets no answer at all: sent again, it reaches
+// the leader elected meanwhile, or learns that there is none yet, so that
+// the call ends about when a new leader takes over, not when its context
+// does. A server answers a healthy request in milliseconds.
+const tryTimeout = time.Second
+
 // retry calls try until it succeeds, fails with an error that is not
-// [retryable], or ctx ends. A ctx without a deadline gets [callTimeout].
-func (sess *session) retry(ctx context.Context, try func(context.Context) error) error {
+// [retryable], or ctx ends. With again, try is safe to send twice: each
+// try then gets [tryTimeout], and one that got no answer within it is
+// tried again. A ctx without a deadline gets [callTimeout].
+func (sess *session) retry(ctx context.Context, again bool, try func(context.Context) error) error {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, callTimeout)
 		defer cancel()
 	}
 	for {
-		err := try(ctx)
-		if err == nil || !retryable(err) {
+		tctx, cancel := ctx, context.CancelFunc(func() {})
+		if again {
+			tctx, cancel = context.WithTimeout(ctx, tryTimeout)
+		}
+		err := try(tctx)
+		cancel()
+		switch {
+		case err == nil:
+			return nil
+		case retryable(err):
+		case again && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded):
+			// No answer within tryTimeout: send it again at once.
+			continue
+		default:
 			return err
 		}
 		select {
