@@ -13,17 +13,33 @@ import (
 	"github.com/ego-contrib/offsetstore/offsetstoretest"
 )
 
+// skipResetAtomic skips the suite's ResetAtomic case, t being one of the
+// suite's subtests, unless OFFSETSTORE_NATS_FAULTS=1: 1,000 resets of 16
+// shards while three readers read 8,000 times, each read and each reset
+// a write through the stream's leader (see the package documentation),
+// take 15 s on one server and 70 s on three under -race, and three to
+// four times that beside the other tests. TestOffsetStore_Linearizable
+// checks resets, of all shards and of some, with reads through three
+// servers in the default run.
+func skipResetAtomic(t *testing.T) {
+	if strings.HasSuffix(t.Name(), "/ResetAtomic") && os.Getenv(faultsVariable) != "1" {
+		t.Skipf("1,000 resets and 8,000 reads, each a write through the stream's leader: set %s=1 to run it", faultsVariable)
+	}
+}
+
 // TestOffsetStore_Conformance runs the conformance suite on one server,
 // each case on a bucket of its own, made as a user would make one
 // (nats kv add, then allow_atomic set on its stream), in memory: a
 // server stages each atomic batch to a bucket of one replica on disk in
 // a file store of its own, which costs about 4 ms a batch (a sync), and
 // the suite makes 1,000 resets; the other tests on one server use disk.
+// ResetAtomic runs with OFFSETSTORE_NATS_FAULTS=1 (see skipResetAtomic).
 func TestOffsetStore_Conformance(t *testing.T) {
 	t.Parallel()
 	c := natstest.RunServer(t)
 	_, js := jsOn(t, c.URL())
 	offsetstoretest.Run(t, func(t *testing.T) offsetstore.OffsetStore {
+		skipResetAtomic(t)
 		bucket := newBucket()
 		kv, err := js.CreateKeyValue(t.Context(), jetstream.KeyValueConfig{Bucket: bucket, Storage: jetstream.MemoryStorage})
 		if err != nil {
@@ -46,19 +62,13 @@ func TestOffsetStore_Conformance(t *testing.T) {
 
 // TestOffsetStore_ConformanceCluster runs the conformance suite on a
 // cluster of three servers, each case on a bucket of its own with three
-// replicas. Its ResetAtomic case, 1,000 resets of 16 shards while three
-// readers read 8,000 times, each read and each reset a write replicated
-// to three servers (see the package documentation), takes about 70 s
-// under -race: it runs with OFFSETSTORE_NATS_FAULTS=1, with the long
-// fault runs. TestOffsetStore_Conformance runs it on one server, and
-// TestOffsetStore_Linearizable checks resets through three servers.
+// replicas. ResetAtomic runs with OFFSETSTORE_NATS_FAULTS=1 (see
+// skipResetAtomic).
 func TestOffsetStore_ConformanceCluster(t *testing.T) {
 	t.Parallel()
 	c := natstest.RunCluster(t)
 	offsetstoretest.Run(t, func(t *testing.T) offsetstore.OffsetStore {
-		if strings.HasSuffix(t.Name(), "/ResetAtomic") && os.Getenv(faultsVariable) != "1" {
-			t.Skipf("takes about 70 s under -race: set %s=1 to run it", faultsVariable)
-		}
+		skipResetAtomic(t)
 		return newStore(t, c, 3)
 	})
 }
