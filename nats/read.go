@@ -91,7 +91,10 @@ func (sess *session) lastLinearizable(ctx context.Context, subject, filter strin
 		if err != nil {
 			return nil, err
 		}
-		for {
+		// A replica that answers before it applied the barrier is usually
+		// a follower a moment behind its leader: ask again soon, then less
+		// and less often, as a leader cut off from the others never will.
+		for wait := time.Millisecond; ; wait = min(2*wait, retryWait) {
 			m, upTo, err := sess.directLast(ctx, subject)
 			switch {
 			case errors.Is(err, errNoDirect):
@@ -104,7 +107,7 @@ func (sess *session) lastLinearizable(ctx context.Context, subject, filter strin
 				select {
 				case <-ctx.Done():
 					return nil, ctx.Err()
-				case <-time.After(retryWait):
+				case <-time.After(wait):
 				}
 				continue
 			}
@@ -132,7 +135,10 @@ func (sess *session) directLast(ctx context.Context, subject string) (m *message
 	err = sess.retry(ctx, true, func(ctx context.Context) error {
 		m, upTo = nil, 0
 		inbox := sess.nc.NewInbox()
-		sub, err := sess.nc.SubscribeSync(inbox)
+		// A channel of its own, of the few messages the answer holds: a
+		// synchronous subscription's holds 65,536.
+		replies := make(chan *nats.Msg, 4)
+		sub, err := sess.nc.ChanSubscribe(inbox, replies)
 		if err != nil {
 			return err
 		}
@@ -141,12 +147,14 @@ func (sess *session) directLast(ctx context.Context, subject string) (m *message
 			return err
 		}
 		for {
-			msg, err := sub.NextMsgWithContext(ctx)
-			if errors.Is(err, nats.ErrNoResponders) {
-				return errNoDirect
+			var msg *nats.Msg
+			select {
+			case msg = <-replies:
+			case <-ctx.Done():
+				return ctx.Err()
 			}
-			if err != nil {
-				return err
+			if msg.Header.Get("Status") == "503" {
+				return errNoDirect
 			}
 			switch status := msg.Header.Get("Status"); status {
 			case "":
@@ -163,8 +171,6 @@ func (sess *session) directLast(ctx context.Context, subject string) (m *message
 				return nil
 			case "404": // no message of either, or one replaced as it was read
 				return nil
-			case "503":
-				return errNoDirect
 			default:
 				return fmt.Errorf("nats server: direct get: status %s %s", status, msg.Header.Get("Description"))
 			}
