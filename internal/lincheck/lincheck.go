@@ -19,8 +19,10 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -265,6 +267,9 @@ var Model = porcupine.NondeterministicModel{
 func (r Run) History(t *testing.T, store Store, projection string, seed uint64) []porcupine.Operation {
 	t.Helper()
 	ctx := t.Context()
+	// A first write that failed may still land, later, over a write of
+	// the history: each is a call of the history, of unknown outcome.
+	var setup []porcupine.Operation
 	for i := range uint64(Shards - 1) {
 		o := &egopb.Offset{ProjectionName: projection, ShardNumber: i, Timestamp: stamp(0)}
 		for {
@@ -272,11 +277,12 @@ func (r Run) History(t *testing.T, store Store, projection string, seed uint64) 
 			if err == nil {
 				break
 			}
-			// The same write again stores the same: with faults, try
-			// until one is acknowledged.
+			// With faults, try until one is acknowledged.
 			if !r.Faults || ctx.Err() != nil {
 				t.Fatalf("WriteOffset(ctx, %v) = %v; want <nil>", o, err)
 			}
+			setup = append(setup, porcupine.Operation{ClientId: r.Clients, Input: input{kind: write, shard: i, monotonic: r.Monotonic},
+				Output: output{err: err.Error(), unknown: true}, Call: 0, Return: -1})
 		}
 	}
 	kinds := mix[:]
@@ -366,7 +372,7 @@ func (r Run) History(t *testing.T, store Store, projection string, seed uint64) 
 		})
 	}
 	wg.Wait()
-	history := slices.Concat(histories...)
+	history := slices.Concat(append(histories, setup)...)
 	end := time.Since(start).Nanoseconds()
 	for i := range history {
 		if history[i].Return == -1 {
@@ -426,16 +432,28 @@ func Verify(t *testing.T, name string, history []porcupine.Operation) {
 	switch res, info := porcupine.CheckOperationsVerbose(Model.ToModel(), history, checkTimeout); res {
 	case porcupine.Illegal:
 		t.Fatalf("%s: porcupine found no sequential order that explains the %d calls (%s); want one: every call takes effect at one instant, a reset on every shard at once, and a read returns the Value and Timestamp of one write (rules 8, 9)",
-			name, len(history), visualize(t, info))
+			name, len(history), visualize(t, history, info))
 	case porcupine.Unknown:
 		t.Fatalf("%s: porcupine could not decide on %d calls within %v; want a verdict", name, len(history), checkTimeout)
 	}
 }
 
-func visualize(t *testing.T, info porcupine.LinearizationInfo) string {
-	path := filepath.Join(t.ArtifactDir(), "history.html")
+func visualize(t *testing.T, history []porcupine.Operation, info porcupine.LinearizationInfo) string {
+	dir := t.ArtifactDir()
+	path := filepath.Join(dir, "history.html")
 	if err := porcupine.VisualizePath(Model.ToModel(), info, path); err != nil {
 		return fmt.Sprintf("could not draw the history: %v", err)
 	}
-	return "history drawn in " + path + ", kept with go test -artifacts"
+	// The calls as text too, in the order they began, for grep and diff.
+	ops := slices.Clone(history)
+	slices.SortFunc(ops, func(a, b porcupine.Operation) int { return cmp.Compare(a.Call, b.Call) })
+	var text strings.Builder
+	for _, op := range ops {
+		fmt.Fprintf(&text, "%10.3f %10.3f client %d: %s\n", float64(op.Call)/1e6, float64(op.Return)/1e6, op.ClientId,
+			Model.DescribeOperation(op.Input, op.Output))
+	}
+	if err := os.WriteFile(filepath.Join(dir, "history.txt"), []byte(text.String()), 0o644); err != nil {
+		return fmt.Sprintf("could not write the history: %v", err)
+	}
+	return "history drawn in " + path + " and listed in history.txt beside it, kept with go test -artifacts"
 }
