@@ -181,7 +181,7 @@ func TestOffsetStore_Linearizable_Faults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &faulter{c: c, stream: "KV_" + bucket, nc: nc, js: js, faulty: &faulty}
+	f := &faulter{c: c, stream: "KV_" + bucket, nc: nc, js: js, faulty: &faulty, t: t}
 
 	done := make(chan error, 1)
 	go func() { done <- f.run(schedule) }()
@@ -196,6 +196,7 @@ func TestOffsetStore_Linearizable_Faults(t *testing.T) {
 		run := lincheck.Run{Clients: 6, OpsPerClient: 12, Faults: true, CallTimeout: 10 * time.Second, ReadTimeout: 1500 * time.Millisecond, Pause: 20 * time.Millisecond}
 		run.Monotonic = histories%2 == 1
 		run.ResetSome = histories%4 >= 2
+		t.Logf("history %d begins", histories)
 		history := run.History(t, stores[histories%2], fmt.Sprintf("faults-%d", histories), uint64(histories))
 		ops += len(history)
 		unknown += lincheck.Unknown(history)
@@ -224,6 +225,15 @@ type faulter struct {
 	// faulty is set to the index of the server cut off or stopped, -1
 	// while there is none.
 	faulty *atomic.Int32
+	// t logs each fault as it ends, so that a history that fails can be
+	// set beside them.
+	t *testing.T
+}
+
+func (f *faulter) logf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	f.log += msg + "; "
+	f.t.Logf("fault: %s", msg)
 }
 
 // cut cuts s off from the others, after telling the histories to write
@@ -254,15 +264,19 @@ func (f *faulter) run(schedule []fault) error {
 	return nil
 }
 
-// leader waits until a running server other than old leads the stream,
-// and no other running server but old believes it does, and returns it.
+// leader waits until a running server other than old believes it leads
+// the stream, and no other but old does, and returns it. A server cut
+// off before may believe it still leads for a while.
 func (f *faulter) leader(old *natstest.Server) (*natstest.Server, error) {
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
+	var believers []string
 	for time.Now().Before(deadline) {
 		var leaders []*natstest.Server
+		believers = believers[:0]
 		for _, s := range f.c.Servers {
 			if s != old && s.Running() && s.Raw().JetStreamIsStreamLeader("$G", f.stream) {
 				leaders = append(leaders, s)
+				believers = append(believers, s.Name())
 			}
 		}
 		if len(leaders) == 1 {
@@ -270,7 +284,7 @@ func (f *faulter) leader(old *natstest.Server) (*natstest.Server, error) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return nil, fmt.Errorf("stream %s has not one leader but the old one after 30s", f.stream)
+	return nil, fmt.Errorf("stream %s has not one leader but the old one after 60s: %v believe they lead", f.stream, believers)
 }
 
 // whole waits until the stream has a leader and three current replicas.
@@ -311,7 +325,7 @@ func stepDown(f *faulter) error {
 	if _, err := f.leader(old); err != nil {
 		return err
 	}
-	f.log += "step-down; "
+	f.logf("step-down")
 	return nil
 }
 
@@ -331,7 +345,7 @@ func partition(f *faulter) error {
 	elected := time.Since(start)
 	time.Sleep(3 * time.Second)
 	f.heal()
-	f.log += fmt.Sprintf("partition of %s (%s elected after %v); ", old.Name(), next.Name(), elected.Round(time.Millisecond))
+	f.logf("partition of %s (%s elected after %v) healed", old.Name(), next.Name(), elected.Round(time.Millisecond))
 	return nil
 }
 
@@ -356,6 +370,6 @@ func kill(f *faulter) error {
 		return err
 	}
 	f.heal()
-	f.log += fmt.Sprintf("kill of %s (%s elected after %v); ", old.Name(), next.Name(), elected.Round(time.Millisecond))
+	f.logf("kill of %s (%s elected after %v) over", old.Name(), next.Name(), elected.Round(time.Millisecond))
 	return nil
 }
