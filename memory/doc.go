@@ -11,8 +11,8 @@
 // projection commits: [OffsetStore.WaitForOffset] and
 // [OffsetStore.WaitForOffsets] block until offsets are reached, so a test
 // need not sleep; [OffsetStore.Offsets], [OffsetStore.Projections] and
-// [OffsetStore.Snapshot] show what is stored; [OffsetStore.DeleteOffset],
-// [OffsetStore.DeleteOffsets] and [OffsetStore.Restore] change it; and
+// [OffsetStore.Snapshot] show what is stored; [OffsetStore.WriteOffsets],
+// [OffsetStore.ResetShards], [OffsetStore.DeleteShards] and [OffsetStore.Restore] change it; and
 // [WithClock], [WithMonotonicWrites] and [WithKeepRecordsAfterDisconnect]
 // set how it stamps, checks and disconnects.
 //

@@ -19,52 +19,6 @@ import (
 // shards than that, their batch carrying one more message.
 const MaxWriteOffsets = 1000
 
-// DeleteOffset removes the offset stored for id, so that
-// [OffsetStore.GetCurrentOffset] returns nil for it and a later
-// [OffsetStore.ResetOffset] does not bring it back: it stores a KV delete
-// marker for the shard's key. Deleting an offset that is not there is not
-// an error.
-func (s *OffsetStore) DeleteOffset(ctx context.Context, id *egopb.ProjectionId) error {
-	const op = "DeleteOffset"
-	if err := check(ctx, op, errors.Join(s.optErr, checkID(id))); err != nil {
-		return err
-	}
-	sess, err := s.session(op)
-	if err != nil {
-		return err
-	}
-	defer sess.leave()
-	msg := &nats.Msg{Subject: s.keys.shard(id.ProjectionName, id.ShardNumber), Header: nats.Header{}}
-	msg.Header.Set(hdrOperation, opDelete)
-	pctx, cancel := withCallTimeout(ctx)
-	defer cancel()
-	if _, err := sess.publish(pctx, msg); err != nil {
-		return s.translate(ctx, op, sess, err)
-	}
-	return nil
-}
-
-// DeleteOffsets removes every offset of projectionName at once: it stores
-// the projection's record as a deletion, which removes every shard whose
-// message the stream holds before it, as [OffsetStore.ResetOffset] resets
-// them. Deleting a projection that has no offsets is not an error.
-func (s *OffsetStore) DeleteOffsets(ctx context.Context, projectionName string) error {
-	const op = "DeleteOffsets"
-	if err := check(ctx, op, errors.Join(s.optErr, CheckProjectionName(projectionName))); err != nil {
-		return err
-	}
-	sess, err := s.session(op)
-	if err != nil {
-		return err
-	}
-	defer sess.leave()
-	err = s.changeRecord(ctx, sess, projectionName, func(record) record { return record{delete: true} })
-	if err != nil {
-		return s.translate(ctx, op, sess, err)
-	}
-	return nil
-}
-
 // DeleteShards removes the offsets of projectionName's shards, or of every
 // shard if shards is nil, at once, and returns the offsets it removed,
 // sorted by shard. Shards that have no offset are skipped. See

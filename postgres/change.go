@@ -14,50 +14,11 @@ import (
 	"github.com/ego-contrib/offsetstore/egopb"
 )
 
-// DeleteOffset removes the offset stored for id, so that
-// [OffsetStore.GetCurrentOffset] returns nil for it and a later
-// [OffsetStore.ResetOffset] does not bring it back. Deleting an offset that
-// is not there is not an error.
-func (s *OffsetStore) DeleteOffset(ctx context.Context, id *egopb.ProjectionId) error {
-	const op = "DeleteOffset"
-	if err := check(ctx, op, errors.Join(s.optErr, checkID(id))); err != nil {
-		return err
-	}
-	sess, err := s.session(op)
-	if err != nil {
-		return err
-	}
-	if err := sess.checkName(op, id.ProjectionName); err != nil {
-		return err
-	}
-	err = sess.commits.change(ctx, op, id.ProjectionName, func(ctx context.Context) error {
-		return retry(ctx, func() error {
-			_, err := sess.writer().Exec(ctx, s.stmts.deleteOffset, id.ProjectionName, int64(id.ShardNumber))
-			return err
-		})
-	})
-	if err != nil {
-		return err
-	}
-	return nil
-}
-
-// DeleteOffsets removes every offset of projectionName, at once, as
-// [OffsetStore.ResetOffset] changes them. Deleting a projection that has no
-// offsets is not an error.
-func (s *OffsetStore) DeleteOffsets(ctx context.Context, projectionName string) error {
-	_, err := s.deleteShards(ctx, "DeleteOffsets", projectionName, nil)
-	return err
-}
-
 // DeleteShards removes the offsets of projectionName's shards, or of every
 // shard if shards is nil, in one transaction, and returns the offsets it
 // removed, sorted by shard. Shards that have no offset are skipped.
 func (s *OffsetStore) DeleteShards(ctx context.Context, projectionName string, shards []uint64) ([]*egopb.Offset, error) {
-	return s.deleteShards(ctx, "DeleteShards", projectionName, shards)
-}
-
-func (s *OffsetStore) deleteShards(ctx context.Context, op, projectionName string, shards []uint64) ([]*egopb.Offset, error) {
+	const op = "DeleteShards"
 	if err := check(ctx, op, errors.Join(s.optErr, CheckProjectionName(projectionName))); err != nil {
 		return nil, err
 	}

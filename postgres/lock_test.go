@@ -239,7 +239,10 @@ func TestOffsetStore_ReadCommittedWhateverTheDefault(t *testing.T) {
 			_, err := s.DeleteShards(ctx, "p", []uint64{1})
 			return err
 		}},
-		{"DeleteOffsets", func(ctx context.Context, s *postgres.OffsetStore) error { return s.DeleteOffsets(ctx, "q") }},
+		{"DeleteShards/All", func(ctx context.Context, s *postgres.OffsetStore) error {
+			_, err := s.DeleteShards(ctx, "q", nil)
+			return err
+		}},
 	}
 	statements := []call{
 		{"WriteOffset", func(ctx context.Context, s *postgres.OffsetStore) error {
@@ -248,7 +251,6 @@ func TestOffsetStore_ReadCommittedWhateverTheDefault(t *testing.T) {
 		{"WriteOffsets", func(ctx context.Context, s *postgres.OffsetStore) error {
 			return s.WriteOffsets(ctx, []*egopb.Offset{offset("p", 1, 1, 1), offset("q", 0, 1, 1)})
 		}},
-		{"DeleteOffset", func(ctx context.Context, s *postgres.OffsetStore) error { return s.DeleteOffset(ctx, id("p", 2)) }},
 	}
 	for _, tc := range []struct {
 		name      string

@@ -176,8 +176,6 @@ FROM (SELECT shard_number, current_offset, timestamp FROM offsets_store
 WHERE o.projection_name = $1 AND o.shard_number = old.shard_number
 RETURNING old.shard_number, old.current_offset, old.timestamp`
 
-	deleteOffsetSQL = `DELETE FROM offsets_store WHERE projection_name = $1 AND shard_number = $2`
-
 	deleteShardsSQL = `DELETE FROM offsets_store
 WHERE projection_name = $1 AND shard_number = ANY($2::bigint[])
 RETURNING shard_number, current_offset, timestamp`
@@ -190,8 +188,6 @@ WHERE projection_name = $1`
 
 	selectAllSQL = `SELECT projection_name, shard_number, current_offset, timestamp FROM offsets_store`
 
-	selectNamesSQL = `SELECT DISTINCT projection_name FROM offsets_store`
-
 	// summariesSQL reads shards as stored: count works on them as they
 	// are, min and max only on values and timestamps.
 	summariesSQL = `SELECT projection_name, count(*), min(current_offset), max(current_offset), max(timestamp)
@@ -200,14 +196,14 @@ FROM offsets_store GROUP BY projection_name`
 
 // statements are the statements of one store, naming its table.
 type statements struct {
-	createTable, checkTable, nameColumn                    string
-	selectOffset, selectProjection, selectAll, selectNames string
-	summaries                                              string
-	upsert, upsertMany, upsertManyMonotonic                string
-	upsertManyUnlocked, upsertManyMonotonicUnlocked        string
-	reset, resetShards, resetAllReturning                  string
-	deleteOffset, deleteShards, deleteAll                  string
-	lockRowsThenStore                                      string
+	createTable, checkTable, nameColumn             string
+	selectOffset, selectProjection, selectAll       string
+	summaries                                       string
+	upsert, upsertMany, upsertManyMonotonic         string
+	upsertManyUnlocked, upsertManyMonotonicUnlocked string
+	reset, resetShards, resetAllReturning           string
+	deleteShards, deleteAll                         string
+	lockRowsThenStore                               string
 }
 
 // newStatements returns the statements for table, an identifier already
@@ -221,7 +217,6 @@ func newStatements(table string) statements {
 		selectOffset:                b(selectOffsetSQL),
 		selectProjection:            b(selectProjectionSQL),
 		selectAll:                   b(selectAllSQL),
-		selectNames:                 b(selectNamesSQL),
 		summaries:                   b(summariesSQL),
 		upsert:                      b(upsertSQL),
 		upsertMany:                  b(upsertManySQL),
@@ -231,7 +226,6 @@ func newStatements(table string) statements {
 		reset:                       b(resetSQL),
 		resetShards:                 b(resetShardsSQL),
 		resetAllReturning:           b(resetAllReturningSQL),
-		deleteOffset:                b(deleteOffsetSQL),
 		deleteShards:                b(deleteShardsSQL),
 		lockRowsThenStore:           b(lockRowsThenStoreSQL),
 		deleteAll:                   b(deleteAllSQL),

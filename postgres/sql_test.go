@@ -13,8 +13,8 @@ func TestStatements_NameOnlyTheTable(t *testing.T) {
 	const marker = `"T"`
 	for _, sql := range []string{
 		createTableSQL, checkTableSQL, selectOffsetSQL, upsertSQL, upsertManySQL,
-		upsertManyMonotonicSQL, resetSQL, resetShardsSQL, resetAllReturningSQL, deleteOffsetSQL,
-		deleteShardsSQL, deleteAllSQL, selectProjectionSQL, selectAllSQL, selectNamesSQL, summariesSQL,
+		upsertManyMonotonicSQL, resetSQL, resetShardsSQL, resetAllReturningSQL,
+		deleteShardsSQL, deleteAllSQL, selectProjectionSQL, selectAllSQL, summariesSQL,
 	} {
 		bound := bind(sql, marker)
 		if !strings.Contains(bound, marker) {

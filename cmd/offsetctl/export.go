@@ -82,7 +82,7 @@ func runExport(ctx context.Context, o *exportOptions) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(o.stderr, "exported %s of %s to %s\n", plural(len(offsets), "offset"), plural(len(summarize(offsets)), "projection"), dest)
+	fmt.Fprintf(o.stderr, "exported %s of %s to %s\n", plural(len(offsets), "offset"), plural(projectionCount(offsets), "projection"), dest)
 	return nil
 }
 

@@ -141,7 +141,7 @@ func runImport(ctx context.Context, o *importOptions) error {
 		}
 	}
 	summary := fmt.Sprintf("%s of %s (%d new, %d changed, %d as they are)",
-		plural(len(offsets), "offset"), plural(len(summarize(offsets)), "projection"), added, changed, len(offsets)-added-changed)
+		plural(len(offsets), "offset"), plural(projectionCount(offsets), "projection"), added, changed, len(offsets)-added-changed)
 	if o.execute {
 		if err := db.store.WriteOffsets(ctx, offsets); err != nil {
 			return db.explain(ctx, err)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ego-contrib/offsetstore"
 	"github.com/ego-contrib/offsetstore/egopb"
 )
 
@@ -49,23 +50,25 @@ type summary struct {
 	LastUpdate int64 `json:"lastUpdate,string"`
 }
 
-// summarize folds offsets, sorted by projection name, into one summary per
-// projection, in the same order.
-func summarize(offsets []*egopb.Offset) []summary {
-	var sums []summary
-	for _, o := range offsets {
-		if len(sums) == 0 || sums[len(sums)-1].Name != o.ProjectionName {
-			sums = append(sums, summary{Name: o.ProjectionName, MinValue: o.Value, MaxValue: o.Value, LastUpdate: o.Timestamp})
+// projectionCount returns how many projections offsets, sorted by
+// projection name, hold.
+func projectionCount(offsets []*egopb.Offset) int {
+	n := 0
+	for i, o := range offsets {
+		if i == 0 || o.ProjectionName != offsets[i-1].ProjectionName {
+			n++
 		}
-		s := &sums[len(sums)-1]
-		s.Shards++
-		s.MinValue = min(s.MinValue, o.Value)
-		s.MaxValue = max(s.MaxValue, o.Value)
-		s.LastUpdate = max(s.LastUpdate, o.Timestamp)
-		s.MinValueTime = formatValueTime(s.MinValue, time.RFC3339Nano, "")
-		s.MaxValueTime = formatValueTime(s.MaxValue, time.RFC3339Nano, "")
 	}
-	return sums
+	return n
+}
+
+// summaryOf is the row of projections --output json for p.
+func summaryOf(p offsetstore.ProjectionSummary) summary {
+	return summary{
+		Name: p.Name, Shards: p.Shards, LastUpdate: p.LastUpdate,
+		MinValue: p.MinValue, MinValueTime: formatValueTime(p.MinValue, time.RFC3339Nano, ""),
+		MaxValue: p.MaxValue, MaxValueTime: formatValueTime(p.MaxValue, time.RFC3339Nano, ""),
+	}
 }
 
 func runProjections(ctx context.Context, o *projectionsOptions) error {
@@ -74,20 +77,18 @@ func runProjections(ctx context.Context, o *projectionsOptions) error {
 	if err != nil {
 		return err
 	}
-	// One read of every offset: the store's one statement (or scan) is
-	// one instant, and every backend has it.
-	offsets, err := db.store.Snapshot(ctx)
+	projections, err := db.store.Projections(ctx)
 	if err != nil {
 		return db.explain(ctx, err)
 	}
-	sums := summarize(offsets)
-	if len(sums) == 0 {
+	if len(projections) == 0 {
 		fmt.Fprintf(o.stderr, "no projection has offsets in %s\n", db.holder+" of "+db.where)
 		return nil
 	}
 	now := o.now()
-	rows := make([]row, len(sums))
-	for i, s := range sums {
+	rows := make([]row, len(projections))
+	for i, p := range projections {
+		s := summaryOf(p)
 		rows[i] = row{[]string{displayName(s.Name), strconv.Itoa(s.Shards),
 			fmt.Sprint(s.MinValue), formatValueTime(s.MinValue, timeLayout, "-"),
 			fmt.Sprint(s.MaxValue), formatValueTime(s.MaxValue, timeLayout, "-"),

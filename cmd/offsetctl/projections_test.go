@@ -4,13 +4,29 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/ego-contrib/offsetstore/memory"
 )
 
-func TestSummarize(t *testing.T) {
+// TestSummaryOf checks the rows of projections --output json, from what
+// the store's Projections summarises of the fixture.
+func TestSummaryOf(t *testing.T) {
 	t.Parallel()
-	offsets := fixture()
-	sortOffsets(offsets)
-	got := summarize(offsets)
+	store := memory.NewOffsetStore()
+	if err := store.Connect(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.WriteOffsets(t.Context(), fixture()); err != nil {
+		t.Fatal(err)
+	}
+	projections, err := store.Projections(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []summary
+	for _, p := range projections {
+		got = append(got, summaryOf(p))
+	}
 	ns := func(d time.Duration) int64 { return now.Add(-d).UnixNano() }
 	want := []summary{
 		{"Audit", 1, 0, "", 0, "", now.Add(-76*time.Hour - 250*time.Millisecond).UnixMilli()},
@@ -19,6 +35,6 @@ func TestSummarize(t *testing.T) {
 		{"tab\tname", 1, 7, "", 7, "", now.Add(-time.Hour).UnixMilli()},
 	}
 	if !slices.Equal(got, want) {
-		t.Errorf("summarize(fixture()) = %+v; want %+v", got, want)
+		t.Errorf("summaryOf of each projection of fixture() = %+v; want %+v", got, want)
 	}
 }

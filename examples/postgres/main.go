@@ -95,12 +95,12 @@ func run(ctx context.Context, url, schema string, out io.Writer) error {
 	if err := store.ResetOffset(ctx, "accounts", 0); err != nil {
 		return err
 	}
-	summaries, err := store.Summaries(ctx)
+	summaries, err := store.Projections(ctx)
 	if err != nil {
 		return err
 	}
 	for _, s := range summaries {
-		fmt.Fprintf(out, "%s after reset: %d shards, offsets %d to %d\n", s.ProjectionName, s.Shards, s.MinValue, s.MaxValue)
+		fmt.Fprintf(out, "%s after reset: %d shards, offsets %d to %d\n", s.Name, s.Shards, s.MinValue, s.MaxValue)
 	}
 	return nil
 }
