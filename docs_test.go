@@ -284,12 +284,14 @@ func TestDocs_CopiedFromDetectsDrift(t *testing.T) {
 }
 
 // The README's program that hands a store to eGo lives in a module of its
-// own, which the go command run on this module never builds.
+// own, which the go command run on this module never builds, vets or tidies.
 func TestEgoEngineExampleCompiles(t *testing.T) {
-	cmd := exec.Command("go", "vet", "./...")
-	cmd.Dir = filepath.Join("examples", "egoengine")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Errorf("go vet ./... in examples/egoengine = %v:\n%s\nwant it to build: the README shows its run.go", err, out)
+	for _, args := range [][]string{{"vet", "./..."}, {"mod", "tidy", "-diff"}} {
+		cmd := exec.Command("go", args...)
+		cmd.Dir = filepath.Join("examples", "egoengine")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("go %s in examples/egoengine = %v:\n%s\nwant it to pass: the README shows its run.go", strings.Join(args, " "), err, out)
+		}
 	}
 }
 
