@@ -42,7 +42,8 @@ func run(ctx context.Context, url, schema string, out io.Writer) error {
 		return err
 	}
 	defer pool.Close()
-	store := postgres.NewOffsetStore(url,
+	// With WithPool the connection string is empty: the pool says where.
+	store := postgres.NewOffsetStore("",
 		postgres.WithPool(pool),
 		postgres.WithSchema(schema),
 		postgres.WithCreateTable(), // or run postgres/schema.sql once
