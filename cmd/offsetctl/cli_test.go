@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -72,11 +73,23 @@ func TestUsageErrors(t *testing.T) {
 		// so the case needs no server.
 		{[]string{"projections", "--table", "", "--url", "postgres://nobody@127.0.0.1:1/none"}, []string{"table name is empty"}},
 		{[]string{"help", "nosuch"}, []string{`unknown command "nosuch"`}},
-		{[]string{"projections", "--url", "mysql://user:secret@host/db"}, []string{`--url scheme "mysql": want postgres://, postgresql:// or nats://`}},
+		{[]string{"projections", "--url", "mysql://user:secret@host/db"}, []string{`--url scheme "mysql": want postgres://, postgresql://, nats:// or tls://`}},
 		{[]string{"projections", "--bucket", "b", "--url", "postgres://user:secret@host/db"}, []string{"--bucket is for NATS"}},
 		{[]string{"projections", "--table", "t", "--url", "nats://user:secret@127.0.0.1:1"}, []string{"--schema and --table are for PostgreSQL"}},
 		{[]string{"offsets", "a", "--bucket", "a.b", "--url", "nats://user:secret@127.0.0.1:1"}, []string{`bucket name "a.b"`}},
 		{[]string{"completion", "tcsh"}, []string{"completion: unknown command \"tcsh\""}},
+		// NATS's credentials and TLS: for NATS only, and checked first.
+		{[]string{"projections", "--creds", "user.creds", "--url", noServer}, []string{"--creds is for NATS"}},
+		{[]string{"projections", "--tls-ca", "ca.pem", "--url", noServer}, []string{"--tls-ca is for NATS"}},
+		{[]string{"import", "offsets.jsonl", "--replicas", "3", "--url", noServer}, []string{"--replicas is for NATS"}},
+		{[]string{"import", "offsets.jsonl", "--replicas", "-1", "--url", "nats://127.0.0.1:1"}, []string{"--replicas -1: want 1 or more"}},
+		{[]string{"projections", "--creds", "/nonexistent/user.creds", "--url", "nats://127.0.0.1:1"}, []string{"--creds /nonexistent/user.creds: no such file or directory"}},
+		{[]string{"projections", "--nkey", "/nonexistent/user.nk", "--url", "nats://127.0.0.1:1"}, []string{"--nkey /nonexistent/user.nk: no such file or directory"}},
+		{[]string{"projections", "--nkey", os.DevNull, "--url", "nats://127.0.0.1:1"}, []string{"--nkey " + os.DevNull + ": "}},
+		{[]string{"projections", "--creds", os.DevNull, "--nkey", os.DevNull, "--url", "nats://127.0.0.1:1"}, []string{"--creds and --nkey: give one"}},
+		{[]string{"projections", "--tls-cert", "client.pem", "--url", "nats://127.0.0.1:1"}, []string{"--tls-cert and --tls-key go together"}},
+		{[]string{"projections", "--tls-cert", os.DevNull, "--tls-key", os.DevNull, "--url", "nats://127.0.0.1:1"}, []string{"--tls-cert " + os.DevNull + " and --tls-key " + os.DevNull + ": "}},
+		{[]string{"projections", "--tls-ca", os.DevNull, "--url", "tls://127.0.0.1:1"}, []string{"--tls-ca " + os.DevNull + ": no PEM certificate in it"}},
 		{[]string{"completion"}, []string{"completion: no shell given: one of bash, zsh, fish, powershell"}},
 		{[]string{"projections", "--url", "postgres://user:secret@host:notaport/db"}, []string{"cannot use --url", "invalid port"}},
 		// The string parses, but names what the driver cannot use: the
@@ -131,7 +144,9 @@ func TestHelp_EveryCommandHasAnExample(t *testing.T) {
 	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}} {
 		r := offsetctl(t, "", args...)
 		wantCode(t, r, exitOK, args...)
-		for _, want := range append(names, "Examples:", "--url", "Exit status", "stop", nowVariable, urlVariable, postgresURLVariable, "2000-01-01", "2100-01-01") {
+		for _, want := range append(names, "Examples:", "--url", "Exit status", "stop", nowVariable, urlVariable, postgresURLVariable, natsURLVariable,
+			credsVariable, nkeyVariable, tlsCertVariable, tlsKeyVariable, tlsCAVariable, "--creds", "--nkey", "--tls-cert", "--tls-key", "--tls-ca",
+			"2000-01-01", "2100-01-01") {
 			if !strings.Contains(strings.ToLower(r.stdout), strings.ToLower(want)) {
 				t.Errorf("offsetctl %s printed\n%s\nwant it to mention %q", strings.Join(args, " "), r.stdout, want)
 			}

@@ -39,11 +39,12 @@ offset before and after; writes them only with --execute, all or none.
 Offsets not in FILE are left as they are. Stop the projections first.
 
 --execute creates a missing table, and its --schema (postgres/schema.sql),
-or a missing bucket, so that a backup restores into a new store; the dry
-run says it would.`,
+or a missing bucket (with --replicas copies, on NATS), so that a backup
+restores into a new store; the dry run says it would.`,
 		Example: `  offsetctl import offsets.jsonl                  # dry run: prints the plan
   offsetctl import offsets.jsonl --execute        # does it
-  offsetctl export --url "$FROM" | offsetctl import --url "$TO" --execute -`,
+  offsetctl export --url "$FROM" | offsetctl import --url "$TO" --execute -
+  offsetctl import offsets.jsonl --url nats://n1:4222,nats://n2:4222,nats://n3:4222 --replicas 3 --execute`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.file = args[0]
@@ -52,6 +53,7 @@ run says it would.`,
 	}
 	addOutputFlag(cmd, &o.output, "table")
 	cmd.Flags().BoolVar(&o.execute, "execute", false, "write the offsets; without it, only print what would change")
+	cmd.Flags().IntVar(&e.replicas, "replicas", 0, "NATS: how many servers keep a copy of a bucket import creates, `N` (default: the nats store's default for a bucket it creates); a bucket that exists keeps its own")
 	return cmd
 }
 
@@ -116,6 +118,8 @@ func runImport(ctx context.Context, o *importOptions) error {
 		missing = false
 	} else if err != nil && !missing {
 		return err
+	} else if o.replicas > 0 && !missing {
+		fmt.Fprintf(o.stderr, "%s exists in %s: it keeps its own replicas; --replicas applies to a bucket import creates\n", db.holder, db.where)
 	}
 	current := map[key]*egopb.Offset{}
 	if !missing {

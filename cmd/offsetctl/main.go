@@ -22,12 +22,18 @@ const (
 	exitUsage   = 2
 )
 
-// Environment variables offsetctl reads.
+// Environment variables offsetctl reads; nats.go has those of NATS's
+// credentials.
 const (
 	urlVariable         = "OFFSETSTORE_URL"
 	postgresURLVariable = "OFFSETSTORE_POSTGRES_URL"
-	nowVariable         = "OFFSETCTL_NOW"
+	// natsURLVariable is the one examples/nats reads.
+	natsURLVariable = "OFFSETSTORE_NATS_URL"
+	nowVariable     = "OFFSETCTL_NOW"
 )
+
+// urlVariables are the defaults of --url, first set first.
+var urlVariables = []string{urlVariable, postgresURLVariable, natsURLVariable}
 
 func main() {
 	// Commands are listed in the order of a session, not alphabetically.

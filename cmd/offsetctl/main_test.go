@@ -78,7 +78,8 @@ func offsetctl(t *testing.T, stdin string, args ...string) result {
 }
 
 // runBinary runs the binary with args and the environment of the test
-// process, minus offsetctl's variables, plus env.
+// process, minus offsetctl's variables (every OFFSETSTORE_ one, so that
+// no server or credentials of the machine's leak in), plus env.
 func runBinary(t *testing.T, env []string, stdin string, args ...string) result {
 	t.Helper()
 	return runBinaryReading(t, env, strings.NewReader(stdin), args...)
@@ -93,8 +94,7 @@ func runBinaryReading(t *testing.T, env []string, stdin io.Reader, args ...strin
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, args...)
 	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool {
-		return strings.HasPrefix(kv, urlVariable+"=") || strings.HasPrefix(kv, postgresURLVariable+"=") ||
-			strings.HasPrefix(kv, nowVariable+"=") || strings.HasPrefix(kv, "TZ=")
+		return strings.HasPrefix(kv, "OFFSETSTORE_") || strings.HasPrefix(kv, nowVariable+"=") || strings.HasPrefix(kv, "TZ=")
 	})
 	if raceEnabled && os.Getenv("GORACE") == "" {
 		// The race detector sleeps a second before a program exits, for

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -31,11 +32,17 @@ func postgresBackend(e *env) (*backend, error) {
 	if e.bucket != nats.DefaultBucket {
 		return nil, usagef("--bucket is for NATS: PostgreSQL takes --schema and --table")
 	}
+	if f := e.nats.set(); f != "" {
+		return nil, usagef("%s is for NATS: PostgreSQL reads TLS and credentials from --url (sslmode, sslrootcert, sslcert, sslkey, password) and ~/.pgpass", f)
+	}
+	if e.replicas != 0 {
+		return nil, usagef("--replicas is for NATS: a PostgreSQL table has no replicas of its own")
+	}
 	// The store parses the string as pgxpool does, pool settings included:
 	// what it would refuse is refused here, before anything is sent.
 	config, err := pgxpool.ParseConfig(e.url)
 	if err != nil {
-		return nil, usagef("cannot use --url (or $%s): %s", urlVariable, parseReason(err))
+		return nil, usagef("cannot use %s: %s", e.urlFrom, parseReason(err))
 	}
 	opts := []postgres.Option{postgres.WithTable(e.table)}
 	id := pgx.Identifier{e.table}
@@ -44,19 +51,21 @@ func postgresBackend(e *env) (*backend, error) {
 		id = pgx.Identifier{e.schema, e.table}
 	}
 	b := &backend{
-		where:     describe(&config.ConnConfig.Config),
-		holder:    "table " + id.Sanitize(),
-		checkName: postgres.CheckProjectionName,
-		missing:   missingTable,
-		answered:  answered,
+		where:       describe(&config.ConnConfig.Config),
+		holder:      "table " + id.Sanitize(),
+		postgresURL: e.url,
+		checkName:   postgres.CheckProjectionName,
+		missing:     missingTable,
+		answered:    answered,
 	}
-	b.newStore = func(create bool, clock func() time.Time) offsetstore.Admin {
+	b.connect = func(ctx context.Context, create bool, clock func() time.Time) (offsetstore.Admin, error) {
 		// Clipped: each store gets options of its own.
 		opts := append(slices.Clip(opts), postgres.WithClock(clock))
 		if create {
 			opts = append(opts, postgres.WithCreateTable())
 		}
-		return postgres.NewOffsetStore(e.url, opts...)
+		s := postgres.NewOffsetStore(e.url, opts...)
+		return s, s.Connect(ctx)
 	}
 	b.describe = func(err error) string { return describePostgres(err, b) }
 	return b, nil

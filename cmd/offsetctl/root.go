@@ -24,9 +24,15 @@ type env struct {
 	getenv         func(string) string
 	now            func() time.Time
 	// url, schema, table, bucket and timeout are the flags that say
-	// where the offsets are.
+	// where the offsets are; urlFrom is where url came from, --url or an
+	// environment variable, for messages.
 	url, schema, table, bucket string
+	urlFrom                    string
 	timeout                    time.Duration
+	// nats are the flags of NATS's credentials and TLS.
+	nats natsOptions
+	// replicas is import's --replicas, 0 if not given.
+	replicas int
 	// ran is set once a command's own code runs: an error before that is
 	// the command line's.
 	ran bool
@@ -49,11 +55,17 @@ offsets only when a projection starts.
 Exit status: 0 success, 1 failure, 2 usage error; errors go to stderr, one
 line each, as do the notes after a plan.
 
-Environment:
-  ` + urlVariable + `           the default of --url
-  ` + postgresURLVariable + `  the default of --url when ` + urlVariable + ` is unset
-  ` + nowVariable + `             for tests and reproducible output only: an RFC 3339
-                            time offsetctl takes as now`
+Environment (a flag given wins over its variable):
+  ` + urlVariable + `            the default of --url
+  ` + postgresURLVariable + `   the default of --url when ` + urlVariable + ` is unset
+  ` + natsURLVariable + `       the default of --url when both above are unset
+  ` + credsVariable + `     the default of --creds
+  ` + nkeyVariable + `      the default of --nkey
+  ` + tlsCertVariable + `  the default of --tls-cert
+  ` + tlsKeyVariable + `   the default of --tls-key
+  ` + tlsCAVariable + `    the default of --tls-ca
+  ` + nowVariable + `              for tests and reproducible output only: an RFC 3339
+                             time offsetctl takes as now`
 
 // newRootCommand returns offsetctl's command line, running with e.
 func newRootCommand(e *env) *cobra.Command {
@@ -78,10 +90,11 @@ func newRootCommand(e *env) *cobra.Command {
 	// its commands'.
 	root.SetUsageTemplate(strings.Replace(root.UsageTemplate(), "{{if .Runnable}}", "{{if and .Runnable .HasParent}}", 1))
 	fs := root.PersistentFlags()
-	fs.StringVar(&e.url, "url", "", "the store's `URL`: postgres://, postgresql:// or a key=value string for PostgreSQL, nats:// for NATS JetStream (default $"+urlVariable+", then $"+postgresURLVariable+")")
+	fs.StringVar(&e.url, "url", "", "the store's `URL`: postgres://, postgresql:// or a key=value string for PostgreSQL, nats:// or tls:// for NATS JetStream (default $"+urlVariable+", then $"+postgresURLVariable+", then $"+natsURLVariable+")")
 	fs.StringVar(&e.schema, "schema", "", "PostgreSQL: `SCHEMA` of the table (default: the first schema of the search_path)")
 	fs.StringVar(&e.table, "table", "offsets_store", "PostgreSQL: `TABLE` of the offsets")
 	fs.StringVar(&e.bucket, "bucket", nats.DefaultBucket, "NATS: key-value `BUCKET` of the offsets")
+	e.nats.addFlags(fs)
 	fs.DurationVar(&e.timeout, "timeout", 30*time.Second, "give up on the store after `DURATION`; 0 for never")
 	root.AddCommand(
 		newProjectionsCommand(e),
