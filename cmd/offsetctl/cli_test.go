@@ -27,6 +27,7 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{nil, []string{"no command given", "(see 'offsetctl --help')"}},
 		{[]string{"list"}, []string{`unknown command "list"`, "projections, offsets, reset"}},
+		{[]string{"version", "now"}, []string{`unknown command "now" for "offsetctl version"`}},
 		{[]string{"--bogus", "projections"}, []string{"unknown flag: --bogus"}},
 		{[]string{"projections", "extra"}, []string{"projections: accepts 0 arg(s), received 1", "(see 'offsetctl projections --help')"}},
 		{[]string{"projections", "--output", "yaml"}, []string{`--output "yaml": want table or json`}},
@@ -145,7 +146,7 @@ func TestHelp_EveryCommandHasAnExample(t *testing.T) {
 		r := offsetctl(t, "", args...)
 		wantCode(t, r, exitOK, args...)
 		for _, want := range append(names, "Examples:", "--url", "Exit status", "stop", nowVariable, urlVariable, postgresURLVariable, natsURLVariable,
-			credsVariable, nkeyVariable, tlsCertVariable, tlsKeyVariable, tlsCAVariable, "--creds", "--nkey", "--tls-cert", "--tls-key", "--tls-ca",
+			credsVariable, nkeyVariable, tlsCertVariable, tlsKeyVariable, tlsCAVariable, "--creds", "--nkey", "--tls-cert", "--tls-key", "--tls-ca", "--version",
 			"2000-01-01", "2100-01-01") {
 			if !strings.Contains(strings.ToLower(r.stdout), strings.ToLower(want)) {
 				t.Errorf("offsetctl %s printed\n%s\nwant it to mention %q", strings.Join(args, " "), r.stdout, want)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -76,6 +77,7 @@ func newRootCommand(e *env) *cobra.Command {
 		Example: `  export ` + urlVariable + `='postgres://user@db.example.com:5432/app'
   offsetctl projections
   offsetctl reset accounts --by-duration 1h --execute`,
+		Version:       versionText(debug.ReadBuildInfo()),
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		// The connection flags may come before the command, as in
@@ -86,6 +88,7 @@ func newRootCommand(e *env) *cobra.Command {
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
 	root.SetFlagErrorFunc(flagError)
+	root.SetVersionTemplate("{{.Version}}")
 	// offsetctl runs only to say that a command is missing: its usage is
 	// its commands'.
 	root.SetUsageTemplate(strings.Replace(root.UsageTemplate(), "{{if .Runnable}}", "{{if and .Runnable .HasParent}}", 1))
@@ -103,6 +106,7 @@ func newRootCommand(e *env) *cobra.Command {
 		newDeleteCommand(e),
 		newExportCommand(e),
 		newImportCommand(e),
+		newVersionCommand(),
 	)
 	root.SetHelpCommand(&cobra.Command{
 		Use:     "help [COMMAND]",
@@ -116,6 +120,8 @@ func newRootCommand(e *env) *cobra.Command {
 			return unknownCommand(root, args[0])
 		},
 	})
+	root.InitDefaultVersionFlag()
+	root.Flags().Lookup("version").Usage = "print offsetctl's version and revision, as the version command does"
 	root.InitDefaultCompletionCmd()
 	// A shell cobra has no script for is a usage error, not help.
 	completion, _, _ := root.Find([]string{"completion"})
