@@ -30,7 +30,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"version", "now"}, []string{`unknown command "now" for "offsetctl version"`}},
 		{[]string{"--bogus", "projections"}, []string{"unknown flag: --bogus"}},
 		{[]string{"projections", "extra"}, []string{"projections: accepts 0 arg(s), received 1", "(see 'offsetctl projections --help')"}},
-		{[]string{"projections", "--output", "yaml"}, []string{`--output "yaml": want table or json`}},
+		{[]string{"projections", "--output", "yaml"}, []string{`--output "yaml": want table, wide or json`}},
+		{[]string{"projections", "-o", "yaml"}, []string{`--output "yaml": want table, wide or json`}},
 		{[]string{"projections", "--timeout", "soon"}, []string{`--timeout "soon"`, "duration"}},
 		{[]string{"projections", "--timeout", "-1s"}, []string{"--timeout -1s"}},
 		{[]string{"offsets"}, []string{"offsets: accepts 1 arg(s), received 0", "(see 'offsetctl offsets --help')"}},
@@ -56,11 +57,11 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"reset", "accounts", "--to", "0", "--shard", "-1"}, []string{`--shard "-1": want shard numbers`}},
 		{[]string{"reset", "accounts", "--to", "0", "--execute=maybe"}, []string{`--execute "maybe"`}},
 		{[]string{"delete", "accounts", "--to", "0"}, []string{"delete: unknown flag: --to"}},
-		{[]string{"export", "--output", "yaml"}, []string{`export: --output "yaml": want table or json`}},
-		{[]string{"export", "--output", ""}, []string{`export: --output "": want table or json`}},
+		{[]string{"export", "--output", "yaml"}, []string{`export: --output "yaml": want table, wide or json`}},
+		{[]string{"export", "--output", ""}, []string{`export: --output "": want table, wide or json`}},
 		// Before the command, --output is checked as after it.
-		{[]string{"--output", "yaml", "projections"}, []string{`projections: --output "yaml": want table or json`}},
-		{[]string{"--output", "", "export"}, []string{`export: --output "": want table or json`}},
+		{[]string{"--output", "yaml", "projections"}, []string{`projections: --output "yaml": want table, wide or json`}},
+		{[]string{"--output", "", "export"}, []string{`export: --output "": want table, wide or json`}},
 		// help prints no rows: --output is as unknown to it before the
 		// command as after.
 		{[]string{"help", "--output", "json"}, []string{"help: unknown flag: --output", "(see 'offsetctl help --help')"}},

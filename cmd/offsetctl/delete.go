@@ -32,7 +32,7 @@ what --output json prints, and import puts it back.`,
 			return runDelete(o.start(cmd), o)
 		},
 	}
-	addOutputFlag(cmd, &o.output, "table")
+	addOutputFlag(cmd, &o.output, formatTable)
 	addShardFlag(cmd, &o.shards, "delete")
 	cmd.Flags().BoolVar(&o.execute, "execute", false, "delete; without it, only print what would be deleted")
 	return cmd

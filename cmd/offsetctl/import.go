@@ -34,7 +34,8 @@ func newImportCommand(e *env) *cobra.Command {
 		Long: `Reads FILE ('-' for stdin), JSON lines as export writes them, and checks
 every line first: bad JSON, unknown fields, bad names and a projection and
 shard given twice are reported with their line numbers, and then nothing
-is written. The valueTime that offsets prints is skipped. Prints each
+is written. The notes that offsets and delete print beside an offset's
+fields (valueTime, timestampTime, age) are skipped. Prints each
 offset before and after; writes them only with --execute, all or none.
 Offsets not in FILE are left as they are. Stop the projections first.
 
@@ -51,7 +52,7 @@ restores into a new store; the dry run says it would.`,
 			return runImport(o.start(cmd), o)
 		},
 	}
-	addOutputFlag(cmd, &o.output, "table")
+	addOutputFlag(cmd, &o.output, formatTable)
 	cmd.Flags().BoolVar(&o.execute, "execute", false, "write the offsets; without it, only print what would change")
 	cmd.Flags().IntVar(&e.replicas, "replicas", 0, "NATS: how many servers keep a copy of a bucket import creates, `N` (default: the nats store's default for a bucket it creates); a bucket that exists keeps its own")
 	return cmd
@@ -269,19 +270,22 @@ func protojsonMessage(err error) string {
 var offsetFields = map[string]bool{"projectionName": true, "projection_name": true, "shardNumber": true, "shard_number": true, "value": true, "timestamp": true}
 
 // unmarshalOffset reads line, the protobuf JSON of an Offset, as protojson
-// does, but skips the valueTime that offsets prints.
+// does, but skips the notes offsetctl prints beside the fields.
 func unmarshalOffset(line []byte, o *egopb.Offset) error {
 	var opts protojson.UnmarshalOptions
 	var fields map[string]json.RawMessage
 	if json.Unmarshal(line, &fields) == nil {
-		if _, ok := fields["valueTime"]; ok {
-			delete(fields, "valueTime")
+		for k := range fields {
+			if notes[k] {
+				opts.DiscardUnknown = true
+			}
+		}
+		if opts.DiscardUnknown {
 			for _, k := range slices.Sorted(maps.Keys(fields)) {
-				if !offsetFields[k] {
+				if !offsetFields[k] && !notes[k] {
 					return fmt.Errorf("unknown field %q", k)
 				}
 			}
-			opts.DiscardUnknown = true
 		}
 	}
 	return opts.Unmarshal(line, o)

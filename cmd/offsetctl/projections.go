@@ -21,19 +21,25 @@ func newProjectionsCommand(e *env) *cobra.Command {
 	o := &projectionsOptions{env: e}
 	cmd := &cobra.Command{
 		Use:   "projections",
-		Short: "list projections: shard count, lowest and highest value with their times, lag, last update",
+		Short: "list projections: shard count, lowest value's time and age, last update",
 		Long: `One row per projection that has offsets, sorted by name: how many shards
-have one, the lowest and highest value with their times, the LAG of the
-furthest-behind shard, the one of the lowest value ("-" if that value is
-no time; see offsetctl --help), and the latest timestamp.`,
+have one, the time of the lowest value (see offsetctl --help), its AGE (now
+minus that time: how old the furthest-behind position is, not how far
+behind the events it is) and the latest timestamp, when the projection last
+wrote. --output wide adds the lowest and highest values and times.
+
+--output json prints every time in RFC 3339, and the age as text and in
+nanoseconds.`,
 		Example: `  offsetctl projections --url postgres://user@db:5432/app
 
-  PROJECTION  SHARDS  MIN VALUE            MIN TIME                  MAX VALUE            MAX TIME                  LAG      LAST UPDATE
-  accounts    3       1795600500000000000  2026-11-25T09:55:00.000Z  1795694395000000000  2026-11-26T11:59:55.000Z  26h5m0s  2026-11-26T11:59:55.000Z`,
+  PROJECTION  SHARDS  MIN TIME                  AGE      LAST UPDATE
+  accounts    3       2026-11-25T09:55:00.000Z  26h5m0s  2026-11-26T11:59:55.000Z
+
+  offsetctl projections -o wide`,
 		Args: cobra.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error { return runProjections(o.start(cmd), o) },
 	}
-	addOutputFlag(cmd, &o.output, "table")
+	addOutputFlag(cmd, &o.output, formatTable)
 	return cmd
 }
 
@@ -46,8 +52,11 @@ type summary struct {
 	MinValueTime string `json:"minValueTime,omitempty"`
 	MaxValue     int64  `json:"maxValue,string"`
 	MaxValueTime string `json:"maxValueTime,omitempty"`
-	// LastUpdate is the highest timestamp, in Unix milliseconds.
-	LastUpdate int64 `json:"lastUpdate,string"`
+	// LastUpdate is the highest timestamp.
+	LastUpdate string `json:"lastUpdate"`
+	// Age is how long before now the lowest value's time is.
+	Age      string `json:"age,omitempty"`
+	AgeNanos *int64 `json:"ageNanos,omitempty,string"`
 }
 
 // projectionCount returns how many projections offsets, sorted by
@@ -62,13 +71,25 @@ func projectionCount(offsets []*egopb.Offset) int {
 	return n
 }
 
-// summaryOf is the row of projections --output json for p.
-func summaryOf(p offsetstore.ProjectionSummary) summary {
-	return summary{
-		Name: p.Name, Shards: p.Shards, LastUpdate: p.LastUpdate,
+// summaryOf is the row of projections --output json for p, as of now.
+func summaryOf(p offsetstore.ProjectionSummary, now time.Time) summary {
+	s := summary{
+		Name: p.Name, Shards: p.Shards, LastUpdate: jsonTime(p.LastUpdate),
 		MinValue: p.MinValue, MinValueTime: formatValueTime(p.MinValue, time.RFC3339Nano, ""),
 		MaxValue: p.MaxValue, MaxValueTime: formatValueTime(p.MaxValue, time.RFC3339Nano, ""),
 	}
+	if d, ok := age(now, p.MinValue); ok {
+		s.Age, s.AgeNanos = formatDuration(d), ptr(int64(d))
+	}
+	return s
+}
+
+// projectionColumns are the columns of projections.
+func projectionColumns() []column {
+	cols := append(columns("PROJECTION", "SHARDS"), wideOnly("MIN VALUE")...)
+	cols = append(cols, columns("MIN TIME")...)
+	cols = append(cols, wideOnly("MAX VALUE", "MAX TIME")...)
+	return append(cols, columns("AGE", "LAST UPDATE")...)
 }
 
 func runProjections(ctx context.Context, o *projectionsOptions) error {
@@ -88,11 +109,12 @@ func runProjections(ctx context.Context, o *projectionsOptions) error {
 	now := o.now()
 	rows := make([]row, len(projections))
 	for i, p := range projections {
-		s := summaryOf(p)
-		rows[i] = row{[]string{displayName(s.Name), strconv.Itoa(s.Shards),
+		s := summaryOf(p, now)
+		cells := []string{displayName(s.Name), strconv.Itoa(s.Shards),
 			fmt.Sprint(s.MinValue), formatValueTime(s.MinValue, timeLayout, "-"),
 			fmt.Sprint(s.MaxValue), formatValueTime(s.MaxValue, timeLayout, "-"),
-			formatLag(now, s.MinValue), formatTime(s.LastUpdate)}, s}
+			formatAge(now, s.MinValue)}
+		rows[i] = row{append(cells, formatTime(p.LastUpdate)), s}
 	}
-	return render(o.stdout, o.output, []string{"PROJECTION", "SHARDS", "MIN VALUE", "MIN TIME", "MAX VALUE", "MAX TIME", "LAG", "LAST UPDATE"}, rows)
+	return render(o.stdout, o.output, projectionColumns(), rows)
 }

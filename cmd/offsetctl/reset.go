@@ -39,7 +39,7 @@ replaced. --by-duration (every value must be a time; see offsetctl
 --help) and --shift-by compute each shard's value from a first read,
 then write them all or none: a write in between is overwritten. Stop the
 projection, on every node, first: a running one overwrites the offsets
-with its next commit.`,
+with its next commit. --output wide adds the timestamps.`,
 		Example: `  offsetctl reset accounts --to 0                             # dry run: prints the plan
   offsetctl reset accounts --to 0 --execute                   # does it
   offsetctl reset accounts --to-time 2026-11-26T14:05:00Z     # before the bad deploy
@@ -60,7 +60,7 @@ with its next commit.`,
 			return runReset(o.start(cmd), o)
 		},
 	}
-	addOutputFlag(cmd, &o.output, "table")
+	addOutputFlag(cmd, &o.output, formatTable)
 	fs := cmd.Flags()
 	fs.Int64Var(&to, "to", 0, "set every shard to `VALUE`; negative values are allowed")
 	fs.Func("to-time", "set every shard to `TIME`, RFC 3339, as Unix nanoseconds", func(s string) (err error) {

@@ -46,8 +46,8 @@ const rootHelp = `offsetctl shows and changes the projection offsets eGo keeps i
 
 eGo writes an event's time into the value, in Unix nanoseconds: a value
 from 2000-01-01 up to, not including, 2100-01-01 UTC is shown as that time
-too, with its LAG behind now; any other value (0, a counter, a time in
-milliseconds) shows no time.
+too, with its AGE, now minus that time; any other value (0, a counter, a
+time in milliseconds) shows no time.
 
 reset, delete and import print what they would change, and change nothing
 without --execute. Stop a projection before, and start it after: eGo reads
@@ -168,12 +168,12 @@ func commandNames(cmd *cobra.Command) string {
 	return strings.Join(names, ", ")
 }
 
-// addOutputFlag adds --output, table or json, of default def, to cmd.
+// addOutputFlag adds -o, --output, of default def, to cmd.
 func addOutputFlag(cmd *cobra.Command, o *string, def string) {
 	*o = def
-	cmd.Flags().Func("output", "`FORMAT` of the rows: table, or json for JSON lines (default "+def+")", func(s string) error {
-		if s != "table" && s != "json" {
-			return errors.New("want table or json")
+	cmd.Flags().FuncP("output", "o", "`FORMAT` of the rows: table; wide, a table of every column; or json, JSON lines (default "+def+")", func(s string) error {
+		if s != formatTable && s != formatWide && s != formatJSON {
+			return errors.New("want table, wide or json")
 		}
 		*o = s
 		return nil
