@@ -80,6 +80,12 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"projections", "--table", "t", "--url", "nats://user:secret@127.0.0.1:1"}, []string{"--schema and --table are for PostgreSQL"}},
 		{[]string{"offsets", "a", "--bucket", "a.b", "--url", "nats://user:secret@127.0.0.1:1"}, []string{`bucket name "a.b"`}},
 		{[]string{"completion", "tcsh"}, []string{"completion: unknown command \"tcsh\""}},
+		// The events table: its flags, checked before anything is sent.
+		{[]string{"projections", "--events-schema", "s", "--url", noServer}, []string{"give --events-table too"}},
+		{[]string{"offsets", "a", "--events-url", noServer, "--url", noServer}, []string{"give --events-table too"}},
+		{[]string{"projections", "--events-table", "events_store", "--url", "nats://user:secret@127.0.0.1:1"}, []string{"the offsets are in NATS; give --events-url"}},
+		{[]string{"offsets", "a", "--events-table", "e", "--events-url", "postgres://user:secret@host:notaport/db", "--url", noServer}, []string{"cannot use --events-url", "invalid port"}},
+		{[]string{"offsets", "a", "--events-table", "e", "--url", "postgres://user:secret@host/db?sslmode=bogus"}, []string{"cannot use --url", "sslmode is invalid"}},
 		// NATS's credentials and TLS: for NATS only, and checked first.
 		{[]string{"projections", "--creds", "user.creds", "--url", noServer}, []string{"--creds is for NATS"}},
 		{[]string{"projections", "--tls-ca", "ca.pem", "--url", noServer}, []string{"--tls-ca is for NATS"}},
@@ -148,7 +154,7 @@ func TestHelp_EveryCommandHasAnExample(t *testing.T) {
 		wantCode(t, r, exitOK, args...)
 		for _, want := range append(names, "Examples:", "--url", "Exit status", "stop", nowVariable, urlVariable, postgresURLVariable, natsURLVariable,
 			credsVariable, nkeyVariable, tlsCertVariable, tlsKeyVariable, tlsCAVariable, "--creds", "--nkey", "--tls-cert", "--tls-key", "--tls-ca", "--version",
-			"2000-01-01", "2100-01-01") {
+			"--events-table", "AGE is not lag", "2000-01-01", "2100-01-01") {
 			if !strings.Contains(strings.ToLower(r.stdout), strings.ToLower(want)) {
 				t.Errorf("offsetctl %s printed\n%s\nwant it to mention %q", strings.Join(args, " "), r.stdout, want)
 			}

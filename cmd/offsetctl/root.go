@@ -47,7 +47,10 @@ const rootHelp = `offsetctl shows and changes the projection offsets eGo keeps i
 eGo writes an event's time into the value, in Unix nanoseconds: a value
 from 2000-01-01 up to, not including, 2100-01-01 UTC is shown as that time
 too, with its AGE, now minus that time; any other value (0, a counter, a
-time in milliseconds) shows no time.
+time in milliseconds) shows no time. AGE is not lag: a projection that is
+caught up but idle ages. True lag, how far the events are ahead of the
+offsets, comes from eGo's events table: --events-table of projections and
+offsets.
 
 reset, delete and import print what they would change, and change nothing
 without --execute. Stop a projection before, and start it after: eGo reads
@@ -75,7 +78,7 @@ func newRootCommand(e *env) *cobra.Command {
 		Short: "show and change the projection offsets eGo keeps",
 		Long:  rootHelp,
 		Example: `  export ` + urlVariable + `='postgres://user@db.example.com:5432/app'
-  offsetctl projections
+  offsetctl projections --events-table events_store
   offsetctl reset accounts --by-duration 1h --execute`,
 		Version:       versionText(debug.ReadBuildInfo()),
 		SilenceErrors: true,

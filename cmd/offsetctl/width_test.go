@@ -23,21 +23,27 @@ func TestTables_FitHundredColumns(t *testing.T) {
 	ns := func(d time.Duration) int64 { return now.Add(-d).UnixNano() }
 	ms := func(d time.Duration) int64 { return now.Add(-d).UnixMilli() }
 	var offsets []*egopb.Offset
+	var events []testEvent
 	for _, shard := range []uint64{0, 17, 93, 270} {
 		offsets = append(offsets,
 			&egopb.Offset{ProjectionName: a, ShardNumber: shard, Value: ns(26*time.Hour + 5*time.Minute + 3*time.Second), Timestamp: ms(time.Second)},
 			&egopb.Offset{ProjectionName: b, ShardNumber: shard, Value: ns(3 * time.Second), Timestamp: ms(2 * time.Second)})
+		events = append(events, testEvent{shard, time.Second}, testEvent{shard, 26 * time.Hour})
 	}
 	schema, _ := fixtureSchema(t, offsets)
+	seedEvents(t, schema, events)
 	backup := fmt.Sprintf(`{"projectionName":%q,"shardNumber":"17","value":"%d","timestamp":"%d"}`+"\n", a, ns(time.Hour), ms(time.Hour)) +
 		fmt.Sprintf(`{"projectionName":"%s","shardNumber":"4","value":"%d","timestamp":"%d"}`+"\n", strings.Repeat("é", 24), ns(time.Minute), ms(time.Minute))
+	lag := []string{"--events-table", "events_store", "--events-schema", schema}
 	for _, tc := range []struct {
 		args []string
 		// wider is whether --output wide has columns the table has not.
 		wider bool
 	}{
 		{[]string{"projections"}, true},
+		{append([]string{"projections"}, lag...), true},
 		{[]string{"offsets", a}, false},
+		{append([]string{"offsets", a}, lag...), true},
 		{[]string{"export", "-o", "table"}, true},
 		{[]string{"reset", b, "--to-time", "2026-11-26T09:00:00Z"}, true},
 		{[]string{"delete", b}, false},
