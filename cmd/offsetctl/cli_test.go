@@ -27,6 +27,11 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{nil, []string{"no command given", "(see 'offsetctl --help')"}},
 		{[]string{"list"}, []string{`unknown command "list"`, "projections, offsets, reset"}},
+		// A typo: the nearest commands, as cobra finds them.
+		{[]string{"projectons"}, []string{`unknown command "projectons": did you mean projections?`}},
+		{[]string{"--url", noServer, "ofsets", "accounts"}, []string{`unknown command "ofsets": did you mean offsets?`}},
+		{[]string{"help", "exprot"}, []string{`unknown command "exprot": did you mean export?`}},
+		{[]string{"completion", "bsh"}, []string{`completion: unknown command "bsh": did you mean bash or zsh?`}},
 		{[]string{"version", "now"}, []string{`unknown command "now" for "offsetctl version"`}},
 		{[]string{"--bogus", "projections"}, []string{"unknown flag: --bogus"}},
 		{[]string{"projections", "extra"}, []string{"projections: accepts 0 arg(s), received 1", "(see 'offsetctl projections --help')"}},
@@ -79,7 +84,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"projections", "--bucket", "b", "--url", "postgres://user:secret@host/db"}, []string{"--bucket is for NATS"}},
 		{[]string{"projections", "--table", "t", "--url", "nats://user:secret@127.0.0.1:1"}, []string{"--schema and --table are for PostgreSQL"}},
 		{[]string{"offsets", "a", "--bucket", "a.b", "--url", "nats://user:secret@127.0.0.1:1"}, []string{`bucket name "a.b"`}},
-		{[]string{"completion", "tcsh"}, []string{"completion: unknown command \"tcsh\""}},
+		{[]string{"completion", "tcsh"}, []string{"completion: unknown command \"tcsh\": one of bash, zsh, fish, powershell"}},
 		// The events table: its flags, checked before anything is sent.
 		{[]string{"projections", "--events-schema", "s", "--url", noServer}, []string{"give --events-table too"}},
 		{[]string{"offsets", "a", "--events-url", noServer, "--url", noServer}, []string{"give --events-table too"}},

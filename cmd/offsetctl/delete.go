@@ -31,9 +31,10 @@ what --output json prints, and import puts it back.`,
 			o.name = args[0]
 			return runDelete(o.start(cmd), o)
 		},
+		ValidArgsFunction: e.completeName(false),
 	}
 	addOutputFlag(cmd, &o.output, formatTable)
-	addShardFlag(cmd, &o.shards, "delete")
+	addShardFlag(e, cmd, &o.shards, "delete")
 	cmd.Flags().BoolVar(&o.execute, "execute", false, "delete; without it, only print what would be deleted")
 	return cmd
 }

@@ -43,6 +43,7 @@ timestamps); import reads JSON lines.`,
 			o.names = args
 			return runExport(o.start(cmd), o)
 		},
+		ValidArgsFunction: e.completeName(true),
 	}
 	addOutputFlag(cmd, &o.output, formatJSON)
 	cmd.Flags().StringVar(&o.file, "file", "", "write to `FILE` instead of stdout; it is replaced only once the export is whole")

@@ -72,6 +72,9 @@ func run(ctx context.Context, args []string, e *env) int {
 		return exitUsage
 	}
 	root := newRootCommand(e)
+	if len(args) > 0 && strings.HasPrefix(args[0], cobra.ShellCompRequestCmd) {
+		plainUsages(root)
+	}
 	root.SetArgs(args)
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {

@@ -42,6 +42,7 @@ nanoseconds, eventsBehind.`,
 			o.name = args[0]
 			return runOffsets(o.start(cmd), o)
 		},
+		ValidArgsFunction: e.completeName(false),
 	}
 	addOutputFlag(cmd, &o.output, formatTable)
 	addEventsFlags(cmd, &o.events)

@@ -59,6 +59,7 @@ with its next commit. --output wide adds the timestamps.`,
 			}
 			return runReset(o.start(cmd), o)
 		},
+		ValidArgsFunction: e.completeName(false),
 	}
 	addOutputFlag(cmd, &o.output, formatTable)
 	fs := cmd.Flags()
@@ -72,7 +73,7 @@ with its next commit. --output wide adds the timestamps.`,
 	targets := []string{"to", "to-time", "by-duration", "shift-by"}
 	cmd.MarkFlagsOneRequired(targets...)
 	cmd.MarkFlagsMutuallyExclusive(targets...)
-	addShardFlag(cmd, &o.shards, "reset")
+	addShardFlag(e, cmd, &o.shards, "reset")
 	fs.BoolVar(&o.execute, "execute", false, "reset; without it, only print what would change")
 	return cmd
 }

@@ -87,6 +87,10 @@ func newRootCommand(e *env) *cobra.Command {
 		// offsetctl --url nats://localhost:4222 projections.
 		Args: subcommandArgs("command"),
 		RunE: func(*cobra.Command, []string) error { return nil },
+		// A typo of a command is answered by the nearest names, as
+		// kubectl and gh answer; cobra's default, said here because
+		// unknownCommand relies on it.
+		SuggestionsMinimumDistance: 2,
 	}
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
@@ -122,6 +126,18 @@ func newRootCommand(e *env) *cobra.Command {
 			}
 			return unknownCommand(root, args[0])
 		},
+		ValidArgsFunction: func(_ *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			if len(args) > 0 {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			var names []cobra.Completion
+			for _, c := range root.Commands() {
+				if c.IsAvailableCommand() && strings.HasPrefix(c.Name(), toComplete) {
+					names = append(names, cobra.CompletionWithDesc(c.Name(), c.Short))
+				}
+			}
+			return names, cobra.ShellCompDirectiveNoFileComp
+		},
 	})
 	root.InitDefaultVersionFlag()
 	root.Flags().Lookup("version").Usage = "print offsetctl's version and revision, as the version command does"
@@ -129,6 +145,8 @@ func newRootCommand(e *env) *cobra.Command {
 	// A shell cobra has no script for is a usage error, not help.
 	completion, _, _ := root.Find([]string{"completion"})
 	completion.Args = subcommandArgs("shell")
+	// The shells' names are short: two edits reach most of them.
+	completion.SuggestionsMinimumDistance = 1
 	completion.RunE = func(*cobra.Command, []string) error { return nil }
 	completion.Example = "  offsetctl completion bash > ~/.local/share/bash-completion/completions/offsetctl\n  source <(offsetctl completion zsh)"
 	return root
@@ -152,10 +170,19 @@ func subcommandArgs(what string) cobra.PositionalArgs {
 	}
 }
 
-// unknownCommand returns a usage error unless cmd has a command name.
+// unknownCommand returns a usage error unless cmd has a command name:
+// one that names the commands nearest to name, if any are near, or else
+// all of them.
 func unknownCommand(cmd *cobra.Command, name string) error {
 	if c, _, _ := cmd.Find([]string{name}); c != cmd {
 		return nil
+	}
+	if near := cmd.SuggestionsFor(name); len(near) > 0 {
+		last := len(near) - 1
+		if last > 0 {
+			near = append([]string{strings.Join(near[:last], ", ")}, near[last])
+		}
+		return usagef("unknown command %q: did you mean %s?", name, strings.Join(near, " or "))
 	}
 	return usagef("unknown command %q: one of %s", name, commandNames(cmd))
 }
@@ -171,6 +198,13 @@ func commandNames(cmd *cobra.Command) string {
 	return strings.Join(names, ", ")
 }
 
+// outputs are the values of --output, and what each prints.
+var outputs = []cobra.Completion{
+	cobra.CompletionWithDesc(formatTable, "a table that fits 100 columns"),
+	cobra.CompletionWithDesc(formatWide, "a table of every column"),
+	cobra.CompletionWithDesc(formatJSON, "JSON lines, for programs"),
+}
+
 // addOutputFlag adds -o, --output, of default def, to cmd.
 func addOutputFlag(cmd *cobra.Command, o *string, def string) {
 	*o = def
@@ -181,11 +215,21 @@ func addOutputFlag(cmd *cobra.Command, o *string, def string) {
 		*o = s
 		return nil
 	})
+	_ = cmd.RegisterFlagCompletionFunc("output", func(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		var values []cobra.Completion
+		for _, v := range outputs {
+			if strings.HasPrefix(v, toComplete) {
+				values = append(values, v)
+			}
+		}
+		return values, cobra.ShellCompDirectiveNoFileComp
+	})
 }
 
 // addShardFlag adds --shard, which collects shards without repeats, in
 // order; shards stays nil without it, which the store takes for all.
-func addShardFlag(cmd *cobra.Command, shards *[]uint64, doing string) {
+// A shell completes it with the shards of the projection named.
+func addShardFlag(e *env, cmd *cobra.Command, shards *[]uint64, doing string) {
 	cmd.Flags().Func("shard", doing+" shard `N` only; repeat, or list them as 1,2,3 (default: every shard)", func(s string) error {
 		for part := range strings.SplitSeq(s, ",") {
 			shard, err := strconv.ParseUint(strings.TrimSpace(part), 10, 64)
@@ -198,4 +242,5 @@ func addShardFlag(cmd *cobra.Command, shards *[]uint64, doing string) {
 		}
 		return nil
 	})
+	_ = cmd.RegisterFlagCompletionFunc("shard", e.completeShard(shards))
 }
