@@ -159,7 +159,7 @@ func TestHelp_EveryCommandHasAnExample(t *testing.T) {
 		wantCode(t, r, exitOK, args...)
 		for _, want := range append(names, "Examples:", "--url", "Exit status", "stop", nowVariable, urlVariable, postgresURLVariable, natsURLVariable,
 			credsVariable, nkeyVariable, tlsCertVariable, tlsKeyVariable, tlsCAVariable, "--creds", "--nkey", "--tls-cert", "--tls-key", "--tls-ca", "--version",
-			"--events-table", "AGE is not lag", "2000-01-01", "2100-01-01") {
+			"--events-table", "AGE is not lag", "undo", "2000-01-01", "2100-01-01") {
 			if !strings.Contains(strings.ToLower(r.stdout), strings.ToLower(want)) {
 				t.Errorf("offsetctl %s printed\n%s\nwant it to mention %q", strings.Join(args, " "), r.stdout, want)
 			}

@@ -54,7 +54,8 @@ offsets.
 
 reset, delete and import print what they would change, and change nothing
 without --execute. Stop a projection before, and start it after: eGo reads
-offsets only when a projection starts.
+offsets only when a projection starts. The --output json of reset and
+delete is an undo: import puts back the offsets as they were before.
 
 Exit status: 0 success, 1 failure, 2 usage error; errors go to stderr, one
 line each, as do the notes after a plan.
@@ -79,7 +80,8 @@ func newRootCommand(e *env) *cobra.Command {
 		Long:  rootHelp,
 		Example: `  export ` + urlVariable + `='postgres://user@db.example.com:5432/app'
   offsetctl projections --events-table events_store
-  offsetctl reset accounts --by-duration 1h --execute`,
+  offsetctl reset accounts --by-duration 1h --execute -o json > undo.jsonl
+  offsetctl import undo.jsonl --execute`,
 		Version:       versionText(debug.ReadBuildInfo()),
 		SilenceErrors: true,
 		SilenceUsage:  true,
