@@ -439,7 +439,7 @@ func TestMissingTable(t *testing.T) {
 		absent string
 	}{
 		{[]string{"projections", "--schema", schema, "--table", "nosuch"},
-			[]string{"table " + typo + " does not exist", "check --schema and --table", "postgres/schema.sql"}, typo},
+			[]string{"table " + typo + " does not exist", "check --schema and --table", "import --execute creates it", "or run: CREATE SCHEMA IF NOT EXISTS", "CREATE TABLE IF NOT EXISTS " + typo + " ("}, typo},
 		{[]string{"offsets", "accounts", "--schema", missingSchema},
 			[]string{"table " + inMissingSchema + " does not exist"}, inMissingSchema},
 		{[]string{"reset", "accounts", "--to", "0", "--execute", "--schema", missingSchema},
@@ -473,6 +473,40 @@ func TestMissingTable(t *testing.T) {
 				t.Errorf("after offsetctl %s, table %s exists; want it not created", strings.Join(tc.args, " "), tc.absent)
 			}
 		})
+	}
+}
+
+// TestMissingTable_TheStatementPrintedCreatesIt runs the statement that
+// the error on a missing table prints, as an operator without the source
+// tree pastes it into psql: the table it makes must be one offsetctl
+// works on, in a schema that did not exist either.
+func TestMissingTable_TheStatementPrintedCreatesIt(t *testing.T) {
+	t.Parallel()
+	schema := pgtest.Schema(t)
+	args := []string{"projections", "--schema", schema, "--table", "my offsets"}
+	r := offsetctl(t, "", args...)
+	wantCode(t, r, exitFailure, args...)
+	_, statement, ok := strings.Cut(strings.TrimSuffix(r.stderr, "\n"), "or run: ")
+	if !ok {
+		t.Fatalf("offsetctl %s: stderr = %q; want the statement that creates the table", strings.Join(args, " "), r.stderr)
+	}
+	conn, err := pgx.Connect(t.Context(), pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(t.Context(), statement); err != nil {
+		t.Fatalf("Exec(%q) = %v; want the statement offsetctl printed to run", statement, err)
+	}
+	r = offsetctl(t, `{"projectionName":"accounts","shardNumber":"3","value":"7"}`, "import", "-", "--execute", "--schema", schema, "--table", "my offsets")
+	wantCode(t, r, exitOK, "import")
+	if strings.Contains(r.stderr, "created") {
+		t.Errorf("import into the table the statement made: stderr = %q; want no table created, the statement's being there", r.stderr)
+	}
+	r = offsetctl(t, "", "offsets", "accounts", "--schema", schema, "--table", "my offsets", "-o", "json")
+	wantCode(t, r, exitOK, "offsets")
+	if !strings.Contains(r.stdout, `"shardNumber":"3","value":"7"`) {
+		t.Errorf("offsets accounts in the table the statement made printed %q; want shard 3 at 7", r.stdout)
 	}
 }
 

@@ -45,9 +45,9 @@ and the lines of reset, from which it takes each offset as it was before
 the reset. A line of an import's own report whose offset did not exist
 before is refused: import writes offsets, it does not delete them.
 
---execute creates a missing table, and its --schema (postgres/schema.sql),
-or a missing bucket (with --replicas copies, on NATS), so that a backup
-restores into a new store; the dry run says it would.`,
+--execute creates a missing table, and its --schema, or a missing bucket
+(with --replicas copies, on NATS), so that a backup restores into a new
+store; the dry run says it would.`,
 		Example: `  offsetctl import offsets.jsonl                  # dry run: prints the plan
   offsetctl import offsets.jsonl --execute        # does it
   offsetctl export --url "$FROM" | offsetctl import --url "$TO" --execute -

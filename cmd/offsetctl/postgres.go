@@ -67,8 +67,32 @@ func postgresBackend(e *env) (*backend, error) {
 		s := postgres.NewOffsetStore(e.url, opts...)
 		return s, s.Connect(ctx)
 	}
-	b.describe = func(err error) string { return describePostgres(err, b) }
+	// What creates the table, for the message that says it is missing:
+	// the statement, which needs no source tree, with its schema's.
+	create := oneLineSQL(postgres.NewOffsetStore(e.url, opts...).CreateTableSQL())
+	if e.schema != "" {
+		create = "CREATE SCHEMA IF NOT EXISTS " + pgx.Identifier{e.schema}.Sanitize() + "; " + create
+	}
+	b.describe = func(err error) string {
+		if missingTable(err) {
+			return fmt.Sprintf("%s does not exist in %s: check --schema and --table; import --execute creates it, or run: %s", b.holder, b.where, create)
+		}
+		return describePostgres(err, b)
+	}
 	return b, nil
+}
+
+// oneLineSQL returns statement on one line, without its comments, so
+// that an error message of one line can hold it, ready to paste into
+// psql.
+func oneLineSQL(statement string) string {
+	var lines []string
+	for line := range strings.Lines(statement) {
+		// The statement is the package's own, with no "--" in a string.
+		line, _, _ = strings.Cut(line, "--")
+		lines = append(lines, line)
+	}
+	return strings.Join(strings.Fields(strings.Join(lines, " ")), " ")
 }
 
 // parseReason says why the driver could not parse a connection string,
@@ -118,8 +142,6 @@ func describePostgres(err error, b *backend) string {
 	var dnsErr *net.DNSError
 	var connectErr *pgconn.ConnectError
 	switch {
-	case missingTable(err):
-		return fmt.Sprintf("%s does not exist in %s: check --schema and --table, or create it with the statement in postgres/schema.sql", b.holder, b.where)
 	case errors.As(err, &pgErr) && pgErr.Code == codeUndefinedColumn:
 		// Every statement reads the same four columns: a table that lacks
 		// one is another table than eGo's.
