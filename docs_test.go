@@ -16,13 +16,6 @@ import (
 // repository: their links lead somewhere, and their code is code the test
 // command compiles.
 
-// pendingTargets are files other branches write, which the documents here
-// already link to. Each entry must go once its file exists: the test then
-// fails until it does, so that the file's links and code are checked too.
-var pendingTargets = map[string]string{
-	"docs/operating.md": "the operator's guide of issue 25 (offsetctl)",
-}
-
 // codeMarker names the file a code block is copied from, on the line right
 // above the block: <!-- code: examples/quickstart/main.go -->. The path is
 // relative to the repository's root.
@@ -157,12 +150,6 @@ func TestDocs_RelativeLinksResolve(t *testing.T) {
 			if file != "" {
 				target = filepath.ToSlash(filepath.Clean(filepath.Join(filepath.Dir(d.path), file)))
 			}
-			if why, ok := pendingTargets[target]; ok {
-				if frag != "" {
-					t.Errorf("%s:%d: link %q has an anchor in %s, %s, which does not exist yet: link to the file alone until it does", d.path, l.line, l.target, target, why)
-				}
-				continue
-			}
 			if _, err := os.Stat(filepath.FromSlash(target)); err != nil {
 				t.Errorf("%s:%d: link %q: %s does not exist: every relative link must lead to a file of the repository", d.path, l.line, l.target, target)
 				continue
@@ -178,14 +165,6 @@ func TestDocs_RelativeLinksResolve(t *testing.T) {
 			if !to.headings[frag] {
 				t.Errorf("%s:%d: link %q: %s has no heading with the anchor #%s: every anchor must name a heading", d.path, l.line, l.target, target, frag)
 			}
-		}
-	}
-}
-
-func TestDocs_PendingTargetsDoNotExistYet(t *testing.T) {
-	for target, why := range pendingTargets {
-		if _, err := os.Stat(filepath.FromSlash(target)); err == nil {
-			t.Errorf("%s (%s) exists now: remove it from pendingTargets in docs_test.go, so that links to it are checked", target, why)
 		}
 	}
 }

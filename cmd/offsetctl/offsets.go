@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/spf13/cobra"
 )
@@ -10,34 +11,54 @@ type offsetsOptions struct {
 	*env
 	output string
 	name   string
+	events eventsOptions
 }
 
 func newOffsetsCommand(e *env) *cobra.Command {
 	o := &offsetsOptions{env: e}
 	cmd := &cobra.Command{
 		Use:   "offsets NAME",
-		Short: "list the offsets of projection NAME, shard by shard, with their times and lag",
+		Short: "list the offsets of projection NAME, shard by shard: value, time, age; with --events-table, true lag",
 		Long: `One row per shard of projection NAME, sorted by shard: the value, its
-TIME and LAG (see offsetctl --help), and the TIMESTAMP it was written at.
-A projection with no offsets is an error. --output json prints export's
-lines plus valueTime, which import skips.`,
+TIME and AGE (see offsetctl --help), and the TIMESTAMP it was written at.
+A projection with no offsets is an error.
+
+With --events-table, each shard's EVENTS BEHIND and LAG, read from eGo's
+events table as projections --help says, take the place of TIME and AGE;
+--output wide shows them all.
+
+--output json prints export's lines plus notes that import skips: the
+times in RFC 3339 (valueTime, timestampTime), age and lag as text and in
+nanoseconds, eventsBehind.`,
 		Example: `  offsetctl offsets accounts
 
-  SHARD  VALUE                TIME                      LAG   TIMESTAMP
+  SHARD  VALUE                TIME                      AGE   TIMESTAMP
   0      1795694395000000000  2026-11-26T11:59:55.000Z  5s    2026-11-26T11:59:55.000Z
-  17     1795694097000000000  2026-11-26T11:54:57.000Z  5m3s  2026-11-26T11:54:57.000Z`,
+  17     1795694097000000000  2026-11-26T11:54:57.000Z  5m3s  2026-11-26T11:54:57.000Z
+
+  offsetctl offsets accounts --events-table events_store -o wide`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.name = args[0]
 			return runOffsets(o.start(cmd), o)
 		},
+		ValidArgsFunction: e.completeName(false),
 	}
-	addOutputFlag(cmd, &o.output, "table")
+	addOutputFlag(cmd, &o.output, formatTable)
+	addEventsFlags(cmd, &o.events)
 	return cmd
 }
 
 func runOffsets(ctx context.Context, o *offsetsOptions) error {
-	ctx, db, err := o.open(ctx, o.name)
+	b, err := o.chooseBackend()
+	if err != nil {
+		return err
+	}
+	events, err := o.events.eventsTable(b, o.timeout)
+	if err != nil {
+		return err
+	}
+	ctx, db, err := o.openBackend(ctx, b, o.name)
 	defer db.close()
 	if err != nil {
 		return err
@@ -46,5 +67,20 @@ func runOffsets(ctx context.Context, o *offsetsOptions) error {
 	if err != nil {
 		return err
 	}
-	return printOffsets(o.stdout, o.output, o.now(), offsets, false, true)
+	if events == nil {
+		return printOffsets(o.stdout, o.output, o.now(), offsets, false, true)
+	}
+	lags, err := events.lags(ctx, offsets)
+	if err != nil {
+		return err
+	}
+	now := o.now()
+	rows := make([]row, len(offsets))
+	for i, off := range offsets {
+		cells := []string{fmt.Sprint(off.ShardNumber), fmt.Sprint(off.Value), formatValueTime(off.Value, timeLayout, "-"), formatAge(now, off.Value)}
+		cells = append(append(cells, lagCells(lags[i])...), formatTime(off.Timestamp))
+		rows[i] = row{cells, offsetJSON{off.ProjectionName, off.ShardNumber, off.Value, off.Timestamp, notesOf(off, now, jsonLag(lags[i], nil))}}
+	}
+	cols := append(columns("SHARD", "VALUE"), wideOnly("TIME", "AGE")...)
+	return render(o.stdout, o.output, append(cols, columns("EVENTS BEHIND", "LAG", "TIMESTAMP")...), rows)
 }
