@@ -344,3 +344,39 @@ func TestWorst(t *testing.T) {
 		}
 	}
 }
+
+// TestLag_ShardWithEventsButNoOffsetIsBehind seeds events on shards 0, 1
+// and 2 and a projection caught up on 0 and 1 that has never committed
+// shard 2. eGo's runner reads every shard of the events store
+// (pendingShards, from ShardOffsets) and starts a shard it has no offset
+// for from 0: every event of shard 2 is yet to be handled, as when the
+// handler fails on shard 2's first event. projections must not say such a
+// projection is caught up.
+func TestLag_ShardWithEventsButNoOffsetIsBehind(t *testing.T) {
+	t.Parallel()
+	at := func(d time.Duration) int64 { return now.Add(-d).UnixNano() }
+	stamp := now.Add(-10 * time.Second).UnixMilli()
+	offsets := []*egopb.Offset{
+		{ProjectionName: "partial", ShardNumber: 0, Value: at(time.Minute), Timestamp: stamp},
+		{ProjectionName: "partial", ShardNumber: 1, Value: at(time.Minute), Timestamp: stamp},
+	}
+	events := []testEvent{
+		{0, 2 * time.Minute}, {0, time.Minute},
+		{1, 2 * time.Minute}, {1, time.Minute},
+		{2, 30 * time.Minute}, {2, 20 * time.Minute}, {2, 10 * time.Minute},
+	}
+	schema, _ := fixtureSchema(t, offsets)
+	seedEvents(t, schema, events)
+	args := []string{"projections", "-o", "json", "--schema", schema, "--events-table", "events_store", "--events-schema", schema}
+	r := offsetctl(t, "", args...)
+	wantCode(t, r, exitOK, args...)
+	lines := parseLagLines(t, r.stdout)
+	if len(lines) != 1 {
+		t.Fatalf("offsetctl %s printed\n%s\nwant one line", strings.Join(args, " "), r.stdout)
+	}
+	got := lines[0]
+	if got.EventsBehind != "3" || got.WorstShard != "2" || got.Lag != formatDuration(20*time.Minute) {
+		t.Errorf("offsetctl %s: worstShard %s, eventsBehind %s, lag %s; want 2, 3, %s: a shard with events and no offset is behind by all of its events, which eGo's runner has yet to handle",
+			strings.Join(args, " "), got.WorstShard, got.EventsBehind, got.Lag, formatDuration(20*time.Minute))
+	}
+}
