@@ -380,3 +380,18 @@ func TestLag_ShardWithEventsButNoOffsetIsBehind(t *testing.T) {
 			strings.Join(args, " "), got.WorstShard, got.EventsBehind, got.Lag, formatDuration(20*time.Minute))
 	}
 }
+
+// TestLag_EventsURLOfNATSNamesWhatItWants: --events-url must be a
+// PostgreSQL URL; given the NATS URL an operator has at hand, offsetctl
+// answers with pgx's words for a key=value string ("failed to parse as
+// keyword/value"), which does not say what to give.
+func TestLag_EventsURLOfNATSNamesWhatItWants(t *testing.T) {
+	t.Parallel()
+	args := []string{"projections", "--url", "nats://127.0.0.1:" + closedPort(t), "--events-table", "events_store", "--events-url", "nats://127.0.0.1:4222"}
+	r := offsetctl(t, "", args...)
+	wantCode(t, r, exitUsage, args...)
+	wantOneLineError(t, r, "--events-url", "postgres://")
+	if strings.Contains(r.stderr, "keyword/value") {
+		t.Errorf("stderr = %q; want no word of pgx's key=value parser for a URL with a scheme", r.stderr)
+	}
+}
