@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -78,6 +79,12 @@ func (o eventsOptions) eventsTable(b *backend, timeout time.Duration) (*eventsTa
 		return nil, nil
 	}
 	url, flag := o.url, "--events-url"
+	// Checked here, not left to pgx, whose answer to a URL of another
+	// scheme speaks of key=value strings: the offsets' own NATS URL is
+	// the mistake to expect.
+	if scheme, _, found := strings.Cut(url, "://"); found && !isPostgresScheme(scheme) {
+		return nil, usagef("--events-url scheme %q: want postgres://, postgresql:// or a key=value string: eGo's events table is in PostgreSQL", scheme)
+	}
 	if url == "" {
 		if b.postgresURL == "" {
 			return nil, usagef("--events-table: the offsets are in NATS; give --events-url, the PostgreSQL database of eGo's events")
