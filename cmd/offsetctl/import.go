@@ -57,12 +57,13 @@ store; the dry run says it would.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.file = args[0]
+			o.replicasGiven = cmd.Flags().Changed("replicas")
 			return runImport(o.start(cmd), o)
 		},
 	}
 	addOutputFlag(cmd, &o.output, formatTable)
 	cmd.Flags().BoolVar(&o.execute, "execute", false, "write the offsets; without it, only print what would change")
-	cmd.Flags().IntVar(&e.replicas, "replicas", 0, "NATS: how many servers keep a copy of a bucket import creates, `N` (default: the nats store's default for a bucket it creates); a bucket that exists keeps its own")
+	cmd.Flags().IntVar(&e.replicas, "replicas", 0, "NATS: how many servers keep a copy of a bucket import creates, `N`, 1 or more (default: the nats store's default for a bucket it creates); a bucket that exists keeps its own")
 	return cmd
 }
 
