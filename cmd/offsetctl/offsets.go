@@ -28,8 +28,8 @@ events table as projections --help says, take the place of TIME and AGE;
 --output wide shows them all.
 
 --output json prints export's lines plus notes that import skips: the
-times in RFC 3339 (valueTime, timestampTime), age and lag as text and in
-nanoseconds, eventsBehind.`,
+times in RFC 3339 (valueTime, timestampTime: left out when there is no
+time to print), age and lag as text and in nanoseconds, eventsBehind.`,
 		Example: `  offsetctl offsets accounts
 
   SHARD  VALUE                TIME                      AGE   TIMESTAMP

@@ -38,7 +38,8 @@ both 0 when it is caught up. It reads only the events after the lowest
 offset, through the table's index on timestamp.
 
 --output json prints every time in RFC 3339, age and lag as text and in
-nanoseconds.`,
+nanoseconds; a time field is left out when there is no time to print (a
+value that is no time, a timestamp past the year 9999).`,
 		Example: `  offsetctl projections --url postgres://user@db:5432/app
 
   PROJECTION  SHARDS  MIN TIME                  AGE      LAST UPDATE
@@ -68,8 +69,9 @@ type summary struct {
 	MinValueTime string `json:"minValueTime,omitempty"`
 	MaxValue     int64  `json:"maxValue,string"`
 	MaxValueTime string `json:"maxValueTime,omitempty"`
-	// LastUpdate is the highest timestamp.
-	LastUpdate string `json:"lastUpdate"`
+	// LastUpdate is the highest timestamp's time; absent if RFC 3339
+	// cannot write it (a year before 0000 or after 9999).
+	LastUpdate string `json:"lastUpdate,omitempty"`
 	// Age is how long before now the lowest value's time is.
 	Age      string `json:"age,omitempty"`
 	AgeNanos *int64 `json:"ageNanos,omitempty,string"`
