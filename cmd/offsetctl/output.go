@@ -183,6 +183,17 @@ type offsetJSON struct {
 	*offsetNotes
 }
 
+// noOffsetJSON is a shard of the events table that a projection has no
+// offset for, as offsets --events-table prints it beside offsetJSON's
+// lines: value and timestamp null, and its lag, from 0.
+type noOffsetJSON struct {
+	ProjectionName string `json:"projectionName"`
+	ShardNumber    uint64 `json:"shardNumber,string"`
+	Value          *int64 `json:"value,string"`
+	Timestamp      *int64 `json:"timestamp,string"`
+	*lagJSON
+}
+
 // offsetNotes are what offsets and delete say of an offset beyond its
 // fields: its times in RFC 3339 (absent if the value is no time, or the
 // timestamp none RFC 3339 can write), its age, and its lag if the events
