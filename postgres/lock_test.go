@@ -300,3 +300,55 @@ CREATE TRIGGER refuse AFTER INSERT OR UPDATE OR DELETE ON `+table(schema)+` FOR 
 		})
 	}
 }
+
+// TestOffsetStore_ReadersDoNotWaitForAReset checks the promise of
+// docs/postgres.md and the package doc, "Readers ... do not wait": while
+// an open WriteOffsetTx holds projection r's lock shared and a row of it,
+// and a reset of r waits for that lock, every read of r (GetCurrentOffset,
+// Offsets, Snapshot, Projections) returns, with the values committed
+// before the reset.
+func TestOffsetStore_ReadersDoNotWaitForAReset(t *testing.T) {
+	ctx := t.Context()
+	store, schema := connectedStore(t)
+	name := schema
+	mustWrite(t, store, offset(name, 0, 10, 10))
+	mustWrite(t, store, offset(name, 1, 10, 10))
+
+	handler, err := newPool(t, pgtest.URL(t)).Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer handler.Rollback(context.Background())
+	if err := store.WriteOffsetTx(ctx, handler, offset(name, 1, 11, 11)); err != nil {
+		t.Fatalf("WriteOffsetTx(ctx, tx, {%s 1 11}) = %v; want <nil>", name, err)
+	}
+	resetDone := make(chan error, 1)
+	go func() { resetDone <- store.ResetOffset(ctx, name, 0) }()
+	waitForProjectionLock(t, name)
+
+	readCtx, cancel := context.WithTimeout(ctx, patience)
+	defer cancel()
+	if got, err := store.GetCurrentOffset(readCtx, &egopb.ProjectionId{ProjectionName: name, ShardNumber: 0}); err != nil || got.GetValue() != 10 {
+		t.Errorf("GetCurrentOffset(ctx, {%s 0}) while a reset waits = %v, %v; want value 10, <nil> well within %v: readers do not wait", name, got, err, patience)
+	}
+	if got, err := store.Offsets(readCtx, name); err != nil || len(got) != 2 {
+		t.Errorf("Offsets(ctx, %s) while a reset waits = %v, %v; want 2 offsets, <nil> well within %v: readers do not wait", name, got, err, patience)
+	}
+	if got, err := store.Snapshot(readCtx); err != nil || len(got) != 2 {
+		t.Errorf("Snapshot(ctx) while a reset waits = %v, %v; want 2 offsets, <nil> well within %v: readers do not wait", got, err, patience)
+	}
+	if got, err := store.Projections(readCtx); err != nil || len(got) != 1 {
+		t.Errorf("Projections(ctx) while a reset waits = %+v, %v; want 1 summary, <nil> well within %v: readers do not wait", got, err, patience)
+	}
+	select {
+	case err := <-resetDone:
+		t.Fatalf("ResetOffset(ctx, %s, 0) = %v while a WriteOffsetTx of it is open; want it to wait", name, err)
+	default:
+	}
+	if err := handler.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-resetDone; err != nil {
+		t.Fatalf("ResetOffset(ctx, %s, 0) = %v; want <nil>", name, err)
+	}
+}

@@ -95,6 +95,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"projections", "--creds", "user.creds", "--url", noServer}, []string{"--creds is for NATS"}},
 		{[]string{"projections", "--tls-ca", "ca.pem", "--url", noServer}, []string{"--tls-ca is for NATS"}},
 		{[]string{"import", "offsets.jsonl", "--replicas", "3", "--url", noServer}, []string{"--replicas is for NATS"}},
+		// 0 is given, not the flag's default: refused as any other value.
+		{[]string{"import", "offsets.jsonl", "--replicas", "0", "--url", noServer}, []string{"--replicas is for NATS"}},
 		{[]string{"import", "offsets.jsonl", "--replicas", "-1", "--url", "nats://127.0.0.1:1"}, []string{"--replicas -1: want 1 or more"}},
 		{[]string{"projections", "--creds", "/nonexistent/user.creds", "--url", "nats://127.0.0.1:1"}, []string{"--creds /nonexistent/user.creds: no such file or directory"}},
 		{[]string{"projections", "--nkey", "/nonexistent/user.nk", "--url", "nats://127.0.0.1:1"}, []string{"--nkey /nonexistent/user.nk: no such file or directory"}},

@@ -43,7 +43,8 @@ It reads what offsetctl prints with --output json too, as an undo: the
 lines of offsets and delete, whose notes (valueTime, age, lag...) it skips,
 and the lines of reset, from which it takes each offset as it was before
 the reset. A line of an import's own report whose offset did not exist
-before is refused: import writes offsets, it does not delete them.
+before is refused: import writes offsets, it does not delete them. So is
+a line of offsets --events-table for a shard with no offset (value null).
 
 --execute creates a missing table, and its --schema, or a missing bucket
 (with --replicas copies, on NATS), so that a backup restores into a new
@@ -57,12 +58,13 @@ store; the dry run says it would.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.file = args[0]
+			o.replicasGiven = cmd.Flags().Changed("replicas")
 			return runImport(o.start(cmd), o)
 		},
 	}
 	addOutputFlag(cmd, &o.output, formatTable)
 	cmd.Flags().BoolVar(&o.execute, "execute", false, "write the offsets; without it, only print what would change")
-	cmd.Flags().IntVar(&e.replicas, "replicas", 0, "NATS: how many servers keep a copy of a bucket import creates, `N` (default: the nats store's default for a bucket it creates); a bucket that exists keeps its own")
+	cmd.Flags().IntVar(&e.replicas, "replicas", 0, "NATS: how many servers keep a copy of a bucket import creates, `N`, 1 or more (default: the nats store's default for a bucket it creates); a bucket that exists keeps its own")
 	return cmd
 }
 
@@ -297,6 +299,9 @@ func unmarshalOffset(line []byte, o *egopb.Offset) error {
 	if _, ok := fields["before"]; ok {
 		return unmarshalChange(fields, o)
 	}
+	if v, ok := fields["value"]; ok && string(bytes.TrimSpace(v)) == "null" {
+		return unmarshalNoOffset(fields, o)
+	}
 	var opts protojson.UnmarshalOptions
 	for k := range fields {
 		if notes[k] {
@@ -309,6 +314,23 @@ func unmarshalOffset(line []byte, o *egopb.Offset) error {
 		}
 	}
 	return opts.Unmarshal(line, o)
+}
+
+// unmarshalNoOffset reads the key of a line whose value is null, as
+// offsets --events-table prints a shard of the events a projection has no
+// offset for, and refuses it: protojson would read null as 0, and write an
+// offset the line says is not there.
+func unmarshalNoOffset(fields map[string]json.RawMessage, o *egopb.Offset) error {
+	if err := onlyFields(fields, offsetFields, notes); err != nil {
+		return err
+	}
+	key := maps.Clone(fields)
+	maps.DeleteFunc(key, func(k string, _ json.RawMessage) bool { return !offsetFields[k] || k == "value" || k == "timestamp" })
+	if err := unmarshalSynthetic(key, o); err != nil {
+		return err
+	}
+	return fmt.Errorf("projection %q shard %d has no offset on this line (value null, as offsets --events-table prints a shard of the events with none): import writes offsets; leave the line out",
+		o.ProjectionName, o.ShardNumber)
 }
 
 // changeFields are the fields of a change's line beside the offset's key.

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -43,6 +45,37 @@ LEFT JOIN %s AS e ON e.shard_number = o.shard AND e.timestamp > o.value AND e.ti
 GROUP BY o.i
 ORDER BY o.i`
 
+// shardsSQL reads the shards the events table has events of, as eGo's
+// runner learns them (ego-contrib's ShardNumbers reads SELECT DISTINCT
+// shard_number), smallest first: the runner works every one of them, and
+// starts a shard a projection has no offset for from 0.
+//
+// PostgreSQL reads every event for DISTINCT; this walks the index on
+// shard_number instead, one probe per shard, each for the smallest shard
+// above the last: see BenchmarkLag.
+const shardsSQL = `WITH RECURSIVE s(shard) AS (
+	(SELECT e.shard_number FROM %[1]s AS e ORDER BY e.shard_number LIMIT 1)
+	UNION ALL
+	SELECT (SELECT e.shard_number FROM %[1]s AS e WHERE e.shard_number > s.shard ORDER BY e.shard_number LIMIT 1)
+	FROM s WHERE s.shard IS NOT NULL
+)
+SELECT shard FROM s WHERE shard IS NOT NULL`
+
+// fromStartSQL reads, for each shard in $1, how many events of the shard
+// the events table holds after 0, and the newest and the oldest of them:
+// the lag of a shard a projection has no offset for, whose events eGo's
+// runner reads from 0.
+//
+// Each shard's events are read through the index on shard_number: only
+// the shards no offset is on, every event of which is behind, rather than
+// every event after 0, as lagSQL would with these shards at 0 among the
+// offsets: see BenchmarkLag.
+const fromStartSQL = `SELECT b.n, b.newest, b.oldest
+FROM unnest($1::bigint[]) WITH ORDINALITY AS m(shard, i)
+CROSS JOIN LATERAL (SELECT count(*) AS n, coalesce(max(e.timestamp), 0) AS newest, coalesce(min(e.timestamp), 0) AS oldest
+	FROM %s AS e WHERE e.shard_number = m.shard AND e.timestamp > 0) AS b
+ORDER BY m.i`
+
 // eventsOptions are the flags that name eGo's events table, from which
 // projections and offsets read how far behind the events each offset is.
 type eventsOptions struct {
@@ -62,7 +95,9 @@ type eventsTable struct {
 	config *pgx.ConnConfig
 	// where names the database, holder the table, as backend's do.
 	where, holder string
-	query         string
+	// lagQuery, shardsQuery and fromStartQuery are lagSQL, shardsSQL and
+	// fromStartSQL on the table.
+	lagQuery, shardsQuery, fromStartQuery string
 	// timeout is --timeout, for messages.
 	timeout time.Duration
 }
@@ -78,6 +113,12 @@ func (o eventsOptions) eventsTable(b *backend, timeout time.Duration) (*eventsTa
 		return nil, nil
 	}
 	url, flag := o.url, "--events-url"
+	// Checked here, not left to pgx, whose answer to a URL of another
+	// scheme speaks of key=value strings: the offsets' own NATS URL is
+	// the mistake to expect.
+	if scheme, _, found := strings.Cut(url, "://"); found && !isPostgresScheme(scheme) {
+		return nil, usagef("--events-url scheme %q: want postgres://, postgresql:// or a key=value string: eGo's events table is in PostgreSQL", scheme)
+	}
 	if url == "" {
 		if b.postgresURL == "" {
 			return nil, usagef("--events-table: the offsets are in NATS; give --events-url, the PostgreSQL database of eGo's events")
@@ -95,13 +136,21 @@ func (o eventsOptions) eventsTable(b *backend, timeout time.Duration) (*eventsTa
 	if o.schema != "" {
 		id = pgx.Identifier{o.schema, o.table}
 	}
+	return newEventsTable(config, id, timeout), nil
+}
+
+// newEventsTable returns the events table id in the database of config.
+func newEventsTable(config *pgx.ConnConfig, id pgx.Identifier, timeout time.Duration) *eventsTable {
+	table := id.Sanitize()
 	return &eventsTable{
-		config:  config,
-		where:   describe(&config.Config),
-		holder:  "table " + id.Sanitize(),
-		query:   fmt.Sprintf(lagSQL, id.Sanitize()),
-		timeout: timeout,
-	}, nil
+		config:         config,
+		where:          describe(&config.Config),
+		holder:         "table " + table,
+		lagQuery:       fmt.Sprintf(lagSQL, table),
+		shardsQuery:    fmt.Sprintf(shardsSQL, table),
+		fromStartQuery: fmt.Sprintf(fromStartSQL, table),
+		timeout:        timeout,
+	}
 }
 
 // A shardLag is how far an offset is behind the events of its shard.
@@ -153,9 +202,112 @@ func worst(lags []shardLag) int {
 	return w
 }
 
-// lags returns the lag of each of offsets, in their order, read in one
-// statement on a connection of its own, which it closes.
-func (t *eventsTable) lags(ctx context.Context, offsets []*egopb.Offset) ([]shardLag, error) {
+// A lagRow is a shard of a projection and how far it is behind the
+// events of its shard: offset is the projection's offset on the shard, or
+// nil if it has none but the events table has events of the shard, which
+// eGo's runner reads from 0.
+type lagRow struct {
+	name   string
+	shard  uint64
+	offset *egopb.Offset
+	lag    shardLag
+}
+
+// lags returns a row for each of offsets, sorted by projection name,
+// and for each shard of the events table that a projection of offsets has
+// no offset for, each projection's rows sorted by shard. It reads them on
+// a connection of its own, which it closes.
+func (t *eventsTable) lags(ctx context.Context, offsets []*egopb.Offset) ([]lagRow, error) {
+	if len(offsets) == 0 {
+		return nil, nil
+	}
+	conn, err := pgx.ConnectConfig(ctx, t.config)
+	if err != nil {
+		return nil, t.explain(ctx, err)
+	}
+	defer conn.Close(context.Background())
+	shards, err := t.shards(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	rows := rowsOf(offsets, shards)
+	var withOffset []*egopb.Offset
+	var noOffset []uint64
+	for _, r := range rows {
+		if r.offset != nil {
+			withOffset = append(withOffset, r.offset)
+		} else if !slices.Contains(noOffset, r.shard) {
+			noOffset = append(noOffset, r.shard)
+		}
+	}
+	lags, err := t.offsetLags(ctx, conn, withOffset)
+	if err != nil {
+		return nil, err
+	}
+	fromStart, err := t.fromStartLags(ctx, conn, noOffset)
+	if err != nil {
+		return nil, err
+	}
+	for i := range rows {
+		if rows[i].offset != nil {
+			rows[i].lag, lags = lags[0], lags[1:]
+		} else {
+			rows[i].lag = fromStart[rows[i].shard]
+		}
+	}
+	return rows, nil
+}
+
+// rowsOf returns a row, with no lag yet, for each of offsets,
+// sorted by projection name, and for each of shards that a projection of
+// offsets has no offset for; each projection's rows sorted by shard.
+func rowsOf(offsets []*egopb.Offset, shards []uint64) []lagRow {
+	var rows []lagRow
+	// offsets is sorted by name: each projection's shards are a run.
+	for start := 0; start < len(offsets); {
+		name := offsets[start].ProjectionName
+		end := start + 1
+		for end < len(offsets) && offsets[end].ProjectionName == name {
+			end++
+		}
+		first := len(rows)
+		has := map[uint64]bool{}
+		for _, o := range offsets[start:end] {
+			rows = append(rows, lagRow{name: name, shard: o.ShardNumber, offset: o})
+			has[o.ShardNumber] = true
+		}
+		for _, s := range shards {
+			if !has[s] {
+				rows = append(rows, lagRow{name: name, shard: s})
+			}
+		}
+		slices.SortStableFunc(rows[first:], func(a, b lagRow) int { return cmp.Compare(a.shard, b.shard) })
+		start = end
+	}
+	return rows
+}
+
+// shards returns the shards the events table has events of.
+func (t *eventsTable) shards(ctx context.Context, conn *pgx.Conn) ([]uint64, error) {
+	rows, err := conn.Query(ctx, t.shardsQuery)
+	if err != nil {
+		return nil, t.explain(ctx, err)
+	}
+	shards, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (uint64, error) {
+		var shard int64
+		err := row.Scan(&shard)
+		// As offsets' shards are read from 2^63 up: eGo's are small.
+		return uint64(shard), err
+	})
+	if err != nil {
+		return nil, t.explain(ctx, err)
+	}
+	return shards, nil
+}
+
+// offsetLags returns the lag of each of offsets, in their order, read in
+// one statement on conn.
+func (t *eventsTable) offsetLags(ctx context.Context, conn *pgx.Conn, offsets []*egopb.Offset) ([]shardLag, error) {
 	if len(offsets) == 0 {
 		return nil, nil
 	}
@@ -166,12 +318,7 @@ func (t *eventsTable) lags(ctx context.Context, offsets []*egopb.Offset) ([]shar
 		// table, and matches no event: eGo's shards are few and small.
 		shards[i], values[i] = int64(o.ShardNumber), o.Value
 	}
-	conn, err := pgx.ConnectConfig(ctx, t.config)
-	if err != nil {
-		return nil, t.explain(ctx, err)
-	}
-	defer conn.Close(context.Background())
-	rows, err := conn.Query(ctx, t.query, shards, values, slices.Min(values))
+	rows, err := conn.Query(ctx, t.lagQuery, shards, values, slices.Min(values))
 	if err != nil {
 		return nil, t.explain(ctx, err)
 	}
@@ -179,6 +326,32 @@ func (t *eventsTable) lags(ctx context.Context, offsets []*egopb.Offset) ([]shar
 	var behind, newest, oldest int64
 	_, err = pgx.ForEachRow(rows, []any{&behind, &newest, &oldest}, func() error {
 		lags = append(lags, lagOf(values[len(lags)], behind, newest, oldest))
+		return nil
+	})
+	if err != nil {
+		return nil, t.explain(ctx, err)
+	}
+	return lags, nil
+}
+
+// fromStartLags returns, by shard, the lag from 0 of each of shards, read
+// in one statement on conn.
+func (t *eventsTable) fromStartLags(ctx context.Context, conn *pgx.Conn, shards []uint64) (map[uint64]shardLag, error) {
+	if len(shards) == 0 {
+		return nil, nil
+	}
+	numbers := make([]int64, len(shards))
+	for i, s := range shards {
+		numbers[i] = int64(s)
+	}
+	rows, err := conn.Query(ctx, t.fromStartQuery, numbers)
+	if err != nil {
+		return nil, t.explain(ctx, err)
+	}
+	lags := make(map[uint64]shardLag, len(shards))
+	var behind, newest, oldest int64
+	_, err = pgx.ForEachRow(rows, []any{&behind, &newest, &oldest}, func() error {
+		lags[shards[len(lags)]] = lagOf(0, behind, newest, oldest)
 		return nil
 	})
 	if err != nil {

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -60,26 +62,32 @@ SELECT id, seq, '\x0a00'::bytea, 'test.Event', ts, shard FROM unnest($1::text[],
 }
 
 // lagFixture returns offsets and the events of their shards: projections
-// caught up, behind on some shards, at 0 (starting from the beginning),
-// ahead of every event, and on shards without events.
+// caught up on every shard of the events, behind on some shards, at 0
+// (starting from the beginning), ahead of every event, on shards without
+// events, and without an offset on shards with events (99 for behind; 17,
+// 99 and 270 for fresh), which eGo's runner reads from 0.
 func lagFixture() ([]*egopb.Offset, []testEvent) {
 	events := []testEvent{
 		{0, 10 * time.Minute}, {0, 5 * time.Minute}, {0, 2 * time.Minute}, {0, time.Minute}, {0, 30 * time.Second},
 		{17, time.Hour}, {17, 20 * time.Minute},
 		{270, 3 * time.Minute},
-		// A shard no offset is on.
+		// A shard only some projections have an offset on.
 		{99, time.Second},
 	}
 	at := func(d time.Duration) int64 { return now.Add(-d).UnixNano() }
 	stamp := now.Add(-10 * time.Second).UnixMilli()
 	offsets := []*egopb.Offset{
 		{ProjectionName: "ahead", ShardNumber: 0, Value: at(-time.Minute), Timestamp: stamp},
+		{ProjectionName: "ahead", ShardNumber: 17, Value: at(-time.Minute), Timestamp: stamp},
+		{ProjectionName: "ahead", ShardNumber: 99, Value: at(-time.Minute), Timestamp: stamp},
+		{ProjectionName: "ahead", ShardNumber: 270, Value: at(-time.Minute), Timestamp: stamp},
 		{ProjectionName: "ahead", ShardNumber: 1<<63 + 5, Value: at(time.Hour), Timestamp: stamp},
 		{ProjectionName: "behind", ShardNumber: 0, Value: at(5 * time.Minute), Timestamp: stamp},
 		{ProjectionName: "behind", ShardNumber: 17, Value: at(time.Hour), Timestamp: stamp},
 		{ProjectionName: "behind", ShardNumber: 270, Value: at(3 * time.Minute), Timestamp: stamp},
 		{ProjectionName: "caught", ShardNumber: 0, Value: at(30 * time.Second), Timestamp: stamp},
 		{ProjectionName: "caught", ShardNumber: 17, Value: at(20 * time.Minute), Timestamp: stamp},
+		{ProjectionName: "caught", ShardNumber: 99, Value: at(time.Second), Timestamp: stamp},
 		{ProjectionName: "caught", ShardNumber: 270, Value: at(3 * time.Minute), Timestamp: stamp},
 		{ProjectionName: "fresh", ShardNumber: 0, Value: 0, Timestamp: stamp},
 		{ProjectionName: "fresh", ShardNumber: 5, Value: 0, Timestamp: stamp},
@@ -87,11 +95,42 @@ func lagFixture() ([]*egopb.Offset, []testEvent) {
 	return offsets, events
 }
 
-// referenceLag is the lag of o as the definition says it, counted here
-// one event at a time: the events of o's shard after its value, and the
-// newest one's time less the value's time (less the oldest one's, if the
-// value is no time).
-func referenceLag(o *egopb.Offset, events []testEvent) (int64, time.Duration) {
+// A referenceRow is a shard of a projection: its offset, or nil if it has
+// none but the events have the shard, which eGo's runner reads from 0.
+type referenceRow struct {
+	shard  uint64
+	offset *egopb.Offset
+}
+
+// referenceRows returns the shards of each projection of offsets, by
+// name, sorted by shard: those of its offsets, and those of events it has
+// no offset for.
+func referenceRows(offsets []*egopb.Offset, events []testEvent) map[string][]referenceRow {
+	rows := map[string][]referenceRow{}
+	for _, o := range offsets {
+		rows[o.ProjectionName] = append(rows[o.ProjectionName], referenceRow{o.ShardNumber, o})
+	}
+	for name, rs := range rows {
+		for _, e := range events {
+			if !slices.ContainsFunc(rs, func(r referenceRow) bool { return r.shard == e.shard }) {
+				rs = append(rs, referenceRow{shard: e.shard})
+			}
+		}
+		slices.SortFunc(rs, func(a, b referenceRow) int { return cmp.Compare(a.shard, b.shard) })
+		rows[name] = rs
+	}
+	return rows
+}
+
+// referenceLag is the lag of r as the definition says it, counted here
+// one event at a time: the events of r's shard after its offset's value
+// (after 0 if it has none), and the newest one's time less the value's
+// time (less the oldest one's, if the value is no time).
+func referenceLag(r referenceRow, events []testEvent) (int64, time.Duration) {
+	o := r.offset
+	if o == nil {
+		o = &egopb.Offset{ShardNumber: r.shard}
+	}
 	var behind int64
 	var newest, oldest int64
 	for _, e := range events {
@@ -139,6 +178,20 @@ func parseLagLines(t *testing.T, out string) []lagLine {
 	return lines
 }
 
+// parseValues returns the value of each line of out, as JSON writes it.
+func parseValues(t *testing.T, out string) []string {
+	t.Helper()
+	var values []string
+	for line := range strings.Lines(out) {
+		var l struct{ Value json.RawMessage }
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatalf("line %q: %v", line, err)
+		}
+		values = append(values, string(l.Value))
+	}
+	return values
+}
+
 // TestLag_FromTheEventsTable seeds eGo's events table beside the offsets,
 // and checks each shard's EVENTS BEHIND and LAG, and each projection's
 // furthest-behind shard, against the definition counted event by event:
@@ -149,10 +202,7 @@ func TestLag_FromTheEventsTable(t *testing.T) {
 	offsets, events := lagFixture()
 	schema, _ := fixtureSchema(t, offsets)
 	seedEvents(t, schema, events)
-	byName := map[string][]*egopb.Offset{}
-	for _, o := range offsets {
-		byName[o.ProjectionName] = append(byName[o.ProjectionName], o)
-	}
+	byName := referenceRows(offsets, events)
 
 	// The expected worst shard of each projection: the longest lag, then
 	// the most events behind, then the first shard.
@@ -162,22 +212,23 @@ func TestLag_FromTheEventsTable(t *testing.T) {
 		lag    time.Duration
 	}
 	worstOf := map[string]worstWant{}
-	for name, os := range byName {
+	for name, rs := range byName {
 		var w worstWant
-		for i, o := range os {
-			behind, lag := referenceLag(o, events)
+		for i, r := range rs {
+			behind, lag := referenceLag(r, events)
 			if i == 0 || lag > w.lag || (lag == w.lag && behind > w.behind) {
-				w = worstWant{o.ShardNumber, behind, lag}
+				w = worstWant{r.shard, behind, lag}
 			}
 		}
 		worstOf[name] = w
 	}
-	// The fixture covers what it says it does.
+	// The fixture covers what it says it does: fresh's worst shard is
+	// one it has no offset for.
 	for name, want := range map[string]worstWant{
 		"ahead":  {0, 0, 0},
 		"behind": {17, 1, 40 * time.Minute},
 		"caught": {0, 0, 0},
-		"fresh":  {0, 5, 9*time.Minute + 30*time.Second},
+		"fresh":  {17, 2, 40 * time.Minute},
 	} {
 		if worstOf[name] != want {
 			t.Fatalf("the reference's worst shard of %s is %+v; want %+v: the fixture is not what the test says", name, worstOf[name], want)
@@ -205,12 +256,20 @@ func TestLag_FromTheEventsTable(t *testing.T) {
 		if len(lines) != len(byName[name]) {
 			t.Fatalf("offsets %s printed %d lines; want %d:\n%s", name, len(lines), len(byName[name]), out)
 		}
+		values := parseValues(t, out)
 		for i, l := range lines {
-			o := byName[name][i]
-			behind, lag := referenceLag(o, events)
-			want := lagLine{name, o.ShardNumber, "", fmt.Sprint(behind), formatDuration(lag), fmt.Sprint(int64(lag))}
+			r := byName[name][i]
+			behind, lag := referenceLag(r, events)
+			want := lagLine{name, r.shard, "", fmt.Sprint(behind), formatDuration(lag), fmt.Sprint(int64(lag))}
 			if l != want {
-				t.Errorf("offsets %s: %+v; want %+v: EVENTS BEHIND counts the shard's events after the value", name, l, want)
+				t.Errorf("offsets %s: %+v; want %+v: EVENTS BEHIND counts the shard's events after the value, or after 0 on a shard of the events with no offset", name, l, want)
+			}
+			if wantNull := r.offset == nil; (values[i] == "null") != wantNull {
+				want := "its offset's"
+				if wantNull {
+					want = "null"
+				}
+				t.Errorf("offsets %s: shard %d's value is %s; want %s: the value of a shard with no offset is null", name, r.shard, values[i], want)
 			}
 		}
 	}
@@ -342,5 +401,86 @@ func TestWorst(t *testing.T) {
 		if got := worst(tc.lags); got != tc.want {
 			t.Errorf("worst(%v) = %d; want %d", tc.lags, got, tc.want)
 		}
+	}
+}
+
+// TestLag_ShardWithEventsButNoOffsetIsBehind seeds events on shards 0, 1
+// and 2 and a projection caught up on 0 and 1 that has never committed
+// shard 2. eGo's runner reads every shard of the events store
+// (pendingShards, from ShardOffsets) and starts a shard it has no offset
+// for from 0: every event of shard 2 is yet to be handled, as when the
+// handler fails on shard 2's first event. projections must not say such a
+// projection is caught up.
+func TestLag_ShardWithEventsButNoOffsetIsBehind(t *testing.T) {
+	t.Parallel()
+	at := func(d time.Duration) int64 { return now.Add(-d).UnixNano() }
+	stamp := now.Add(-10 * time.Second).UnixMilli()
+	offsets := []*egopb.Offset{
+		{ProjectionName: "partial", ShardNumber: 0, Value: at(time.Minute), Timestamp: stamp},
+		{ProjectionName: "partial", ShardNumber: 1, Value: at(time.Minute), Timestamp: stamp},
+	}
+	events := []testEvent{
+		{0, 2 * time.Minute}, {0, time.Minute},
+		{1, 2 * time.Minute}, {1, time.Minute},
+		{2, 30 * time.Minute}, {2, 20 * time.Minute}, {2, 10 * time.Minute},
+	}
+	schema, _ := fixtureSchema(t, offsets)
+	seedEvents(t, schema, events)
+	args := []string{"projections", "-o", "json", "--schema", schema, "--events-table", "events_store", "--events-schema", schema}
+	r := offsetctl(t, "", args...)
+	wantCode(t, r, exitOK, args...)
+	lines := parseLagLines(t, r.stdout)
+	if len(lines) != 1 {
+		t.Fatalf("offsetctl %s printed\n%s\nwant one line", strings.Join(args, " "), r.stdout)
+	}
+	got := lines[0]
+	if got.EventsBehind != "3" || got.WorstShard != "2" || got.Lag != formatDuration(20*time.Minute) {
+		t.Errorf("offsetctl %s: worstShard %s, eventsBehind %s, lag %s; want 2, 3, %s: a shard with events and no offset is behind by all of its events, which eGo's runner has yet to handle",
+			strings.Join(args, " "), got.WorstShard, got.EventsBehind, got.Lag, formatDuration(20*time.Minute))
+	}
+}
+
+// TestLag_EventsURLOfNATSNamesWhatItWants: --events-url must be a
+// PostgreSQL URL; given the NATS URL an operator has at hand, offsetctl
+// answers with pgx's words for a key=value string ("failed to parse as
+// keyword/value"), which does not say what to give.
+func TestLag_EventsURLOfNATSNamesWhatItWants(t *testing.T) {
+	t.Parallel()
+	args := []string{"projections", "--url", "nats://127.0.0.1:" + closedPort(t), "--events-table", "events_store", "--events-url", "nats://127.0.0.1:4222"}
+	r := offsetctl(t, "", args...)
+	wantCode(t, r, exitUsage, args...)
+	wantOneLineError(t, r, "--events-url", "postgres://")
+	if strings.Contains(r.stderr, "keyword/value") {
+		t.Errorf("stderr = %q; want no word of pgx's key=value parser for a URL with a scheme", r.stderr)
+	}
+}
+
+// TestLag_ShardsAreThoseOfTheEvents checks the shards read from the
+// events table, through its index on shard_number, against the shards of
+// the events seeded, consecutive and sparse: every one, once, in order.
+func TestLag_ShardsAreThoseOfTheEvents(t *testing.T) {
+	t.Parallel()
+	schema := pgtest.Schema(t)
+	var events []testEvent
+	want := []uint64{0, 1, 2, 3, 100, 101, 269, 270}
+	for i, s := range want {
+		for j := range i%3 + 1 {
+			events = append(events, testEvent{s, time.Duration(j) * time.Minute})
+		}
+	}
+	seedEvents(t, schema, events)
+	config, err := pgx.ParseConfig(pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := newEventsTable(config, pgx.Identifier{schema, "events_store"}, 0)
+	conn, err := pgx.ConnectConfig(t.Context(), config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	got, err := table.shards(t.Context(), conn)
+	if err != nil || !slices.Equal(got, want) {
+		t.Errorf("shards(ctx, conn) = %v, %v; want %v, <nil>: every shard of the events, once, smallest first", got, err, want)
 	}
 }

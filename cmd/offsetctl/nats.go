@@ -142,7 +142,7 @@ func natsBackend(e *env) (*backend, error) {
 	if e.schema != "" || e.table != postgres.DefaultTable {
 		return nil, usagef("--schema and --table are for PostgreSQL: NATS takes --bucket")
 	}
-	if e.replicas < 0 {
+	if e.replicasGiven && e.replicas < 1 {
 		return nil, usagef("--replicas %d: want 1 or more", e.replicas)
 	}
 	// The rule of nats.WithBucket, which the store checks only once

@@ -359,3 +359,16 @@ func TestImport_Replicas(t *testing.T) {
 		}
 	})
 }
+
+// TestImport_ReplicasZeroIsAUsageError: --replicas -1 is refused with
+// "want 1 or more", but --replicas 0 is taken silently for "not given". A
+// bucket of no replicas is no more possible than one of -1: both must be
+// the same usage error, before anything is sent.
+func TestImport_ReplicasZeroIsAUsageError(t *testing.T) {
+	t.Parallel()
+	line := `{"projectionName":"p","shardNumber":"1","value":"1","timestamp":"1"}` + "\n"
+	args := []string{"import", "-", "--url", "nats://127.0.0.1:" + closedPort(t), "--replicas", "0"}
+	r := offsetctl(t, line, args...)
+	wantCode(t, r, exitUsage, args...)
+	wantOneLineError(t, r, "--replicas 0", "want 1 or more")
+}

@@ -25,11 +25,14 @@ A projection with no offsets is an error.
 
 With --events-table, each shard's EVENTS BEHIND and LAG, read from eGo's
 events table as projections --help says, take the place of TIME and AGE;
---output wide shows them all.
+--output wide shows them all. The shards the events table has events of
+but NAME has no offset for are rows too, with VALUE and TIMESTAMP "-"
+(null in JSON): eGo's runner reads them from 0, every event behind.
 
 --output json prints export's lines plus notes that import skips: the
-times in RFC 3339 (valueTime, timestampTime), age and lag as text and in
-nanoseconds, eventsBehind.`,
+times in RFC 3339 (valueTime, timestampTime: left out when there is no
+time to print), age and lag as text and in nanoseconds, eventsBehind. A
+line with a null value, a shard with no offset, import refuses.`,
 		Example: `  offsetctl offsets accounts
 
   SHARD  VALUE                TIME                      AGE   TIMESTAMP
@@ -75,11 +78,19 @@ func runOffsets(ctx context.Context, o *offsetsOptions) error {
 		return err
 	}
 	now := o.now()
-	rows := make([]row, len(offsets))
-	for i, off := range offsets {
+	rows := make([]row, len(lags))
+	for i, l := range lags {
+		off := l.offset
+		if off == nil {
+			// A shard of the events table with no offset: its row says
+			// so, and JSON, with null, which import refuses to write.
+			cells := append(append([]string{fmt.Sprint(l.shard), "-", "-", "-"}, lagCells(l.lag)...), "-")
+			rows[i] = row{cells, noOffsetJSON{l.name, l.shard, nil, nil, jsonLag(l.lag, nil)}}
+			continue
+		}
 		cells := []string{fmt.Sprint(off.ShardNumber), fmt.Sprint(off.Value), formatValueTime(off.Value, timeLayout, "-"), formatAge(now, off.Value)}
-		cells = append(append(cells, lagCells(lags[i])...), formatTime(off.Timestamp))
-		rows[i] = row{cells, offsetJSON{off.ProjectionName, off.ShardNumber, off.Value, off.Timestamp, notesOf(off, now, jsonLag(lags[i], nil))}}
+		cells = append(append(cells, lagCells(l.lag)...), formatTime(off.Timestamp))
+		rows[i] = row{cells, offsetJSON{off.ProjectionName, off.ShardNumber, off.Value, off.Timestamp, notesOf(off, now, jsonLag(l.lag, nil))}}
 	}
 	cols := append(columns("SHARD", "VALUE"), wideOnly("TIME", "AGE")...)
 	return render(o.stdout, o.output, append(cols, columns("EVENTS BEHIND", "LAG", "TIMESTAMP")...), rows)

@@ -79,9 +79,15 @@ func formatTime(ms int64) string {
 }
 
 // jsonTime formats a timestamp in Unix milliseconds for JSON: RFC 3339,
-// exact.
+// exact; or "", for a field left out, if its year is before 0000 or after
+// 9999, which RFC 3339 cannot write (time.Format would write one that
+// parsers refuse).
 func jsonTime(ms int64) string {
-	return time.UnixMilli(ms).UTC().Format(time.RFC3339Nano)
+	t := time.UnixMilli(ms).UTC()
+	if t.Year() < 0 || t.Year() > 9999 {
+		return ""
+	}
+	return t.Format(time.RFC3339Nano)
 }
 
 // displayName is name as a table shows it: as it is, unless it holds
@@ -177,12 +183,24 @@ type offsetJSON struct {
 	*offsetNotes
 }
 
+// noOffsetJSON is a shard of the events table that a projection has no
+// offset for, as offsets --events-table prints it beside offsetJSON's
+// lines: value and timestamp null, and its lag, from 0.
+type noOffsetJSON struct {
+	ProjectionName string `json:"projectionName"`
+	ShardNumber    uint64 `json:"shardNumber,string"`
+	Value          *int64 `json:"value,string"`
+	Timestamp      *int64 `json:"timestamp,string"`
+	*lagJSON
+}
+
 // offsetNotes are what offsets and delete say of an offset beyond its
-// fields: its times in RFC 3339, its age, and its lag if the events table
-// was read. The JSON names of every note are in notes.
+// fields: its times in RFC 3339 (absent if the value is no time, or the
+// timestamp none RFC 3339 can write), its age, and its lag if the events
+// table was read. The JSON names of every note are in notes.
 type offsetNotes struct {
 	ValueTime     string `json:"valueTime,omitempty"`
-	TimestampTime string `json:"timestampTime"`
+	TimestampTime string `json:"timestampTime,omitempty"`
 	// Age is how long before now the value's time is; absent if the
 	// value is no time.
 	Age      string `json:"age,omitempty"`
@@ -265,13 +283,13 @@ type change struct {
 	before, after *egopb.Offset
 }
 
-// stateJSON is an offset's value and its timestamp, with their times, in
-// a changeJSON.
+// stateJSON is an offset's value and its timestamp, with their times (as
+// in offsetNotes, absent if none), in a changeJSON.
 type stateJSON struct {
 	Value         int64  `json:"value,string"`
 	ValueTime     string `json:"valueTime,omitempty"`
 	Timestamp     int64  `json:"timestamp,string"`
-	TimestampTime string `json:"timestampTime"`
+	TimestampTime string `json:"timestampTime,omitempty"`
 }
 
 // changeJSON is a change as --output json prints it: before or after is

@@ -35,7 +35,7 @@ func postgresBackend(e *env) (*backend, error) {
 	if f := e.nats.set(); f != "" {
 		return nil, usagef("%s is for NATS: PostgreSQL reads TLS and credentials from --url (sslmode, sslrootcert, sslcert, sslkey, password) and ~/.pgpass", f)
 	}
-	if e.replicas != 0 {
+	if e.replicasGiven {
 		return nil, usagef("--replicas is for NATS: a PostgreSQL table has no replicas of its own")
 	}
 	// The store parses the string as pgxpool does, pool settings included:

@@ -34,11 +34,16 @@ offsets' database, or --events-url's) and shows the furthest-behind shard's
 EVENTS BEHIND, the events of its shard after its offset, which the
 projection has yet to handle, and its LAG, the newest of those events' time
 less the offset's time (less the oldest one's if the value is no time);
-both 0 when it is caught up. It reads only the events after the lowest
-offset, through the table's index on timestamp.
+both 0 when it is caught up. A shard the events table has events of but
+the projection has no offset for counts as an offset of 0, every event of
+it behind, as eGo's runner reads it from 0 (SHARDS counts offsets only).
+It reads the events after the lowest offset through the table's index on
+timestamp, and the shards and the events of shards with no offset through
+its index on shard_number.
 
 --output json prints every time in RFC 3339, age and lag as text and in
-nanoseconds.`,
+nanoseconds; a time field is left out when there is no time to print (a
+value that is no time, a timestamp past the year 9999).`,
 		Example: `  offsetctl projections --url postgres://user@db:5432/app
 
   PROJECTION  SHARDS  MIN TIME                  AGE      LAST UPDATE
@@ -68,8 +73,9 @@ type summary struct {
 	MinValueTime string `json:"minValueTime,omitempty"`
 	MaxValue     int64  `json:"maxValue,string"`
 	MaxValueTime string `json:"maxValueTime,omitempty"`
-	// LastUpdate is the highest timestamp.
-	LastUpdate string `json:"lastUpdate"`
+	// LastUpdate is the highest timestamp's time; absent if RFC 3339
+	// cannot write it (a year before 0000 or after 9999).
+	LastUpdate string `json:"lastUpdate,omitempty"`
 	// Age is how long before now the lowest value's time is.
 	Age      string `json:"age,omitempty"`
 	AgeNanos *int64 `json:"ageNanos,omitempty,string"`
@@ -166,25 +172,30 @@ func runProjections(ctx context.Context, o *projectionsOptions) error {
 }
 
 // worstLags returns, by projection name, the lag of the furthest-behind
-// shard of each projection of db, read from events.
+// shard of each projection of db, read from events: of its offsets, and of
+// the shards of the events table it has none for.
 func worstLags(ctx context.Context, db *database, events *eventsTable) (map[string]*lagJSON, error) {
 	offsets, err := db.store.Snapshot(ctx)
 	if err != nil {
 		return nil, db.explain(ctx, err)
 	}
-	lags, err := events.lags(ctx, offsets)
+	rows, err := events.lags(ctx, offsets)
 	if err != nil {
 		return nil, err
 	}
 	worstOf := map[string]*lagJSON{}
-	// offsets is sorted by name: each projection's shards are a run.
-	for start := 0; start < len(offsets); {
+	// rows are sorted by name: each projection's shards are a run.
+	for start := 0; start < len(rows); {
 		end := start + 1
-		for end < len(offsets) && offsets[end].ProjectionName == offsets[start].ProjectionName {
+		for end < len(rows) && rows[end].name == rows[start].name {
 			end++
 		}
-		w := start + worst(lags[start:end])
-		worstOf[offsets[start].ProjectionName] = jsonLag(lags[w], ptr(offsets[w].ShardNumber))
+		lags := make([]shardLag, end-start)
+		for i, r := range rows[start:end] {
+			lags[i] = r.lag
+		}
+		w := rows[start+worst(lags)]
+		worstOf[w.name] = jsonLag(w.lag, ptr(w.shard))
 		start = end
 	}
 	return worstOf, nil

@@ -32,8 +32,11 @@ type env struct {
 	timeout                    time.Duration
 	// nats are the flags of NATS's credentials and TLS.
 	nats natsOptions
-	// replicas is import's --replicas, 0 if not given.
-	replicas int
+	// replicas is import's --replicas, 0 if not given; replicasGiven
+	// says whether it was, so that a 0 given is refused, not taken for
+	// the store's default.
+	replicas      int
+	replicasGiven bool
 	// ran is set once a command's own code runs: an error before that is
 	// the command line's.
 	ran bool

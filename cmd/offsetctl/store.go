@@ -63,13 +63,21 @@ func (e *env) chooseBackend() (*backend, error) {
 	switch strings.ToLower(scheme) {
 	case "nats", "tls":
 		return natsBackend(e)
-	case "postgres", "postgresql":
-		return postgresBackend(e)
 	}
-	if !found {
+	if !found || isPostgresScheme(scheme) {
 		return postgresBackend(e)
 	}
 	return nil, usagef("%s scheme %q: want postgres://, postgresql://, nats:// or tls://", e.urlFrom, scheme)
+}
+
+// isPostgresScheme reports whether scheme, that of a URL, is one of
+// PostgreSQL's, in any case.
+func isPostgresScheme(scheme string) bool {
+	switch strings.ToLower(scheme) {
+	case "postgres", "postgresql":
+		return true
+	}
+	return false
 }
 
 // A database is a store a command works on, connected.

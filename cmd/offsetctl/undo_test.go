@@ -100,6 +100,11 @@ func TestImport_ChangeLines(t *testing.T) {
 		// Notes of offsets and delete, beside an offset's fields.
 		{`{"projectionName":"a","shardNumber":"3","value":"7","timestamp":"9","timestampTime":"x","age":"1s","ageNanos":"1","eventsBehind":"2","lag":"3s","lagNanos":"3"}`, "a 3 7 9", ""},
 		{`{"projectionName":"a","shardNumber":"3","value":"7","age":"1s","shard":1}`, "", `unknown field "shard"`},
+		// A shard of the events with no offset, as offsets --events-table
+		// prints it: protojson would read its null value as 0.
+		{`{"projectionName":"a","shardNumber":"3","value":null,"timestamp":null,"eventsBehind":"2","lag":"3s","lagNanos":"3"}`, "", `projection "a" shard 3 has no offset on this line`},
+		{`{"projection_name":"a","shard_number":3,"value":null}`, "", `projection "a" shard 3 has no offset on this line`},
+		{`{"projectionName":"a","shardNumber":"3","value":null,"lag":"3s","shard":1}`, "", `unknown field "shard"`},
 	} {
 		offsets, problems := parseOffsets([]byte(tc.line), func(string) error { return nil })
 		switch {
