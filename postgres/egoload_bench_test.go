@@ -368,3 +368,159 @@ func procTicks(pid int, children bool) (int64, bool) {
 	}
 	return total, true
 }
+
+// BenchmarkSharedBatches runs eGo's writes over the store with the bound
+// on shared batches in flight that it has (batches=1, maxSharedBatches),
+// with 2, and with none but the pool's (batches=pool, the pool's size but
+// one), alternated as BenchmarkEgoLoad's impls are, so that
+//
+//	benchstat -col /batches bench.txt
+//
+// says what the bound earns.
+func BenchmarkSharedBatches(b *testing.B) {
+	ctx := context.Background()
+	server := serverProcess(b)
+	for _, size := range []string{"default", "16"} {
+		url := pgtest.URL(b)
+		conns := 4
+		if size != "default" {
+			url = withRuntimeParam(b, url, "pool_max_conns", size)
+			conns, _ = strconv.Atoi(size)
+		}
+		bounded, schema := connectedStoreAt(b, url)
+		two, _ := connectedStoreAt(b, url, postgres.WithSchema(schema), postgres.WithSharedBatches(2))
+		unbounded, _ := connectedStoreAt(b, url, postgres.WithSchema(schema), postgres.WithSharedBatches(conns-1))
+		impls := []struct {
+			name  string
+			store *postgres.OffsetStore
+		}{{"1", bounded}, {"2", two}, {"pool", unbounded}}
+		if *storeFirst {
+			slices.Reverse(impls)
+		}
+		for _, l := range egoLoads {
+			if l.reads > 0 || l.name == "lone" {
+				continue
+			}
+			writers := egoWriterKeys(schema, l, 3)
+			if err := bounded.WriteOffsets(ctx, slices.Concat(writers...)); err != nil {
+				b.Fatal(err)
+			}
+			for _, impl := range impls {
+				b.Run(fmt.Sprintf("pool=%s/load=%s/batches=%s", size, l.name, impl.name), func(b *testing.B) {
+					var c costs
+					c.start(server, impl.store)
+					lat := writeLoad(ctx, b, impl.store, writers, b.N)
+					c.report(b, "write", lat, true)
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkStuckProjections runs eGo's writes of 16 projections, five
+// writers each, over the store, and reports the throughput and latencies
+// of fourteen of them, whose writes nothing holds, in four cases:
+//   - stuck=none: nothing else happens;
+//   - stuck=lock: another session holds the advisory locks of the other
+//     two projections (see [postgres.LockClass]), outside a transaction,
+//     so that their writers wait all along;
+//   - stuck=rows: another session holds every row of the other two FOR
+//     UPDATE in an open transaction, as a long transaction may;
+//   - stuck=none,xid: no projection is stuck, but another session holds
+//     a transaction open with a transaction ID, as the one of stuck=rows
+//     does. While it is open the server can remove no row version that a
+//     write replaces: every update leaves one more behind, which the next
+//     updates of the row step over, so that every writer slows down, the
+//     longer the more.
+//
+// benchstat -col /stuck bench.txt says what two stuck projections cost the
+// others, and, from stuck=none,xid, how much of that is the open
+// transaction's, whoever writes. over-1s counts the fourteen's writes that
+// took over a second. Give it a -benchtime of several seconds, so that it
+// spans the attempts of the stuck projections' lanes.
+func BenchmarkStuckProjections(b *testing.B) {
+	ctx := context.Background()
+	server := serverProcess(b)
+	for _, size := range []string{"default", "16"} {
+		url := pgtest.URL(b)
+		if size != "default" {
+			url = withRuntimeParam(b, url, "pool_max_conns", size)
+		}
+		store, schema := connectedStoreAt(b, url)
+		l := load{name: "16x5", projections: 16, writers: egoWorkers}
+		writers := egoWriterKeys(schema, l, 4)
+		if err := store.WriteOffsets(ctx, slices.Concat(writers...)); err != nil {
+			b.Fatal(err)
+		}
+		// The first two projections' writers are the ones stuck.
+		stuckWriters, others := writers[:2*egoWorkers], writers[2*egoWorkers:]
+		stuckNames := []string{writers[0][0].ProjectionName, writers[egoWorkers][0].ProjectionName}
+		locker := newPool(b, pgtest.URL(b))
+		cases := []string{"none", "lock", "rows", "none,xid"}
+		if *storeFirst {
+			slices.Reverse(cases)
+		}
+		for _, stuck := range cases {
+			b.Run(fmt.Sprintf("pool=%s/stuck=%s", size, stuck), func(b *testing.B) {
+				conn, err := locker.Acquire(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer conn.Release()
+				switch stuck {
+				case "lock":
+					_, err = conn.Exec(ctx, `SELECT pg_advisory_lock(hashtextextended(n, 1868981875)) FROM unnest($1::text[]) AS n`, stuckNames)
+					defer conn.Exec(ctx, `SELECT pg_advisory_unlock_all()`)
+				case "rows", "none,xid":
+					if _, err = conn.Exec(ctx, `BEGIN`); err == nil {
+						defer conn.Exec(ctx, `ROLLBACK`)
+						_, err = conn.Exec(ctx, `SELECT txid_current()`)
+					}
+					if err == nil && stuck == "rows" {
+						_, err = conn.Exec(ctx, `SELECT 1 FROM `+table(schema)+` WHERE projection_name = ANY($1) FOR UPDATE`, stuckNames)
+					}
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+				// The two projections' writers write all along, stuck or not.
+				stop, cancel := context.WithCancel(ctx)
+				var wg sync.WaitGroup
+				for _, keys := range stuckWriters {
+					wg.Go(func() {
+						for j := 0; stop.Err() == nil; j++ {
+							k := keys[j%len(keys)]
+							k.Value++
+							_ = store.WriteOffset(stop, &egopb.Offset{ProjectionName: k.ProjectionName, ShardNumber: k.ShardNumber, Value: k.Value, Timestamp: time.Now().UnixMilli()})
+						}
+					})
+				}
+				time.Sleep(100 * time.Millisecond) // they reach the store, and their lanes
+				var c costs
+				c.start(server, store)
+				lat := writeLoad(ctx, b, store, others, b.N)
+				c.report(b, "write", lat, true)
+				over := 0
+				for _, d := range lat {
+					if d > time.Second {
+						over++
+					}
+				}
+				b.ReportMetric(float64(over), "over-1s")
+				// Free the stuck writers before they are stopped, so that
+				// their last writes commit.
+				switch stuck {
+				case "lock":
+					_, err = conn.Exec(ctx, `SELECT pg_advisory_unlock_all()`)
+				case "rows", "none,xid":
+					_, err = conn.Exec(ctx, `ROLLBACK`)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+				cancel()
+				wg.Wait()
+			})
+		}
+	}
+}
