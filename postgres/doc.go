@@ -25,26 +25,34 @@
 // read exactly as eGo's store writes them; timestamp is in Unix
 // milliseconds.
 //
-// Concurrent [OffsetStore.WriteOffset] calls of one projection share round
-// trips (group commit): while one of its batches is in flight, the calls
-// that arrive go out together as one statement, and each returns once its
-// own batch has committed. A batch holds one projection's writes, so that
-// no projection waits for another's locks.
+// Concurrent [OffsetStore.WriteOffset] calls share round trips (group
+// commit), whatever their projection: a call that finds room goes out at
+// once; the calls that arrive while a batch is in flight go out together as
+// one statement when it is answered, and each returns once its own batch
+// has committed. A batch waits 20 milliseconds
+// at most for a lock or a row (lock_timeout): a batch that meets a lock
+// held elsewhere (a reset of one of its projections waiting for an open
+// transaction, rows another session locked) changes nothing, and its
+// projections' writes go out again apart, so that the others commit
+// promptly; a projection whose own writes meet it gets a lane, where its
+// writes queue and are tried again after pauses growing to a second,
+// until they commit, holding neither a connection nor a snapshot in
+// between. Changes of a projection (reset, delete,
+// [OffsetStore.WriteOffsets] of that projection alone) go through its
+// lane, one at a time, and wait for their locks.
 //
-// How many writes are in flight: one write, batch or change (reset,
-// delete, [OffsetStore.WriteOffsets] of that projection alone) per
-// projection, and one more beside it once it has been in flight for 5
-// seconds, so that a stuck projection holds at most two connections; and,
-// over all projections, the pool's size but one, so that reads always
-// find a connection. Past that, calls wait in the store, in order, until a
-// unit in flight is answered or their context ends. [OffsetStore.Connect]
-// refuses a pool of fewer than 4 connections, with which one stuck
-// projection would hold up the others. A [OffsetStore.WriteOffsets] of
-// several projections is a unit of no projection's: its first attempt
+// How many units are in flight: over all projections, the pool's size but
+// one, so that reads always find a connection; a batch or change in
+// flight for 5 seconds, on a silent connection most likely, no longer
+// holds back the writes queued behind it. Past that, calls wait in the
+// store until a unit in flight is answered or their context ends.
+// [OffsetStore.Connect] refuses a pool of fewer than 4 connections. A
+// [OffsetStore.WriteOffsets] of several projections is a unit of no
+// projection's: its first attempt
 // waits for no projection's lock, and for a row 20 milliseconds, and its
 // retries, which go out after the first attempts of others, for 200
-// milliseconds at most; while both wait, the store sends units of
-// projections and of such calls by turns, so that however many of them
+// milliseconds at most; while several kinds wait, the store sends writes,
+// changes of one projection and such calls by turns, so that however many of them
 // wait for a stuck projection, another projection's call waits at most for
 // one of them beside the units already in flight.
 //
@@ -127,8 +135,10 @@
 //   - Two projection names of one 64-bit lock key (see [LockClass]) would
 //     share a lock: their resets and writes may wait for each other, never
 //     more. A stuck projection holds up others only if it holds the
-//     connections they need: with a pool of n connections, up to (n-2)/2
-//     stuck projections leave the others room. With [WithPool],
+//     connections they need: its writes hold none while they wait, and
+//     its changes (a reset waiting for an open transaction) one each, so
+//     that with a pool of n connections, up to n-2 projections stuck in a
+//     change leave the others room. With [WithPool],
 //     connections the application itself holds from the pool are not
 //     counted.
 //   - Earlier versions of this package keyed the locks otherwise (see
@@ -148,9 +158,13 @@
 //     recover. [OffsetStore.Disconnect] waits for calls already using the
 //     store's own pool to return, or for its context to end: then it
 //     returns the context's error, and the pool closes once they return.
-//     A write stuck for 5 seconds, with no deadline, on a silent
-//     connection or a locked row, no longer holds up the other writes of
-//     its projection (those of other projections never wait for it).
+//     A batch or a change stuck for 5 seconds, with no deadline, on a
+//     silent connection, no longer holds up the other writes, of its
+//     projections or any other.
+//   - While a transaction stays open with a transaction ID (one that
+//     locked a projection's rows, say), the server removes no row version
+//     that a write replaces, of any projection: every writer slows down
+//     the longer it stays open (see BenchmarkStuckProjections).
 //   - Between a primary's failure and a standby's promotion, calls fail:
 //     the store does not wait for a new primary. A write acknowledged
 //     (nil) before the failure survives it only if the standby promoted

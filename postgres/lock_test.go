@@ -192,7 +192,7 @@ func isolationPool(t *testing.T, isolation string) *pgxpool.Pool {
 
 // withRuntimeParam returns the URL connString with the server setting
 // name set to value on every connection, as pgx reads such a URL.
-func withRuntimeParam(t *testing.T, connString, name, value string) string {
+func withRuntimeParam(t testing.TB, connString, name, value string) string {
 	t.Helper()
 	u, err := url.Parse(connString)
 	if err != nil {

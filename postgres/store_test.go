@@ -477,10 +477,11 @@ const blockShard = 1 << 40
 
 // holdCommitter makes the lane of projection name in the store's committer
 // wait, with a write in flight, until release is called: another
-// transaction locks the row of shard blockShard that the write writes.
-// Writes of name made meanwhile queue up, and go out together once
-// released (or once the write has been stuck for 5 seconds). table is the
-// quoted name of the store's table.
+// transaction locks the row of shard blockShard that the write writes, so
+// that the write's shared batch gives up and the projection gets a lane.
+// Writes of name made meanwhile queue up in it, and go out together once
+// released (or once the write has been stuck for 5 seconds, beside it).
+// table is the quoted name of the store's table.
 func holdCommitter(t *testing.T, store *postgres.OffsetStore, pool *pgxpool.Pool, table, name string) (release func()) {
 	t.Helper()
 	ctx := t.Context()
@@ -495,6 +496,7 @@ func holdCommitter(t *testing.T, store *postgres.OffsetStore, pool *pgxpool.Pool
 	}
 	first := make(chan error, 1)
 	go func() { first <- store.WriteOffset(ctx, offset(name, blockShard, 1, 1)) }()
+	waitForLane(t, store, name)
 	waitForLockWaiters(t, pool, 1)
 	return func() {
 		t.Helper()
@@ -504,6 +506,20 @@ func holdCommitter(t *testing.T, store *postgres.OffsetStore, pool *pgxpool.Pool
 		if err := <-first; err != nil {
 			t.Fatalf("WriteOffset(ctx, {%s %d}) held by another transaction = %v; want <nil>", name, blockShard, err)
 		}
+	}
+}
+
+// waitForLane waits until projection name has a lane with a unit in
+// flight (see [postgres.HasLane]), and fails the test if it has none
+// after patience.
+func waitForLane(t *testing.T, store *postgres.OffsetStore, name string) {
+	t.Helper()
+	deadline := time.Now().Add(patience)
+	for !postgres.HasLane(store, name) {
+		if time.Now().After(deadline) {
+			t.Fatalf("projection %s has no lane after %v; want its write, which met a row locked elsewhere, to wait in one", name, patience)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -526,7 +542,7 @@ func TestOffsetStore_GroupCommit_LastArrivalWins(t *testing.T) {
 		t.Fatalf("WriteOffset returned %v while its batch could not commit; want it to wait for the commit", err)
 	case <-time.After(100 * time.Millisecond):
 	}
-	batchesBefore, _ := postgres.BatchCounts(store)
+	batchesBefore, rowsBefore := postgres.BatchCounts(store)
 	release()
 	for range writes {
 		if err := <-done; err != nil {
@@ -534,8 +550,10 @@ func TestOffsetStore_GroupCommit_LastArrivalWins(t *testing.T) {
 		}
 	}
 	wantOffset(t, store, "p", 1, offset("p", 1, writes-1, writes-1))
-	if batches, _ := postgres.BatchCounts(store); batches-batchesBefore != 1 {
-		t.Errorf("the %d queued writes went out in %d batches; want 1", writes, batches-batchesBefore)
+	// The held write commits alone, at its next attempt; the queued ones
+	// wait for it, and then go out together.
+	if batches, rows := postgres.BatchCounts(store); batches-batchesBefore != 2 || rows-rowsBefore != writes+1 {
+		t.Errorf("the held write and the %d queued behind it went out in %d batches of %d writes; want 2 batches of %d", writes, batches-batchesBefore, rows-rowsBefore, writes+1)
 	}
 }
 
@@ -671,4 +689,41 @@ func TestOffsetStore_GroupCommit_StuckWriteHoldsUpNoOther(t *testing.T) {
 	}
 	release() // fails the test unless the stuck write now returns nil
 	wantOffset(t, store, "q", blockShard, offset("q", blockShard, 1, 1))
+}
+
+// TestOffsetStore_Disconnect_WaitsForWriteBetweenAttempts: a write whose
+// row another transaction holds waits in its projection's lane, between
+// attempts, holding no connection. It was sent, and may still commit for
+// all its caller knows: Disconnect must wait for it, as for a write in
+// flight, and it must commit once the row is free.
+func TestOffsetStore_Disconnect_WaitsForWriteBetweenAttempts(t *testing.T) {
+	ctx := t.Context()
+	schema := pgtest.Schema(t)
+	pool := newPool(t, pgtest.URL(t))
+	store := postgres.NewOffsetStore("", postgres.WithPool(pool), postgres.WithSchema(schema), postgres.WithCreateTable())
+	if err := store.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, store, offset("p", 0, 1, 1))
+	blocker := lockRows(t, pool, schema, "p")
+	written := make(chan error, 1)
+	go func() { written <- store.WriteOffset(ctx, offset("p", 0, 2, 2)) }()
+	waitForLane(t, store, "p")
+	// Its pauses grow past its attempts' 20 milliseconds.
+	time.Sleep(1500 * time.Millisecond)
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	if err := store.Disconnect(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Disconnect(ctx ending in 200ms) while a write waits between attempts for a row = %v; want an error wrapping context.DeadlineExceeded", err)
+	}
+	if err := blocker.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-written; err != nil {
+		t.Errorf("the write, once its row was free = %v; want <nil>", err)
+	}
+	var value int64
+	if err := pool.QueryRow(ctx, `SELECT current_offset FROM `+table(schema)+` WHERE projection_name = 'p' AND shard_number = 0`).Scan(&value); err != nil || value != 2 {
+		t.Errorf("the stored value of p's shard 0 = %d, %v; want 2, <nil>", value, err)
+	}
 }
