@@ -87,7 +87,7 @@ func (s *OffsetStore) ResetShards(ctx context.Context, projectionName string, va
 // several takes the lock of each, shared, as [OffsetStore.WriteOffset]
 // does, or, beyond 64 projections, whose locks could overflow the server's
 // lock table (64 per transaction by default), the store-wide lock
-// exclusively instead (see [LockClass]). It does not wait for those locks,
+// exclusively instead (see Locks in the package documentation). It does not wait for those locks,
 // and waits for a row only briefly (20 milliseconds the first time, up to
 // 200 later): when a reset, or a delete of several shards, holds or waits
 // for one of those locks, or another transaction holds a row (an open
@@ -288,7 +288,7 @@ func (s *OffsetStore) upsertAll(ctx context.Context, tx pgx.Tx, rows []row, lock
 // the offset's events were applied to. That makes a projection's effects
 // exactly-once: after a crash, the read model and the offset agree.
 //
-// The write takes its projection's lock shared (see [LockClass]), which
+// The write takes its projection's lock shared (see Locks in the package documentation), which
 // tx holds until it ends: a reset of that projection waits for tx to
 // commit or roll back, and then reaches the offset if tx committed; writes
 // and resets of other projections do not wait for tx. If tx is REPEATABLE

@@ -979,7 +979,7 @@ type querier interface {
 }
 
 // How a statement that writes takes the locks of the projections it
-// writes (see [LockClass]) and its rows.
+// writes (see Locks in the package documentation) and its rows.
 type locking int
 
 const (

@@ -422,7 +422,7 @@ func BenchmarkSharedBatches(b *testing.B) {
 // of fourteen of them, whose writes nothing holds, in four cases:
 //   - stuck=none: nothing else happens;
 //   - stuck=lock: another session holds the advisory locks of the other
-//     two projections (see [postgres.LockClass]), outside a transaction,
+//     two projections (see [postgres.LockClass], exported for tests), outside a transaction,
 //     so that their writers wait all along;
 //   - stuck=rows: another session holds every row of the other two FOR
 //     UPDATE in an open transaction, as a long transaction may;

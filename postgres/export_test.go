@@ -52,3 +52,7 @@ func Splits(s *OffsetStore) int64 {
 	}
 	return sess.commits.splits.Load()
 }
+
+// LockClass seeds the advisory lock keys, for tests that take the store's
+// locks from another session.
+const LockClass = lockClass

@@ -99,6 +99,7 @@ func TestOffsetStore_ResetWaitsForOpenWriteOfItsProjection(t *testing.T) {
 			connString := pgtest.URL(t)
 			if tc.withPool {
 				opts = append(opts, postgres.WithPool(isolationPool(t, tc.isolation)))
+				connString = ""
 			} else if tc.isolation != "" {
 				connString = withRuntimeParam(t, connString, "default_transaction_isolation", tc.isolation)
 			}
@@ -267,13 +268,15 @@ func TestOffsetStore_ReadCommittedWhateverTheDefault(t *testing.T) {
 			ctx := t.Context()
 			schema := pgtest.Schema(t)
 			opts := []postgres.Option{postgres.WithSchema(schema), postgres.WithCreateTable()}
+			connString := withRuntimeParam(t, pgtest.URL(t), "default_transaction_isolation", "serializable")
 			if tc.withPool {
 				opts = append(opts, postgres.WithPool(isolationPool(t, "serializable")))
+				connString = ""
 			}
 			if tc.monotonic {
 				opts = append(opts, postgres.WithMonotonicWrites())
 			}
-			store := postgres.NewOffsetStore(withRuntimeParam(t, pgtest.URL(t), "default_transaction_isolation", "serializable"), opts...)
+			store := postgres.NewOffsetStore(connString, opts...)
 			if err := store.Connect(ctx); err != nil {
 				t.Fatal(err)
 			}

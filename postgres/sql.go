@@ -135,7 +135,7 @@ RETURNING projection_name, shard_number`
 	// readers, nor the writes and resets of other projections.
 	//
 	// The lock is PostgreSQL's advisory lock of one bigint key: the 64-bit
-	// hash of the projection name, seeded with [LockClass]. Two names of one
+	// hash of the projection name, seeded with lockClass. Two names of one
 	// hash would share a lock, which costs waiting, never correctness; with
 	// 64 bits, a store of a million projections has about one chance in 37
 	// million of holding such a pair (of 20,000, one in 90 billion).
@@ -155,7 +155,7 @@ RETURNING projection_name, shard_number`
 
 	// tryLockStoreSQL takes the store-wide lock exclusively, until the
 	// transaction ends, if no one holds it, and says whether it did: the
-	// advisory lock of two int4 keys, [LockClass] and 0, which PostgreSQL
+	// advisory lock of two int4 keys, lockClass and 0, which PostgreSQL
 	// keeps apart from the one-key locks of projections. A WriteOffsets of
 	// more than maxProjectionLocks projections takes it instead of their
 	// locks, and so excludes every reset and delete of several shards, of

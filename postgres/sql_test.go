@@ -31,11 +31,11 @@ func TestStatements_NameOnlyTheTable(t *testing.T) {
 
 // TestStatements_TakeTheProjectionLock checks that every statement that
 // writes takes a projection lock, shared, keyed by the name's 64-bit hash
-// seeded with LockClass, and that the lock of resets and deletes is that
+// seeded with lockClass, and that the lock of resets and deletes is that
 // same lock, exclusive, and that they take the store-wide lock, shared,
 // only after the projection's rows.
 func TestStatements_TakeTheProjectionLock(t *testing.T) {
-	seed := ", " + strconv.Itoa(LockClass) + ")"
+	seed := ", " + strconv.Itoa(lockClass) + ")"
 	for _, sql := range []string{upsertSQL, upsertManySQL, upsertManyMonotonicSQL, upsertTimedSQL, upsertManyTimedSQL, upsertManyMonotonicTimedSQL} {
 		if strings.Count(sql, "pg_advisory_xact_lock_shared(") != 1 || strings.Count(sql, "pg_advisory") != 1 ||
 			strings.Count(sql, "hashtextextended(") != 1 || !strings.Contains(sql, seed) {
@@ -48,10 +48,10 @@ func TestStatements_TakeTheProjectionLock(t *testing.T) {
 	}
 	// The outer query takes the store-wide lock once the subquery has
 	// locked the rows.
-	if rows, store := strings.Index(lockRowsThenStoreSQL, "FOR UPDATE"), strings.Index(lockRowsThenStoreSQL, "SELECT pg_advisory_xact_lock_shared("+strconv.Itoa(LockClass)+", 0) FROM"); rows < 0 || store != 0 {
+	if rows, store := strings.Index(lockRowsThenStoreSQL, "FOR UPDATE"), strings.Index(lockRowsThenStoreSQL, "SELECT pg_advisory_xact_lock_shared("+strconv.Itoa(lockClass)+", 0) FROM"); rows < 0 || store != 0 {
 		t.Errorf("lockRowsThenStoreSQL = %q; want it to lock the projection's rows FOR UPDATE in a subquery, and take the store-wide lock shared over it", lockRowsThenStoreSQL)
 	}
-	if want := "SELECT pg_try_advisory_xact_lock(" + strconv.Itoa(LockClass) + ", 0)"; tryLockStoreSQL != want {
+	if want := "SELECT pg_try_advisory_xact_lock(" + strconv.Itoa(lockClass) + ", 0)"; tryLockStoreSQL != want {
 		t.Errorf("tryLockStoreSQL = %q; want %q", tryLockStoreSQL, want)
 	}
 }

@@ -55,7 +55,9 @@ type OffsetStore struct {
 // NewOffsetStore returns a store, not yet connected, that will connect to
 // the database of connString (a URL or a key=value string, as
 // [pgxpool.ParseConfig] reads it) when [OffsetStore.Connect] or
-// [OffsetStore.Ping] is called, or use the pool of [WithPool].
+// [OffsetStore.Ping] is called, or use the pool of [WithPool], given with
+// an empty connString: with both, Connect fails with
+// [offsetstore.ErrInvalidArgument].
 //
 // The store's writes run at READ COMMITTED, whatever default the server
 // or connString sets (default_transaction_isolation), without a startup
@@ -72,6 +74,11 @@ func NewOffsetStore(connString string, opts ...Option) *OffsetStore {
 		opt.apply(s)
 	}
 	s.optErr = checkIdentifier("table", s.table)
+	if s.callerPool != nil && connString != "" && s.optErr == nil {
+		// Two ways to say where the database is, one of them unread, is a
+		// mistake a caller should hear of: which did they mean?
+		s.optErr = fmt.Errorf("%w: a connection string and WithPool both given: with WithPool, pass \"\" as the connection string", offsetstore.ErrInvalidArgument)
+	}
 	id := pgx.Identifier{s.table}
 	if s.schemaSet {
 		if err := checkIdentifier("schema", s.schema); err != nil && s.optErr == nil {
@@ -369,7 +376,7 @@ func (s *OffsetStore) session(op string) (*session, error) {
 // pool's units, but waits for a lock or a row 200 milliseconds at most.
 //
 // Each statement that writes takes its projection's lock, shared (see
-// [LockClass]): writes never wait for each other's locks, only for a
+// Locks in the package documentation): writes never wait for each other's locks, only for a
 // reset, or a delete of several shards, of their projection.
 //
 // If ctx ends first, WriteOffset returns at once with ctx's error; the
@@ -421,7 +428,7 @@ func (s *OffsetStore) GetCurrentOffset(ctx context.Context, projectionID *egopb.
 // written after the reset. Resetting a projection with no offsets does
 // nothing.
 //
-// The reset takes the projection's lock (see [LockClass]): it waits for
+// The reset takes the projection's lock (see Locks in the package documentation): it waits for
 // the writes of projectionName in progress, [OffsetStore.WriteOffsetTx]'s
 // open transactions included, to commit, and holds off new ones until it
 // commits; readers, and the writes and resets of other projections, do not

@@ -239,8 +239,13 @@ func TestOffsetStore_QuotedIdentifiers(t *testing.T) {
 func TestOffsetStore_WithPool(t *testing.T) {
 	schema := pgtest.Schema(t)
 	pool := newPool(t, pgtest.URL(t))
-	// The connection string is not read: a bad one must not matter.
-	store := postgres.NewOffsetStore("not a connection string", postgres.WithPool(pool), postgres.WithSchema(schema), postgres.WithCreateTable())
+	// With WithPool the connection string is empty: a store given both
+	// cannot know which the caller meant, and says so.
+	both := postgres.NewOffsetStore(pgtest.URL(t), postgres.WithPool(pool), postgres.WithSchema(schema))
+	if err := both.Ping(t.Context()); !errors.Is(err, offsetstore.ErrInvalidArgument) || !strings.Contains(err.Error(), "WithPool") {
+		t.Errorf("Ping(ctx) of a store given a connection string and WithPool = %v; want an error wrapping offsetstore.ErrInvalidArgument that names WithPool", err)
+	}
+	store := postgres.NewOffsetStore("", postgres.WithPool(pool), postgres.WithSchema(schema), postgres.WithCreateTable())
 	if err := store.Ping(t.Context()); err != nil {
 		t.Fatalf("Ping(ctx) = %v; want <nil>: Ping connects", err)
 	}
