@@ -2,9 +2,26 @@ package nats
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/ego-contrib/offsetstore"
+)
+
+var (
+	// ErrServerVersion is returned by [OffsetStore.Connect] and
+	// [OffsetStore.Ping] when the server they reach is older than
+	// nats-server 2.12, which lacks the atomic batches the store's resets
+	// and multi-shard changes rely on. The error names the version.
+	ErrServerVersion = errors.New("nats-server too old for the offset store")
+
+	// ErrBucketSettings is returned by [OffsetStore.Connect] and
+	// [OffsetStore.Ping] when the bucket's stream has a setting under
+	// which an acknowledged offset could be lost or go back, or without
+	// which the store cannot keep its promises (see the package
+	// documentation for the list). The error names the setting and what
+	// to change.
+	ErrBucketSettings = errors.New("bucket settings unfit for offsets")
 )
 
 // opError puts the package and the method in front of err, so that a

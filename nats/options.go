@@ -45,8 +45,10 @@ func WithReplicas(n int) Option {
 
 // WithCreateBucket makes [OffsetStore.Connect] create the bucket if it is
 // missing, with [WithReplicas]'s replicas, and turn on atomic batches on
-// a bucket that lacks them. Without it, Connect fails on a missing bucket
-// and says how to create it.
+// a bucket that lacks them, then read the bucket's settings back from the
+// server to check that it took them. Without it, Connect fails on a
+// missing bucket and says how to create it. Either way, Connect refuses a
+// bucket whose settings could lose offsets (see [ErrBucketSettings]).
 func WithCreateBucket() Option {
 	return optionFunc(func(s *OffsetStore) { s.createBucket = true })
 }

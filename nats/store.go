@@ -36,6 +36,9 @@ type OffsetStore struct {
 	createBucket bool
 	now          func() time.Time
 	monotonic    bool
+	// minVersion is the oldest server Connect takes: minServerVersion,
+	// but for tests that must reach the checks behind it.
+	minVersion [2]int
 
 	// optErr is what was wrong with the options, for Connect to return.
 	optErr error
@@ -94,6 +97,7 @@ func NewOffsetStore(url string, opts ...Option) *OffsetStore {
 		url:        url,
 		bucket:     DefaultBucket,
 		replicas:   1,
+		minVersion: minServerVersion,
 		connecting: make(chan struct{}, 1),
 	}
 	for _, opt := range opts {
@@ -156,6 +160,19 @@ func (s *OffsetStore) open(ctx context.Context) (*session, error) {
 		}
 		owned = true
 	}
+	sess, err := s.openOn(ctx, nc, owned)
+	if err != nil && owned {
+		nc.Close()
+	}
+	return sess, err
+}
+
+// openOn checks the server and the bucket through nc, and returns a
+// session on it.
+func (s *OffsetStore) openOn(ctx context.Context, nc *nats.Conn, owned bool) (*session, error) {
+	if err := checkServer(nc, s.minVersion); err != nil {
+		return nil, err
+	}
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, err
@@ -164,9 +181,6 @@ func (s *OffsetStore) open(ctx context.Context) (*session, error) {
 	if cfg == nil {
 		prepared, err := s.prepareBucket(ctx, js)
 		if err != nil {
-			if owned {
-				nc.Close()
-			}
 			return nil, err
 		}
 		cfg = &prepared
@@ -182,65 +196,6 @@ func (s *OffsetStore) open(ctx context.Context) (*session, error) {
 		sess.directSubject = "$JS.API.DIRECT.GET." + s.streamName()
 	}
 	return sess, nil
-}
-
-// prepareBucket checks that the bucket's stream exists and takes atomic
-// batches, and creates it, or turns batches on, if the store may.
-func (s *OffsetStore) prepareBucket(ctx context.Context, js jetstream.JetStream) (jetstream.StreamConfig, error) {
-	ctx, cancel := withCallTimeout(ctx)
-	defer cancel()
-	stream, err := js.Stream(ctx, s.streamName())
-	switch {
-	case errors.Is(err, jetstream.ErrStreamNotFound) && s.createBucket:
-		stream, err = js.CreateStream(ctx, s.streamConfig())
-		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
-			stream, err = js.Stream(ctx, s.streamName())
-		}
-		if err != nil {
-			return jetstream.StreamConfig{}, fmt.Errorf("create bucket %q (stream %s): %w", s.bucket, s.streamName(), err)
-		}
-	case errors.Is(err, jetstream.ErrStreamNotFound):
-		return jetstream.StreamConfig{}, fmt.Errorf("bucket %q (stream %s) does not exist: make the store with nats.WithCreateBucket() to create it on Connect, or create a KeyValue bucket of that name whose stream has allow_atomic set (nats-server 2.12 or later): %w",
-			s.bucket, s.streamName(), err)
-	case err != nil:
-		return jetstream.StreamConfig{}, fmt.Errorf("look up bucket %q (stream %s): %w", s.bucket, s.streamName(), err)
-	}
-	cfg := stream.CachedInfo().Config
-	if cfg.AllowAtomicPublish {
-		return cfg, nil
-	}
-	if !s.createBucket {
-		return cfg, fmt.Errorf("bucket %q (stream %s) does not take atomic batches, which the store's resets and multi-shard changes use: set allow_atomic on the stream (nats-server 2.12 or later), or make the store with nats.WithCreateBucket() to set it on Connect",
-			s.bucket, s.streamName())
-	}
-	cfg.AllowAtomicPublish = true
-	if _, err := js.UpdateStream(ctx, cfg); err != nil {
-		return cfg, fmt.Errorf("set allow_atomic on bucket %q (stream %s): %w", s.bucket, s.streamName(), err)
-	}
-	return cfg, nil
-}
-
-// streamConfig is the bucket's stream as [WithCreateBucket] creates it: a
-// KeyValue bucket, as the jetstream package would make it, that keeps one
-// message per key and takes atomic batches.
-func (s *OffsetStore) streamConfig() jetstream.StreamConfig {
-	return jetstream.StreamConfig{
-		Name:               s.streamName(),
-		Subjects:           []string{s.keys.all()},
-		MaxMsgsPerSubject:  1,
-		MaxMsgs:            -1,
-		MaxBytes:           -1,
-		MaxMsgSize:         -1,
-		MaxConsumers:       -1,
-		Storage:            jetstream.FileStorage,
-		Replicas:           s.replicas,
-		AllowRollup:        true,
-		DenyDelete:         true,
-		Discard:            jetstream.DiscardNew,
-		Duplicates:         2 * time.Minute,
-		AllowDirect:        true,
-		AllowAtomicPublish: true,
-	}
 }
 
 // Disconnect stops the store: calls that come after it fail with
