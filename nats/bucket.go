@@ -105,17 +105,37 @@ func (s *OffsetStore) prepareBucket(ctx context.Context, js jetstream.JetStream)
 }
 
 // createStream creates the bucket's stream, with [WithReplicas]'s
-// replicas.
+// replicas or, by default, three, or one on a server that is not in a
+// cluster. A cluster where three do not fit fails: the store does not
+// make a bucket weaker than asked without being told.
 func (s *OffsetStore) createStream(ctx context.Context, js jetstream.JetStream) (jetstream.Stream, error) {
-	stream, err := js.CreateStream(ctx, s.streamConfig(s.replicas))
+	replicas := s.replicas
+	if replicas == 0 {
+		replicas = defaultReplicas
+	}
+	stream, err := js.CreateStream(ctx, s.streamConfig(replicas))
+	if s.replicas == 0 && apiCode(err) == errCodeReplicasNotSupported {
+		replicas = 1
+		stream, err = js.CreateStream(ctx, s.streamConfig(replicas))
+	}
 	if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
 		stream, err = js.Stream(ctx, s.streamName())
 	}
 	if err != nil {
-		return nil, fmt.Errorf("create bucket %q (stream %s) of %d replicas: %w", s.bucket, s.streamName(), s.replicas, settingsError(err))
+		how := "as WithReplicas asks"
+		if s.replicas == 0 {
+			how = "the default: 3 on a cluster, 1 on a server alone; WithReplicas chooses another number"
+		}
+		return nil, fmt.Errorf("create bucket %q (stream %s) of %d replicas (%s): %w", s.bucket, s.streamName(), replicas, how, settingsError(err))
 	}
 	return stream, nil
 }
+
+// defaultReplicas is how many replicas [WithCreateBucket] asks for on a
+// cluster unless [WithReplicas] says otherwise: the bucket then keeps
+// every acknowledged offset, and takes writes, through the loss of any
+// one server.
+const defaultReplicas = 3
 
 // streamConfig is the bucket's stream as [WithCreateBucket] creates it: a
 // KeyValue bucket, as the jetstream package would make it, that keeps one

@@ -220,3 +220,33 @@ func TestOffsetStore_Connect_NoJetStream(t *testing.T) {
 		}
 	}
 }
+
+// TestOffsetStore_CreateBucket_DefaultReplicas checks that WithCreateBucket
+// without WithReplicas makes a bucket of one replica on a server that is
+// not in a cluster, and of three on a cluster of three.
+func TestOffsetStore_CreateBucket_DefaultReplicas(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		run  func(testing.TB) *natstest.Cluster
+		want int
+	}{
+		{"one server", natstest.RunServer, 1},
+		{"a cluster of three", natstest.RunCluster, 3},
+	} {
+		c := tc.run(t)
+		bucket := newBucket()
+		store := offsetnats.NewOffsetStore(c.URL(), offsetnats.WithBucket(bucket), offsetnats.WithCreateBucket())
+		if err := store.Ping(t.Context()); err != nil {
+			t.Fatalf("Ping(ctx) on %s = %v; want <nil>", tc.name, err)
+		}
+		_ = store.Disconnect(context.Background())
+		stream, err := jetStream(t, c.URL()).Stream(t.Context(), "KV_"+bucket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := stream.CachedInfo().Config.Replicas; got != tc.want {
+			t.Errorf("WithCreateBucket() without WithReplicas on %s made a bucket of %d replicas; want %d: the default keeps offsets through the loss of a server where there are three", tc.name, got, tc.want)
+		}
+	}
+}

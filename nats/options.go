@@ -35,12 +35,15 @@ func WithBucket(name string) Option {
 }
 
 // WithReplicas sets how many servers keep a copy of the bucket when the
-// store creates it ([WithCreateBucket]); the default is 1. Use 3 on a
-// cluster: the bucket then keeps every acknowledged offset, and takes
-// writes, through the loss of any one server. A bucket that exists keeps
-// its own setting. Values below 1 mean 1.
+// store creates it ([WithCreateBucket]). The default is 3 on a cluster,
+// and 1 on a server that is not in one (the server says so when asked
+// for more): with 3, the bucket keeps every acknowledged offset, and
+// takes writes, through the loss of any one server. A cluster that cannot
+// place 3 (it has two servers, or one is away) makes Connect fail rather
+// than make a weaker bucket; WithReplicas then chooses. A bucket that
+// exists keeps its own setting. Values below 1 mean the default.
 func WithReplicas(n int) Option {
-	return optionFunc(func(s *OffsetStore) { s.replicas = max(n, 1) })
+	return optionFunc(func(s *OffsetStore) { s.replicas = max(n, 0) })
 }
 
 // WithCreateBucket makes [OffsetStore.Connect] create the bucket if it is

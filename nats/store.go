@@ -32,7 +32,7 @@ type OffsetStore struct {
 	url          string
 	callerConn   *nats.Conn
 	bucket       string
-	replicas     int
+	replicas     int // WithReplicas's; 0 for the default
 	createBucket bool
 	now          func() time.Time
 	monotonic    bool
@@ -96,7 +96,6 @@ func NewOffsetStore(url string, opts ...Option) *OffsetStore {
 	s := &OffsetStore{
 		url:        url,
 		bucket:     DefaultBucket,
-		replicas:   1,
 		minVersion: minServerVersion,
 		connecting: make(chan struct{}, 1),
 	}
