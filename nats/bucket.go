@@ -52,6 +52,22 @@ func parseVersion(v string) (major, minor int, ok bool) {
 	return major, minor, err1 == nil && err2 == nil
 }
 
+// checkConn returns an error wrapping [offsetstore.ErrInvalidArgument]
+// if nc, a caller's connection ([WithConn]), would send a publish made
+// while it is disconnected once it reconnects: nats.go keeps such
+// publishes in its reconnect buffer (ReconnectBufSize, 8 MB by default)
+// and returns nil from the publish, so that a write whose caller already
+// got an error could be stored later, over a later write. Without the
+// buffer (a negative size), a publish while disconnected fails at once
+// with [nats.ErrReconnectBufExceeded], and is never sent.
+func checkConn(nc *nats.Conn) error {
+	if nc.Opts.AllowReconnect && nc.Opts.ReconnectBufSize >= 0 {
+		return fmt.Errorf("%w: WithConn: the connection keeps publishes made while it reconnects and sends them once it is back (its reconnect buffer is %d bytes), so a write whose caller was told it failed could be stored later, over a later one: connect with nats.ReconnectBufSize(-1), or nats.NoReconnect()",
+			offsetstore.ErrInvalidArgument, nc.Opts.ReconnectBufSize)
+	}
+	return nil
+}
+
 // prepareBucket checks that the bucket's stream exists, takes atomic
 // batches and keeps every offset (see [checkSettings]), and creates it,
 // or turns batches on, if the store may. After creating or changing the

@@ -221,6 +221,42 @@ func TestOffsetStore_Connect_NoJetStream(t *testing.T) {
 	}
 }
 
+// TestOffsetStore_WithConn_RefusesReplayingConnections checks that the
+// store refuses a connection that would keep publishes made while it is
+// disconnected and send them once it reconnects, after their callers got
+// an error (nats.go's default reconnect buffer): such a write could land
+// after a later one and undo it. A connection without the buffer, or
+// that never reconnects, is taken.
+func TestOffsetStore_WithConn_RefusesReplayingConnections(t *testing.T) {
+	t.Parallel()
+	c := natstest.RunServer(t)
+	for _, tc := range []struct {
+		name string
+		opts []nats.Option
+		ok   bool
+	}{
+		{"default options", nil, false},
+		{"ReconnectBufSize(1<<20)", []nats.Option{nats.ReconnectBufSize(1 << 20)}, false},
+		{"ReconnectBufSize(-1)", []nats.Option{nats.ReconnectBufSize(-1)}, true},
+		{"NoReconnect()", []nats.Option{nats.NoReconnect()}, true},
+	} {
+		nc, err := nats.Connect(c.URL(), tc.opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		store := offsetnats.NewOffsetStore("", offsetnats.WithConn(nc), offsetnats.WithBucket(newBucket()), offsetnats.WithCreateBucket())
+		err = store.Connect(t.Context())
+		switch {
+		case tc.ok && err != nil:
+			t.Errorf("Connect(ctx) WithConn of a connection with %s = %v; want <nil>: it never replays a publish", tc.name, err)
+		case !tc.ok && (!errors.Is(err, offsetstore.ErrInvalidArgument) || !strings.Contains(err.Error(), "ReconnectBufSize(-1)")):
+			t.Errorf("Connect(ctx) WithConn of a connection with %s = %v; want an error wrapping ErrInvalidArgument that says ReconnectBufSize(-1): it would send a failed write later", tc.name, err)
+		}
+		_ = store.Disconnect(context.Background())
+		nc.Close()
+	}
+}
+
 // TestOffsetStore_CreateBucket_DefaultReplicas checks that WithCreateBucket
 // without WithReplicas makes a bucket of one replica on a server that is
 // not in a cluster, and of three on a cluster of three.

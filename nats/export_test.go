@@ -1,5 +1,18 @@
 package nats
 
+import "github.com/nats-io/nats.go"
+
+// ConnStatus returns the status of the connection s uses, for tests that
+// must act once the client has seen its server go; 0 when s is not
+// connected.
+func ConnStatus(s *OffsetStore) nats.Status {
+	sess := s.sess.Load()
+	if sess == nil {
+		return 0
+	}
+	return sess.nc.Status()
+}
+
 // WithMinServerVersion makes the store take servers from major.minor on,
 // so that a test can reach, on an older server, the checks that come
 // after the version's.

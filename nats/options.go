@@ -22,6 +22,14 @@ func (f optionFunc) apply(s *OffsetStore) { f(s) }
 // WithConn makes the store use nc, a connection the caller owns: the store
 // does not read its URL, and [OffsetStore.Disconnect] leaves nc open. A
 // nil nc is ignored.
+//
+// nc must not replay publishes: nats.go keeps, by default, what is
+// published while a connection reconnects and sends it once it is back,
+// after the publisher was told the write failed, where it could undo a
+// later write. Connect refuses such a connection with an error wrapping
+// [offsetstore.ErrInvalidArgument]; make nc with [nats.ReconnectBufSize]
+// of -1 (publishes fail while it reconnects, and are never sent), or with
+// [nats.NoReconnect].
 func WithConn(nc *nats.Conn) Option {
 	return optionFunc(func(s *OffsetStore) { s.callerConn = nc })
 }

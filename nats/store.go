@@ -153,11 +153,18 @@ func (s *OffsetStore) open(ctx context.Context) (*session, error) {
 			nats.Timeout(max(timeout, time.Millisecond)),
 			nats.MaxReconnects(-1),
 			nats.ReconnectWait(100*time.Millisecond),
+			// Without a reconnect buffer, a publish made while the
+			// connection is down fails at once and is never sent,
+			// rather than sent once it is back, after its caller was
+			// told it failed.
+			nats.ReconnectBufSize(-1),
 		)
 		if err != nil {
 			return nil, fmt.Errorf("connect to %s: %w", s.url, err)
 		}
 		owned = true
+	} else if err := checkConn(nc); err != nil {
+		return nil, err
 	}
 	sess, err := s.openOn(ctx, nc, owned)
 	if err != nil && owned {
