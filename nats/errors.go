@@ -22,6 +22,12 @@ var (
 	// documentation for the list). The error names the setting and what
 	// to change.
 	ErrBucketSettings = errors.New("bucket settings unfit for offsets")
+
+	// ErrWritesInDoubt is returned by [OffsetStore.Disconnect] when a
+	// write, reset or deletion the store sent was never acknowledged, and
+	// the store could not make sure that it will not be stored after
+	// Disconnect returns. The error says how many and why.
+	ErrWritesInDoubt = errors.New("writes sent but not acknowledged may still be stored")
 )
 
 // opError puts the package and the method in front of err, so that a

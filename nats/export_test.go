@@ -19,3 +19,15 @@ func ConnStatus(s *OffsetStore) nats.Status {
 func WithMinServerVersion(major, minor int) Option {
 	return optionFunc(func(s *OffsetStore) { s.minVersion = [2]int{major, minor} })
 }
+
+// Doubts returns how many writes the connection s uses sent and never
+// saw acknowledged nor refused.
+func Doubts(s *OffsetStore) int {
+	sess := s.sess.Load()
+	if sess == nil {
+		return 0
+	}
+	sess.mu.Lock()
+	defer sess.mu.Unlock()
+	return sess.doubts
+}

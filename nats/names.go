@@ -122,6 +122,11 @@ func (k keys) lock(name string) string {
 	return k.prefix + encoding.EncodeToString([]byte(name)) + "." + lockToken
 }
 
+// fence is the key [OffsetStore.Disconnect] writes, empty, to learn that
+// the servers are done with the writes it sent before (see fence.go). It
+// has no dot, so no projection's key is it, and readers skip it.
+func (k keys) fence() string { return k.prefix + "fence" }
+
 func shardToken(shard uint64) string {
 	const digits = "0000000000000000"
 	h := strconv.FormatUint(shard, 16)

@@ -75,11 +75,16 @@ type session struct {
 	// write and a read, never a wrong change.
 	records sync.Map
 
-	// mu guards closing; calls counts the calls in flight, which
-	// Disconnect waits for.
+	// mu guards closing and the doubts; calls counts the calls in
+	// flight, which Disconnect waits for.
 	mu      sync.Mutex
 	closing bool
 	calls   sync.WaitGroup
+	// doubts counts the writes sent on nc that were never acknowledged
+	// nor refused, and doubtEpoch is nc's reconnect count before the
+	// first of them was sent (see fence.go).
+	doubts     int
+	doubtEpoch uint64
 }
 
 // NewOffsetStore returns a store, not yet connected, that will connect to
@@ -206,10 +211,21 @@ func (s *OffsetStore) openOn(ctx context.Context, nc *nats.Conn, owned bool) (*s
 
 // Disconnect stops the store: calls that come after it fail with
 // [offsetstore.ErrNotConnected], and it waits for the calls in flight to
-// return, so that no write the store was given lands after Disconnect
-// returned. If ctx ends first, it returns ctx's error and closes the
-// connection all the same, which fails the calls still waiting for an
-// answer with [offsetstore.ErrNotConnected], their changes stored or not.
+// return. It returns nil only when no write, reset or deletion the store
+// sent can be stored after it returns: if one was sent but never
+// acknowledged (its context ended first, say), it sends one more message
+// to the bucket, on the same connection, and waits for the servers to
+// acknowledge it, which they do once they have stored every message the
+// connection sent before it, or dropped it for good.
+//
+// Otherwise it returns an error wrapping [ErrWritesInDoubt]: when ctx ends
+// first (a call whose context has no deadline waits at most 10 seconds),
+// or when the connection was lost and opened again since such a write was
+// sent, since a server may still receive it from the old one. It then
+// closes the connection all the same, which fails the calls still waiting
+// for an answer with [offsetstore.ErrNotConnected], their changes stored
+// or not.
+//
 // It closes the connection the store opened; the connection of [WithConn]
 // stays open. Disconnecting a store that is not connected does nothing.
 func (s *OffsetStore) Disconnect(ctx context.Context) error {
@@ -225,6 +241,9 @@ func (s *OffsetStore) Disconnect(ctx context.Context) error {
 		return nil
 	}
 	err := sess.drain(ctx)
+	if err == nil {
+		err = s.settle(ctx, sess)
+	}
 	if sess.owned {
 		sess.nc.Close()
 	}
@@ -294,7 +313,7 @@ func (sess *session) drain(ctx context.Context) error {
 	case <-idle:
 		return nil
 	case <-ctx.Done():
-		return ctx.Err()
+		return fmt.Errorf("%w: calls were still in flight when the context ended (%w): a write among them may still be stored", ErrWritesInDoubt, ctx.Err())
 	}
 }
 

@@ -76,6 +76,18 @@ func sendError(err error) error {
 	return err
 }
 
+// unsent reports whether err, returned by a request, shows that the
+// request never left the client, or that no server took it.
+func unsent(err error) bool {
+	for _, target := range []error{nats.ErrReconnectBufExceeded, nats.ErrNoResponders, nats.ErrMaxPayload,
+		nats.ErrBadSubject, nats.ErrHeadersNotSupported, nats.ErrConnectionDraining, nats.ErrInvalidMsg} {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
+}
+
 // A message is a stored message: what a get returns.
 type message struct {
 	subject string
@@ -256,8 +268,17 @@ func (sess *session) publish(ctx context.Context, msg *nats.Msg) (uint64, error)
 }
 
 func (sess *session) publishOnce(ctx context.Context, msg *nats.Msg) (uint64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	// Read before sending: the message goes on this connection or a
+	// later one.
+	epoch := sess.nc.Stats().Reconnects
 	reply, err := sess.nc.RequestMsgWithContext(ctx, msg)
 	if err != nil {
+		if !unsent(err) {
+			sess.doubt(epoch)
+		}
 		return 0, sendError(err)
 	}
 	var ack pubAck
