@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ego-contrib/offsetstore"
+	"github.com/ego-contrib/offsetstore/egopb"
 	"github.com/ego-contrib/offsetstore/internal/natstest"
 	offsetnats "github.com/ego-contrib/offsetstore/nats"
 )
@@ -284,5 +285,60 @@ func TestOffsetStore_CreateBucket_DefaultReplicas(t *testing.T) {
 		if got := stream.CachedInfo().Config.Replicas; got != tc.want {
 			t.Errorf("WithCreateBucket() without WithReplicas on %s made a bucket of %d replicas; want %d: the default keeps offsets through the loss of a server where there are three", tc.name, got, tc.want)
 		}
+	}
+
+	// Three replicas do not fit on a cluster of two: Connect fails rather
+	// than make a bucket of fewer.
+	c := natstest.RunClusterOf(t, 2)
+	store := offsetnats.NewOffsetStore(c.URL(), offsetnats.WithBucket(newBucket()), offsetnats.WithCreateBucket())
+	err := store.Connect(t.Context())
+	_ = store.Disconnect(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "3 replicas") || !strings.Contains(err.Error(), "WithReplicas") {
+		t.Errorf("Connect(ctx) WithCreateBucket() on a cluster of two = %v; want an error saying 3 replicas and WithReplicas: the default does not make a weaker bucket", err)
+	}
+}
+
+// TestOffsetStore_FullBucket_LosesNothing checks the settings the store
+// accepts though they limit the bucket, max_msgs and max_bytes with
+// discard new: once the bucket is full, writes fail with an error, and
+// every offset acknowledged before still reads as written.
+func TestOffsetStore_FullBucket_LosesNothing(t *testing.T) {
+	t.Parallel()
+	c := natstest.RunServer(t)
+	js := jetStream(t, c.URL())
+	for _, tc := range []struct {
+		name   string
+		change func(cfg *jetstream.StreamConfig)
+	}{
+		{"max_msgs", func(cfg *jetstream.StreamConfig) { cfg.MaxMsgs = 8 }},
+		{"max_bytes", func(cfg *jetstream.StreamConfig) { cfg.MaxBytes = 512 }},
+	} {
+		bucket := newBucket()
+		cfg := kvStream(bucket)
+		tc.change(&cfg)
+		if _, err := js.CreateStream(t.Context(), cfg); err != nil {
+			t.Fatal(err)
+		}
+		store := offsetnats.NewOffsetStore(c.URL(), offsetnats.WithBucket(bucket))
+		if err := store.Connect(t.Context()); err != nil {
+			t.Fatalf("Connect(ctx) on a bucket with %s and discard new = %v; want <nil>", tc.name, err)
+		}
+		var acked []*egopb.Offset
+		full := false
+		for shard := range uint64(100) {
+			o := offset("p", shard, int64(shard)+1, 1)
+			if err := store.WriteOffset(t.Context(), o); err != nil {
+				full = true
+				break
+			}
+			acked = append(acked, o)
+		}
+		if !full {
+			t.Errorf("WriteOffset of 100 shards on a bucket with %s and discard new: every write succeeded; want the bucket full before", tc.name)
+		}
+		for _, o := range acked {
+			wantOffset(t, store, "p", o.ShardNumber, o)
+		}
+		_ = store.Disconnect(context.Background())
 	}
 }
