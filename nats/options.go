@@ -47,9 +47,9 @@ func WithBucket(name string) Option {
 // and 1 on a server that is not in one (the server says so when asked
 // for more): with 3, the bucket keeps every acknowledged offset, and
 // takes writes, through the loss of any one server. A cluster that cannot
-// place 3 (it has two servers, or one is away) makes Connect fail rather
-// than make a weaker bucket; WithReplicas then chooses. A bucket that
-// exists keeps its own setting. Values below 1 mean the default.
+// place 3 (a cluster of two, say) makes Connect fail rather than make a
+// weaker bucket; WithReplicas then chooses. A bucket that exists keeps
+// its own setting. Values below 1 mean the default.
 func WithReplicas(n int) Option {
 	return optionFunc(func(s *OffsetStore) { s.replicas = max(n, 0) })
 }
