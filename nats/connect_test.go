@@ -76,7 +76,6 @@ func jetStream(t *testing.T, url string) jetstream.JetStream {
 // reset), and checks that Connect and Ping refuse it, naming the version
 // and 2.12, whether they would create the bucket or find it made.
 func TestOffsetStore_Connect_RefusesServersBefore2_12(t *testing.T) {
-	t.Parallel()
 	srv := natstest.RunRelease(t, "v2.11.0")
 	existing := newBucket()
 	// A bucket made on 2.11 with allow_atomic asked for, which the
@@ -117,7 +116,6 @@ func TestOffsetStore_Connect_RefusesServersBefore2_12(t *testing.T) {
 // and Ping refuse each, with and without WithCreateBucket, naming the
 // setting; and that settings which lose nothing are accepted.
 func TestOffsetStore_Connect_RefusesBucketsThatLoseOffsets(t *testing.T) {
-	t.Parallel()
 	c := natstest.RunServer(t)
 	js := jetStream(t, c.URL())
 	for _, tc := range []struct {
@@ -177,7 +175,6 @@ func TestOffsetStore_Connect_RefusesBucketsThatLoseOffsets(t *testing.T) {
 // asked of the server, and that a bucket the server refuses to create
 // gives ErrInvalidArgument too, not the server's error alone.
 func TestOffsetStore_Connect_BadBucketNames(t *testing.T) {
-	t.Parallel()
 	for _, name := range []string{"", "a.b", "a b", "a*", strings.Repeat("b", 253)} {
 		store := offsetnats.NewOffsetStore("nats://127.0.0.1:1", offsetnats.WithBucket(name), offsetnats.WithCreateBucket())
 		if err := store.Connect(t.Context()); !errors.Is(err, offsetstore.ErrInvalidArgument) {
@@ -196,7 +193,6 @@ func TestOffsetStore_Connect_BadBucketNames(t *testing.T) {
 // without JetStream says that JetStream is not enabled, rather than "no
 // responders".
 func TestOffsetStore_Connect_NoJetStream(t *testing.T) {
-	t.Parallel()
 	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true})
 	if err != nil {
 		t.Fatal(err)
@@ -229,7 +225,6 @@ func TestOffsetStore_Connect_NoJetStream(t *testing.T) {
 // after a later one and undo it. A connection without the buffer, or
 // that never reconnects, is taken.
 func TestOffsetStore_WithConn_RefusesReplayingConnections(t *testing.T) {
-	t.Parallel()
 	c := natstest.RunServer(t)
 	for _, tc := range []struct {
 		name string
@@ -262,7 +257,6 @@ func TestOffsetStore_WithConn_RefusesReplayingConnections(t *testing.T) {
 // without WithReplicas makes a bucket of one replica on a server that is
 // not in a cluster, and of three on a cluster of three.
 func TestOffsetStore_CreateBucket_DefaultReplicas(t *testing.T) {
-	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		run  func(testing.TB) *natstest.Cluster
@@ -303,7 +297,6 @@ func TestOffsetStore_CreateBucket_DefaultReplicas(t *testing.T) {
 // discard new: once the bucket is full, writes fail with an error, and
 // every offset acknowledged before still reads as written.
 func TestOffsetStore_FullBucket_LosesNothing(t *testing.T) {
-	t.Parallel()
 	c := natstest.RunServer(t)
 	js := jetStream(t, c.URL())
 	for _, tc := range []struct {
