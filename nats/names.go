@@ -76,10 +76,19 @@ func checkID(id *egopb.ProjectionId) error {
 // bucketName matches the names a KeyValue bucket may have.
 var bucketName = regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)
 
+// maxBucketBytes is the longest bucket name: a server refuses a stream
+// name, KV_<bucket>, longer than 255 bytes (JSMaxNameLen in
+// server/jetstream_api.go).
+const maxBucketBytes = 255 - len("KV_")
+
 func checkBucket(name string) error {
-	if !bucketName.MatchString(name) {
+	switch {
+	case !bucketName.MatchString(name):
 		return fmt.Errorf("%w: bucket name %q: a bucket's name is one or more of the letters a-z A-Z, digits, '-' and '_'",
 			offsetstore.ErrInvalidArgument, name)
+	case len(name) > maxBucketBytes:
+		return fmt.Errorf("%w: bucket name is %d bytes long; a server takes at most %d, since its stream's name, KV_<bucket>, holds at most 255",
+			offsetstore.ErrInvalidArgument, len(name), maxBucketBytes)
 	}
 	return nil
 }
@@ -112,6 +121,11 @@ func (k keys) record(name string) string {
 func (k keys) lock(name string) string {
 	return k.prefix + encoding.EncodeToString([]byte(name)) + "." + lockToken
 }
+
+// fence is the key [OffsetStore.Disconnect] writes, empty, to learn that
+// the servers are done with the writes it sent before (see fence.go). It
+// has no dot, so no projection's key is it, and readers skip it.
+func (k keys) fence() string { return k.prefix + "fence" }
 
 func shardToken(shard uint64) string {
 	const digits = "0000000000000000"

@@ -95,7 +95,7 @@ func TestOffsetStore_Connect_MissingBucket(t *testing.T) {
 // connection and leaves it open on Disconnect.
 func TestOffsetStore_WithConn(t *testing.T) {
 	c := natstest.RunServer(t)
-	nc, err := nats.Connect(c.URL())
+	nc, err := nats.Connect(c.URL(), nats.ReconnectBufSize(-1))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -129,7 +129,12 @@ func RunServer(tb testing.TB) *Cluster {
 // when tb ends.
 func RunCluster(tb testing.TB) *Cluster {
 	tb.Helper()
-	const n = 3
+	return RunClusterOf(tb, 3)
+}
+
+// RunClusterOf is [RunCluster] with n servers.
+func RunClusterOf(tb testing.TB, n int) *Cluster {
+	tb.Helper()
 	clusterPorts := make([]int, n)
 	routes := make([]*url.URL, n)
 	for i := range n {
