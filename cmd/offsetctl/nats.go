@@ -181,6 +181,9 @@ func natsBackend(e *env) (*backend, error) {
 			natsgo.Timeout(max(timeout, time.Millisecond)),
 			natsgo.MaxReconnects(-1),
 			natsgo.ReconnectWait(100 * time.Millisecond),
+			// No write that failed is ever sent later, over a later one:
+			// the store refuses a connection that would replay it.
+			natsgo.ReconnectBufSize(-1),
 		}, connectOpts...)
 		nc, err := natsgo.Connect(e.url, opts...)
 		if err != nil {

@@ -343,7 +343,9 @@ func TestImport_Replicas(t *testing.T) {
 		url := natstest.RunServer(t).URL()
 		args := []string{"import", "-", "--execute", "--url", url, "--bucket", "three", "--replicas", "3"}
 		r := runBinary(t, nil, line, args...)
-		wantCode(t, r, exitFailure, args...)
+		// The store reports the server's refusal of the bucket's
+		// settings as invalid input: a usage error.
+		wantCode(t, r, exitUsage, args...)
 		wantOneLineError(t, r, `create bucket "three"`, "replicas")
 		args = []string{"import", "-", "--execute", "--url", url}
 		r = runBinary(t, nil, line, args...)
