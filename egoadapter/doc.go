@@ -1,28 +1,32 @@
 // Package egoadapter hands this module's offset stores to eGo, and stores
 // written for eGo to this module's conformance suite, without importing eGo.
 //
-// This module's stores take and return this module's egopb messages. eGo's
-// offsetstore.OffsetStore takes eGo's egopb messages: the same fields, other
-// Go types, so a store of one does not compile as a store of the other.
-// [ToEgo] wraps an [offsetstore.OffsetStore] into eGo's method set over
-// eGo's messages, in one line:
+// [ToEgo] makes any store of this module one of eGo's, for
+// ego.WithOffsetStore, with eGo's egopb (v4's, or v3's):
 //
 //	import (
 //		"github.com/ego-contrib/offsetstore/egoadapter"
-//		"github.com/ego-contrib/offsetstore/memory"
+//		"github.com/ego-contrib/offsetstore/postgres"
 //		"github.com/tochemey/ego/v4/egopb"
 //	)
 //
-//	store := egoadapter.ToEgo[egopb.Offset, egopb.ProjectionId](memory.NewOffsetStore())
+//	store := postgres.NewOffsetStore(url)
+//	ego.WithOffsetStore(egoadapter.ToEgo[egopb.Offset, egopb.ProjectionId](store))
+//	// ... and store.Disconnect once the actor system has stopped: eGo never calls it.
 //
-// and [FromEgo] wraps the other way, so that
+// A program that also calls the store itself names this module's messages
+// too; import one of the two egopb packages under another name, such as
+// offsetpb "github.com/ego-contrib/offsetstore/egopb".
+//
+// [FromEgo] wraps the other way, so that
 // [github.com/ego-contrib/offsetstore/offsetstoretest.Run] can check a
 // store written for eGo.
 //
-// The adapter is generic over the messages and finds their fields by
-// protobuf field number and kind, so it works with eGo v3's and v4's egopb
-// and with any generated messages of that shape; this module does not
-// depend on eGo.
+// Why an adapter: this module's stores take this module's egopb messages,
+// and eGo's offsetstore.OffsetStore takes eGo's, with the same fields but
+// other Go types. The adapter is generic over the messages and finds their
+// fields by protobuf field number and kind, so it works with eGo v3's and
+// v4's egopb, and with any generated messages of that shape.
 //
 // # Caveats
 //

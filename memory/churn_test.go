@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -110,10 +111,10 @@ func TestOffsetStore_Churn(t *testing.T) {
 					}
 				case 6:
 					call = "Projections"
-					var got []string
+					var got []offsetstore.ProjectionSummary
 					got, err = store.Projections(ctx)
-					if !slices.IsSorted(got) {
-						t.Errorf("Projections(ctx) = %q; want names sorted", got)
+					if !slices.IsSortedFunc(got, func(a, b offsetstore.ProjectionSummary) int { return strings.Compare(a.Name, b.Name) }) {
+						t.Errorf("Projections(ctx) = %v; want summaries sorted by name", got)
 					}
 				case 7:
 					call = "Snapshot+Restore"
@@ -126,11 +127,11 @@ func TestOffsetStore_Churn(t *testing.T) {
 						err = store.Restore(ctx, snapshot)
 					}
 				case 8:
-					call = "DeleteOffset"
-					err = store.DeleteOffset(ctx, id)
+					call = "DeleteShards"
+					_, err = store.DeleteShards(ctx, name, []uint64{shard})
 				case 9:
-					call = "DeleteOffsets"
-					err = store.DeleteOffsets(ctx, name)
+					call = "WriteOffsets"
+					err = store.WriteOffsets(ctx, []*egopb.Offset{{ProjectionName: name, ShardNumber: shard, Value: int64(i)}})
 				case 10:
 					call, waiting = "WaitForOffset", true
 					wctx, cancel := context.WithTimeout(ctx, churnWaitTimeout)

@@ -19,3 +19,9 @@ func TestOffsetStore_Conformance_KeepRecords(t *testing.T) {
 		return memory.NewOffsetStore(memory.WithKeepRecordsAfterDisconnect())
 	})
 }
+
+func TestOffsetStore_AdminConformance(t *testing.T) {
+	offsetstoretest.RunAdmin(t, func(t *testing.T) offsetstore.Admin {
+		return memory.NewOffsetStore()
+	})
+}

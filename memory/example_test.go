@@ -12,6 +12,40 @@ import (
 	"github.com/ego-contrib/offsetstore/memory"
 )
 
+// A store for tests: resets stamped by a fixed clock, writes that must not
+// go backwards, and offsets kept through Disconnect and Connect.
+func ExampleNewOffsetStore() {
+	ctx := context.Background()
+	clock := func() time.Time { return time.UnixMilli(1_700_000_000_000) }
+	store := memory.NewOffsetStore(
+		memory.WithClock(clock),
+		memory.WithMonotonicWrites(),
+		memory.WithKeepRecordsAfterDisconnect(),
+	)
+	if err := store.Connect(ctx); err != nil {
+		log.Fatal(err)
+	}
+	defer store.Disconnect(ctx)
+
+	id := &egopb.ProjectionId{ProjectionName: "accounts", ShardNumber: 3}
+	_ = store.WriteOffset(ctx, &egopb.Offset{ProjectionName: "accounts", ShardNumber: 3, Value: 15})
+	err := store.WriteOffset(ctx, &egopb.Offset{ProjectionName: "accounts", ShardNumber: 3, Value: 14})
+	fmt.Println("lower write refused:", errors.Is(err, offsetstore.ErrOffsetRegression))
+
+	_ = store.Disconnect(ctx)
+	_ = store.Connect(ctx)
+	current, _ := store.GetCurrentOffset(ctx, id)
+	fmt.Println("after a reconnect:", current.GetValue())
+
+	_ = store.ResetOffset(ctx, "accounts", 0)
+	current, _ = store.GetCurrentOffset(ctx, id)
+	fmt.Println("after a reset:", current.GetValue(), current.GetTimestamp())
+	// Output:
+	// lower write refused: true
+	// after a reconnect: 15
+	// after a reset: 0 1700000000000
+}
+
 func ExampleOffsetStore() {
 	ctx := context.Background()
 	store := memory.NewOffsetStore()

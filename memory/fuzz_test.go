@@ -74,10 +74,10 @@ func FuzzAPI(f *testing.F) {
 		if err != nil {
 			t.Fatalf("Snapshot(ctx) = %v; want <nil>", err)
 		}
-		if err := store.DeleteOffsets(ctx, name); err != nil {
-			t.Fatalf("DeleteOffsets(ctx, %q) = %v; want <nil>", name, err)
+		if deleted, err := store.DeleteShards(ctx, name, nil); err != nil || len(deleted) != 1 || *rowOf(deleted[0]) != want {
+			t.Fatalf("DeleteShards(ctx, %q, nil) = %v, %v; want [%s], <nil>", name, rowsOf(deleted), err, want)
 		}
-		checkEmpty(t, store, name, "after DeleteOffsets")
+		checkEmpty(t, store, name, "after DeleteShards of every shard")
 		if err := store.Restore(ctx, []*egopb.Offset{snapshot[0], snapshot[0]}); !errors.Is(err, offsetstore.ErrInvalidArgument) {
 			t.Fatalf("Restore(ctx, [%s %s]) = %v; want an error wrapping %q: a duplicate key rejects the whole call", want, want, err, offsetstore.ErrInvalidArgument)
 		}
@@ -93,10 +93,10 @@ func FuzzAPI(f *testing.F) {
 		}
 		checkOnly(t, store, row{name, shard, reset, fuzzNow}, "after ResetOffset sets the value and stamps now (rule 8)")
 
-		if err := store.DeleteOffset(ctx, id); err != nil {
-			t.Fatalf("DeleteOffset(ctx, %s) = %v; want <nil>", fmtID(id), err)
+		if _, err := store.DeleteShards(ctx, name, []uint64{shard}); err != nil {
+			t.Fatalf("DeleteShards(ctx, %q, [%d]) = %v; want <nil>", name, shard, err)
 		}
-		checkEmpty(t, store, name, "after DeleteOffset")
+		checkEmpty(t, store, name, "after DeleteShards of its shard")
 		if err := store.ResetOffset(ctx, name, value); err != nil {
 			t.Fatalf("ResetOffset(ctx, %q, %d) = %v; want <nil>", name, value, err)
 		}
@@ -119,8 +119,9 @@ func checkAllRefuse(t *testing.T, store *memory.OffsetStore, in *egopb.Offset) {
 		{"GetCurrentOffset", second(store.GetCurrentOffset(ctx, id))},
 		{"ResetOffset", store.ResetOffset(ctx, name, in.Value)},
 		{"Offsets", second(store.Offsets(ctx, name))},
-		{"DeleteOffset", store.DeleteOffset(ctx, id)},
-		{"DeleteOffsets", store.DeleteOffsets(ctx, name)},
+		{"ResetShards", second(store.ResetShards(ctx, name, in.Value, nil))},
+		{"DeleteShards", second(store.DeleteShards(ctx, name, []uint64{in.ShardNumber}))},
+		{"WriteOffsets", store.WriteOffsets(ctx, []*egopb.Offset{in})},
 		{"Restore", store.Restore(ctx, []*egopb.Offset{in})},
 		{"WaitForOffset", second(store.WaitForOffset(ctx, id, in.Value))},
 		{"WaitForOffsets", second(store.WaitForOffsets(ctx, name, nil))},
@@ -155,9 +156,10 @@ func checkOnly(t *testing.T, store *memory.OffsetStore, want row, when string) {
 	if rows := rowsOf(snapshot); err != nil || len(rows) != 1 || rows[0] != want {
 		t.Fatalf("%s: Snapshot(ctx) = %v, %v; want [%s], <nil>", when, rows, err, want)
 	}
-	names, err := store.Projections(ctx)
-	if err != nil || len(names) != 1 || names[0] != want.Name {
-		t.Fatalf("%s: Projections(ctx) = %q, %v; want [%q], <nil>", when, names, err, want.Name)
+	summaries, err := store.Projections(ctx)
+	wantSummary := offsetstore.ProjectionSummary{Name: want.Name, Shards: 1, MinValue: want.Value, MaxValue: want.Value, LastUpdate: want.Timestamp}
+	if err != nil || len(summaries) != 1 || summaries[0] != wantSummary {
+		t.Fatalf("%s: Projections(ctx) = %+v, %v; want [%+v], <nil>", when, summaries, err, wantSummary)
 	}
 }
 
@@ -171,8 +173,8 @@ func checkEmpty(t *testing.T, store *memory.OffsetStore, name, when string) {
 	if snapshot, err := store.Snapshot(ctx); err != nil || len(snapshot) != 0 {
 		t.Fatalf("%s: Snapshot(ctx) = %v, %v; want [], <nil>", when, rowsOf(snapshot), err)
 	}
-	if names, err := store.Projections(ctx); err != nil || len(names) != 0 {
-		t.Fatalf("%s: Projections(ctx) = %q, %v; want [], <nil>: a projection without offsets is not listed", when, names, err)
+	if summaries, err := store.Projections(ctx); err != nil || len(summaries) != 0 {
+		t.Fatalf("%s: Projections(ctx) = %+v, %v; want [], <nil>: a projection without offsets is not listed", when, summaries, err)
 	}
 }
 

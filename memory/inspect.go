@@ -3,8 +3,10 @@ package memory
 import (
 	"context"
 	"maps"
+	"math"
 	"slices"
 
+	"github.com/ego-contrib/offsetstore"
 	"github.com/ego-contrib/offsetstore/egopb"
 )
 
@@ -19,21 +21,31 @@ func (s *OffsetStore) Offsets(ctx context.Context, projectionName string) ([]*eg
 	return appendOffsets(make([]*egopb.Offset, 0, len(shards)), projectionName, shards), nil
 }
 
-// Projections returns the names of the projections that have at least one
-// offset, sorted.
-func (s *OffsetStore) Projections(ctx context.Context) ([]string, error) {
+// Projections returns a summary of every projection that has at least one
+// offset, sorted by name.
+func (s *OffsetStore) Projections(ctx context.Context) ([]offsetstore.ProjectionSummary, error) {
 	if err := s.rlock(ctx, "Projections", nil); err != nil {
 		return nil, err
 	}
 	defer s.mu.RUnlock()
-	names := slices.AppendSeq(make([]string, 0, len(s.offsets)), maps.Keys(s.offsets))
-	slices.Sort(names)
-	return names, nil
+	summaries := make([]offsetstore.ProjectionSummary, 0, len(s.offsets))
+	for _, name := range slices.Sorted(maps.Keys(s.offsets)) {
+		sum := offsetstore.ProjectionSummary{Name: name, MinValue: math.MaxInt64, MaxValue: math.MinInt64, LastUpdate: math.MinInt64}
+		for _, r := range s.offsets[name] {
+			sum.Shards++
+			sum.MinValue = min(sum.MinValue, r.value)
+			sum.MaxValue = max(sum.MaxValue, r.value)
+			sum.LastUpdate = max(sum.LastUpdate, r.timestamp)
+		}
+		summaries = append(summaries, sum)
+	}
+	return summaries, nil
 }
 
 // Snapshot returns copies of every offset in the store, sorted by
 // projection name, then by shard number. Give them to
-// [OffsetStore.Restore] to bring the store back to this state.
+// [OffsetStore.Restore] to bring the store back to this state, or to
+// another store's WriteOffsets to copy them.
 func (s *OffsetStore) Snapshot(ctx context.Context) ([]*egopb.Offset, error) {
 	if err := s.rlock(ctx, "Snapshot", nil); err != nil {
 		return nil, err

@@ -104,8 +104,9 @@ func (m *modelMachine) run(t *rapid.T) {
 		"WriteRange":       m.writeRange,
 		"GetCurrentOffset": m.getCurrentOffset,
 		"ResetOffset":      m.resetOffset,
-		"DeleteOffset":     m.deleteOffset,
-		"DeleteOffsets":    m.deleteOffsets,
+		"WriteOffsets":     m.writeOffsets,
+		"ResetShards":      m.resetShards,
+		"DeleteShards":     m.deleteShards,
 		"Offsets":          m.offsetsOf,
 		"Projections":      m.projections,
 		"Snapshot":         m.snapshot,
@@ -252,12 +253,20 @@ func (m *modelMachine) rows(keep func(name string) bool) []row {
 	return rows
 }
 
-func (m *modelMachine) names() []string {
-	names := make(map[string]bool)
-	for k := range m.offsets {
-		names[k.name] = true
+// summaries returns the model's projections as Projections summarises
+// them.
+func (m *modelMachine) summaries() []offsetstore.ProjectionSummary {
+	summaries := []offsetstore.ProjectionSummary{}
+	for _, r := range m.rows(func(string) bool { return true }) {
+		if n := len(summaries); n == 0 || summaries[n-1].Name != r.Name {
+			summaries = append(summaries, offsetstore.ProjectionSummary{Name: r.Name, MinValue: r.Value, MaxValue: r.Value, LastUpdate: r.Timestamp})
+		}
+		sum := &summaries[len(summaries)-1]
+		sum.Shards++
+		sum.MinValue, sum.MaxValue = min(sum.MinValue, r.Value), max(sum.MaxValue, r.Value)
+		sum.LastUpdate = max(sum.LastUpdate, r.Timestamp)
 	}
-	return slices.Sorted(maps.Keys(names))
+	return summaries
 }
 
 // check runs after every step: the whole content must match the model.
@@ -273,9 +282,9 @@ func (m *modelMachine) check(t *rapid.T) {
 	if got := rowsOf(snapshot); err != nil || !slices.Equal(got, want) {
 		t.Fatalf("Snapshot(ctx) = %v, %v; want %v, <nil>: the store must hold exactly what the model holds", got, err, want)
 	}
-	names, err := m.store.Projections(t.Context())
-	if wantNames := m.names(); err != nil || !slices.Equal(names, wantNames) {
-		t.Fatalf("Projections(ctx) = %q, %v; want %q, <nil>: Projections lists every projection with an offset, sorted", names, err, wantNames)
+	summaries, err := m.store.Projections(t.Context())
+	if wantSummaries := m.summaries(); err != nil || !slices.Equal(summaries, wantSummaries) {
+		t.Fatalf("Projections(ctx) = %+v, %v; want %+v, <nil>: Projections summarises every projection with an offset, sorted", summaries, err, wantSummaries)
 	}
 }
 
@@ -401,25 +410,106 @@ func (m *modelMachine) resetOffset(t *rapid.T) {
 	}
 }
 
-func (m *modelMachine) deleteOffset(t *rapid.T) {
-	id := drawID(t)
-	call := fmt.Sprintf("DeleteOffset(ctx, %s)", fmtID(id))
-	want := m.gate(id != nil && validName(id.ProjectionName), "DeleteOffset removes one offset; a missing one is not an error")
-	err := m.store.DeleteOffset(t.Context(), id)
+// drawShards returns the shards a ResetShards or DeleteShards names: nil
+// (every shard) one draw in four, else a few, maybe none, maybe repeated.
+func drawShards(t *rapid.T) []uint64 {
+	if rapid.IntRange(0, 3).Draw(t, "allShards") == 3 {
+		return nil
+	}
+	shards := []uint64{}
+	for range rapid.IntRange(0, 3).Draw(t, "shardsLen") {
+		shards = append(shards, drawShard(t))
+	}
+	return shards
+}
+
+// changed returns the model's offsets of name among shards (all of them
+// if shards is nil), sorted by shard: what ResetShards and DeleteShards
+// report.
+func (m *modelMachine) changed(name string, shards []uint64) []row {
+	return slices.DeleteFunc(m.rows(func(n string) bool { return n == name }), func(r row) bool {
+		return shards != nil && !slices.Contains(shards, r.Shard)
+	})
+}
+
+func (m *modelMachine) writeOffsets(t *rapid.T) {
+	n := rapid.IntRange(0, 4).Draw(t, "writeOffsetsLen")
+	offsets := make([]*egopb.Offset, 0, n+1)
+	for range n {
+		offsets = append(offsets, drawOffset(t))
+	}
+	if len(offsets) > 0 && rapid.IntRange(0, 4).Draw(t, "duplicate") == 4 {
+		if o := offsets[rapid.IntRange(0, len(offsets)-1).Draw(t, "duplicateOf")]; o != nil {
+			offsets = append(offsets, &egopb.Offset{ProjectionName: o.ProjectionName, ShardNumber: o.ShardNumber, Value: o.Value + 1})
+		}
+	}
+	valid, regression := true, false
+	seen := make(map[modelKey]bool)
+	for _, o := range offsets {
+		if o == nil || !validName(o.ProjectionName) || seen[modelKey{o.ProjectionName, o.ShardNumber}] {
+			valid = false
+			break
+		}
+		k := modelKey{o.ProjectionName, o.ShardNumber}
+		seen[k] = true
+		if old, ok := m.offsets[k]; ok && m.monotonic && o.Value < old.value {
+			regression = true
+		}
+	}
+	call := fmt.Sprintf("WriteOffsets(ctx, %v)", rowsOf(offsets))
+	want := m.gate(valid, "WriteOffsets writes every offset and keeps the others")
+	if !valid {
+		want.rule = "WriteOffsets with a nil entry, a bad name or a duplicate key must fail and change nothing"
+	} else if regression && m.connected {
+		want = outcome{[]error{offsetstore.ErrOffsetRegression}, "with WithMonotonicWrites, WriteOffsets with one value below the stored must fail and change nothing"}
+	}
+	err := m.store.WriteOffsets(t.Context(), offsets)
 	want.check(t, call, err)
 	if want.ok() {
-		delete(m.offsets, modelKey{id.ProjectionName, id.ShardNumber})
+		for _, o := range offsets {
+			m.offsets[modelKey{o.ProjectionName, o.ShardNumber}] = modelRecord{o.Value, o.Timestamp}
+		}
+	}
+	for _, o := range offsets {
+		if o != nil {
+			o.Value ^= 1
+		}
 	}
 }
 
-func (m *modelMachine) deleteOffsets(t *rapid.T) {
-	name := drawName(t, "name")
-	call := fmt.Sprintf("DeleteOffsets(ctx, %q)", name)
-	want := m.gate(validName(name), "DeleteOffsets removes every offset of the projection")
-	err := m.store.DeleteOffsets(t.Context(), name)
+func (m *modelMachine) resetShards(t *rapid.T) {
+	name, value, shards := drawName(t, "name"), drawValue(t, "value"), drawShards(t)
+	call := fmt.Sprintf("ResetShards(ctx, %q, %d, %v)", name, value, shards)
+	want := m.gate(validName(name), "ResetShards resets the stored shards named, or all if nil, and reports them as they were")
+	got, err := m.store.ResetShards(t.Context(), name, value, shards)
 	want.check(t, call, err)
-	if want.ok() {
-		maps.DeleteFunc(m.offsets, func(k modelKey, _ modelRecord) bool { return k.name == name })
+	if !want.ok() {
+		return
+	}
+	wantRows := m.changed(name, shards)
+	if got == nil || !slices.Equal(rowsOf(got), wantRows) {
+		t.Fatalf("%s = %v, <nil>; want %v, <nil>: %s", call, rowsOf(got), wantRows, want.rule)
+	}
+	for _, r := range wantRows {
+		m.offsets[modelKey{r.Name, r.Shard}] = modelRecord{value, m.clock.ms}
+	}
+}
+
+func (m *modelMachine) deleteShards(t *rapid.T) {
+	name, shards := drawName(t, "name"), drawShards(t)
+	call := fmt.Sprintf("DeleteShards(ctx, %q, %v)", name, shards)
+	want := m.gate(validName(name), "DeleteShards removes the stored shards named, or all if nil, and reports them")
+	got, err := m.store.DeleteShards(t.Context(), name, shards)
+	want.check(t, call, err)
+	if !want.ok() {
+		return
+	}
+	wantRows := m.changed(name, shards)
+	if got == nil || !slices.Equal(rowsOf(got), wantRows) {
+		t.Fatalf("%s = %v, <nil>; want %v, <nil>: %s", call, rowsOf(got), wantRows, want.rule)
+	}
+	for _, r := range wantRows {
+		delete(m.offsets, modelKey{r.Name, r.Shard})
 	}
 }
 
@@ -445,8 +535,8 @@ func (m *modelMachine) projections(t *rapid.T) {
 	want := m.gate(true, "")
 	got, err := m.store.Projections(t.Context())
 	want.check(t, "Projections(ctx)", err)
-	if want.ok() && !slices.Equal(got, m.names()) {
-		t.Fatalf("Projections(ctx) = %q, <nil>; want %q, <nil>: Projections lists every projection with an offset, sorted", got, m.names())
+	if want.ok() && (got == nil || !slices.Equal(got, m.summaries())) {
+		t.Fatalf("Projections(ctx) = %+v, <nil>; want %+v, <nil>: Projections summarises every projection with an offset, sorted, an empty slice when none", got, m.summaries())
 	}
 }
 
@@ -630,14 +720,17 @@ func (m *modelMachine) doneContext(t *rapid.T) {
 		},
 		"GetCurrentOffset": func() error { _, err := m.store.GetCurrentOffset(ctx, id); return err },
 		"ResetOffset":      func() error { return m.store.ResetOffset(ctx, name, math.MinInt64) },
-		"DeleteOffset":     func() error { return m.store.DeleteOffset(ctx, id) },
-		"DeleteOffsets":    func() error { return m.store.DeleteOffsets(ctx, name) },
-		"Offsets":          func() error { _, err := m.store.Offsets(ctx, name); return err },
-		"Projections":      func() error { _, err := m.store.Projections(ctx); return err },
-		"Snapshot":         func() error { _, err := m.store.Snapshot(ctx); return err },
-		"Restore":          func() error { return m.store.Restore(ctx, nil) },
-		"WaitForOffset":    func() error { _, err := m.store.WaitForOffset(ctx, id, math.MinInt64); return err },
-		"WaitForOffsets":   func() error { return second(m.store.WaitForOffsets(ctx, name, nil)) },
+		"WriteOffsets": func() error {
+			return m.store.WriteOffsets(ctx, []*egopb.Offset{{ProjectionName: name, Value: math.MinInt64}})
+		},
+		"ResetShards":    func() error { return second(m.store.ResetShards(ctx, name, math.MinInt64, nil)) },
+		"DeleteShards":   func() error { return second(m.store.DeleteShards(ctx, name, nil)) },
+		"Offsets":        func() error { _, err := m.store.Offsets(ctx, name); return err },
+		"Projections":    func() error { _, err := m.store.Projections(ctx); return err },
+		"Snapshot":       func() error { _, err := m.store.Snapshot(ctx); return err },
+		"Restore":        func() error { return m.store.Restore(ctx, nil) },
+		"WaitForOffset":  func() error { _, err := m.store.WaitForOffset(ctx, id, math.MinInt64); return err },
+		"WaitForOffsets": func() error { return second(m.store.WaitForOffsets(ctx, name, nil)) },
 	}
 	op := rapid.SampledFrom(slices.Sorted(maps.Keys(calls))).Draw(t, "op")
 	if err := calls[op](); !errors.Is(err, context.Canceled) {

@@ -18,11 +18,13 @@ func WithClock(now func() time.Time) Option {
 	return optionFunc(func(s *OffsetStore) { s.now = now })
 }
 
-// WithMonotonicWrites makes [OffsetStore.WriteOffset] refuse an offset whose
-// value is lower than the one stored for its projection and shard, with an
-// error wrapping [offsetstore.ErrOffsetRegression]; an equal value is
-// accepted. [OffsetStore.ResetOffset] and [OffsetStore.Restore] may still
-// lower values, and writes above the new value are accepted after them.
+// WithMonotonicWrites makes [OffsetStore.WriteOffset] and
+// [OffsetStore.WriteOffsets] refuse an offset whose value is lower than the
+// one stored for its projection and shard, with an error wrapping
+// [offsetstore.ErrOffsetRegression]; WriteOffsets then writes none of its
+// offsets. An equal value is accepted. [OffsetStore.ResetOffset],
+// [OffsetStore.ResetShards] and [OffsetStore.Restore] may still lower
+// values, and writes above the new value are accepted after them.
 //
 // eGo itself does not ask this of a store (a projection rewinds with a
 // reset, not a write); the option catches projection code that commits out

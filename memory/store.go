@@ -2,8 +2,6 @@ package memory
 
 import (
 	"context"
-	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -11,7 +9,7 @@ import (
 	"github.com/ego-contrib/offsetstore/egopb"
 )
 
-var _ offsetstore.OffsetStore = (*OffsetStore)(nil)
+var _ offsetstore.Admin = (*OffsetStore)(nil)
 
 // OffsetStore is an [offsetstore.OffsetStore] that keeps offsets in memory.
 //
@@ -121,19 +119,10 @@ func (s *OffsetStore) WriteOffset(ctx context.Context, offset *egopb.Offset) err
 		return err
 	}
 	defer s.mu.Unlock()
-	name, shard := offset.ProjectionName, offset.ShardNumber
-	shards := s.offsets[name]
-	if shards == nil {
-		shards = make(map[uint64]record)
-		// The key outlives the call: clone it so that the store never
-		// pins the caller's memory (a name sliced from a larger buffer).
-		s.offsets[strings.Clone(name)] = shards
+	if err := s.checkRegression(offset); err != nil {
+		return opError("WriteOffset", err)
 	}
-	if old, ok := shards[shard]; ok && s.monotonic && offset.Value < old.value {
-		return opError("WriteOffset", fmt.Errorf("%w: projection %q shard %d: value %d is below the stored %d",
-			offsetstore.ErrOffsetRegression, name, shard, offset.Value, old.value))
-	}
-	shards[shard] = record{value: offset.Value, timestamp: offset.Timestamp}
+	s.put(offset)
 	s.notify()
 	return nil
 }

@@ -26,7 +26,6 @@ type storeCall struct {
 // and one with bad input of every method that takes any.
 func everyMethod() []storeCall {
 	p := &egopb.ProjectionId{ProjectionName: "p"}
-	bad := &egopb.ProjectionId{ProjectionName: "\xff"}
 	call := func(name string, bad bool, do func(*memory.OffsetStore, context.Context) error) storeCall {
 		return storeCall{name: name, bad: bad, do: do}
 	}
@@ -60,10 +59,24 @@ func everyMethod() []storeCall {
 			q := &egopb.Offset{ProjectionName: "q", Value: 9}
 			return s.Restore(ctx, []*egopb.Offset{q, q})
 		}),
-		call("DeleteOffset(ctx, {p 0})", false, func(s *memory.OffsetStore, ctx context.Context) error { return s.DeleteOffset(ctx, p) }),
-		call(`DeleteOffset(ctx, {"\xff" 0})`, true, func(s *memory.OffsetStore, ctx context.Context) error { return s.DeleteOffset(ctx, bad) }),
-		call("DeleteOffsets(ctx, p)", false, func(s *memory.OffsetStore, ctx context.Context) error { return s.DeleteOffsets(ctx, "p") }),
-		call(`DeleteOffsets(ctx, "")`, true, func(s *memory.OffsetStore, ctx context.Context) error { return s.DeleteOffsets(ctx, "") }),
+		call("WriteOffsets(ctx, [{q 0 9}])", false, func(s *memory.OffsetStore, ctx context.Context) error {
+			return s.WriteOffsets(ctx, []*egopb.Offset{{ProjectionName: "q", Value: 9}})
+		}),
+		call("WriteOffsets(ctx, [nil])", true, func(s *memory.OffsetStore, ctx context.Context) error {
+			return s.WriteOffsets(ctx, []*egopb.Offset{nil})
+		}),
+		call("ResetShards(ctx, p, 9, nil)", false, func(s *memory.OffsetStore, ctx context.Context) error {
+			return second(s.ResetShards(ctx, "p", 9, nil))
+		}),
+		call(`ResetShards(ctx, "\xff", 9, nil)`, true, func(s *memory.OffsetStore, ctx context.Context) error {
+			return second(s.ResetShards(ctx, "\xff", 9, nil))
+		}),
+		call("DeleteShards(ctx, p, [0])", false, func(s *memory.OffsetStore, ctx context.Context) error {
+			return second(s.DeleteShards(ctx, "p", []uint64{0}))
+		}),
+		call(`DeleteShards(ctx, "", nil)`, true, func(s *memory.OffsetStore, ctx context.Context) error {
+			return second(s.DeleteShards(ctx, "", nil))
+		}),
 		// Targets the stored offset already reaches: only an error may
 		// keep these waits from returning at once.
 		call("WaitForOffset(ctx, {p 0}, MinInt64)", false, func(s *memory.OffsetStore, ctx context.Context) error {

@@ -49,27 +49,6 @@ func (s *OffsetStore) ResetOffset(ctx context.Context, projectionName string, va
 	return err
 }
 
-// DeleteOffset removes the offset stored for id, so that
-// [OffsetStore.GetCurrentOffset] returns nil for it, as
-// [OffsetStore.DeleteShards] of its one shard does. Deleting an offset
-// that is not there is not an error.
-func (s *OffsetStore) DeleteOffset(ctx context.Context, id *egopb.ProjectionId) error {
-	const op = "DeleteOffset"
-	if err := check(ctx, op, errors.Join(s.optErr, checkID(id))); err != nil {
-		return err
-	}
-	_, err := s.changeShards(ctx, op, id.ProjectionName, []uint64{id.ShardNumber}, true, deleteMarker)
-	return err
-}
-
-// DeleteOffsets removes every offset of projectionName at once, as
-// [OffsetStore.DeleteShards] of all its shards does. Deleting a
-// projection that has no offsets is not an error.
-func (s *OffsetStore) DeleteOffsets(ctx context.Context, projectionName string) error {
-	_, err := s.changeShards(ctx, "DeleteOffsets", projectionName, nil, true, deleteMarker)
-	return err
-}
-
 // DeleteShards removes the offsets of projectionName's shards, or of every
 // shard if shards is nil, at once, and returns the offsets it removed,
 // sorted by shard. Shards that have no offset are skipped. It writes a KV

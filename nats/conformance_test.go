@@ -72,3 +72,13 @@ func TestOffsetStore_ConformanceCluster(t *testing.T) {
 		return newStore(t, c, 3)
 	})
 }
+
+// TestOffsetStore_AdminConformance runs the Admin suite on a cluster of
+// three servers, each case on a bucket of its own with three replicas.
+func TestOffsetStore_AdminConformance(t *testing.T) {
+	t.Parallel()
+	c := natstest.RunCluster(t)
+	offsetstoretest.RunAdmin(t, func(t *testing.T) offsetstore.Admin {
+		return newStore(t, c, 3)
+	})
+}

@@ -4,7 +4,7 @@
 // of any one server, with no database to run.
 //
 //	store := nats.NewOffsetStore("nats://n1:4222,nats://n2:4222,nats://n3:4222",
-//		nats.WithCreateBucket(), nats.WithReplicas(3))
+//		nats.WithCreateBucket()) // three replicas on a cluster, one on a server alone
 //	if err := store.Ping(ctx); err != nil { ... } // connects, as eGo does
 //	defer store.Disconnect(ctx)
 //	err := store.WriteOffset(ctx, &egopb.Offset{ProjectionName: "accounts", ShardNumber: 0, Value: 15, Timestamp: now})
@@ -28,6 +28,65 @@
 // acknowledged before it left (contract rule 12). The tests check these
 // with porcupine through three servers, a leader cut off by a network
 // partition, killed and stepping down included.
+//
+// # Connecting
+//
+// [OffsetStore.Connect], and [OffsetStore.Ping] on a store not connected,
+// refuse every server and bucket on which an acknowledged offset could be
+// lost or go back, with an error that names the version or the setting:
+//
+//   - a server older than 2.12 ([ErrServerVersion]): it ignores
+//     allow_atomic, so that an atomic batch is stored message by message
+//     and a write can slip into a reset. Connect checks the version of the
+//     server it reaches, and, after it creates the bucket or turns atomic
+//     batches on, reads the bucket's settings back to check that the
+//     servers kept allow_atomic.
+//   - a bucket whose stream has one of these settings
+//     ([ErrBucketSettings]), since each can remove an offset's last
+//     message, or make the store read where it did not write: max_age (a
+//     TTL); max_msgs or max_bytes with discard old; retention other than
+//     limits (interest and work queue remove messages); memory storage
+//     (lost when the servers restart); subjects that do not include
+//     $KV.<bucket>.>; a subject_transform. Also refused, as no write could
+//     succeed: no_ack, and discard_new_per_subject (it refuses every
+//     rewrite of a key). Any other setting keeps each key's last message:
+//     max_msgs_per_subject keeps at least one, and max_msgs or max_bytes
+//     with discard new make writes fail once the bucket is full, and lose
+//     nothing. The store never changes these settings; it only turns
+//     allow_atomic on, with [WithCreateBucket].
+//   - a server without JetStream: the error wraps
+//     [jetstream.ErrJetStreamNotEnabled] and says so.
+//   - a bucket name that is not one or more of a-z A-Z 0-9 - _, or longer
+//     than 252 bytes, before asking the server; and a bucket the server
+//     refuses to create (more than 5 replicas, say): both wrap
+//     [offsetstore.ErrInvalidArgument].
+//
+// [WithCreateBucket] without [WithReplicas] asks for three replicas, and
+// takes one only when the server answers that it is not in a cluster; a
+// cluster that cannot place three (a cluster of two, say) fails Connect
+// rather than get a weaker bucket.
+//
+// A write that fails is never sent later. The store's own connection has
+// no reconnect buffer (nats.ReconnectBufSize(-1)): a request made while
+// it reconnects fails at once, unsent, and the store tries it again until
+// the call's context ends. With nats.go's default buffer it would be kept
+// and sent once the connection is back, after its caller was told it
+// failed, where it could undo a later write. For the same reason Connect
+// refuses a [WithConn] connection that has the buffer, with
+// [offsetstore.ErrInvalidArgument]: make it with nats.ReconnectBufSize(-1)
+// or nats.NoReconnect().
+//
+// [OffsetStore.Disconnect] returns nil only when no write the store sent
+// can be stored after it returns. A write whose context ended before its
+// acknowledgement came may still be stored: it may wait in a leader's log
+// for a quorum. So when there is one, Disconnect writes a barrier (see
+// Reads) on the same connection, and waits for its acknowledgement: the servers take one connection's
+// messages to a stream in the order it sent them, and a leader
+// acknowledges a message once the entries before it in its log are
+// stored, so each earlier write is then stored or never will be. If the
+// context ends first, or the connection reconnected since such a write
+// was sent (the old connection's last bytes may still reach a server), it
+// returns an error wrapping [ErrWritesInDoubt].
 //
 // # Keys
 //
@@ -153,9 +212,17 @@
 //   - A bucket made elsewhere must allow atomic publishing (allow_atomic);
 //     [WithCreateBucket] turns it on. Without [WithCreateBucket], Connect
 //     fails on a missing bucket and says how to create it.
+//   - Connect checks the version of the server it reaches, not of every
+//     server of a cluster: a cluster must run 2.12 or later throughout.
+//     It checks the bucket's settings on a store's first successful
+//     Connect only: later Connects of the same [OffsetStore] reuse what it
+//     found, and do not see a setting changed since.
 //   - The bucket keeps a key per projection and shard ever written (a
 //     deleted shard's key holds a delete marker), a fence per projection,
 //     and the barrier key: storage grows with keys, not with writes.
+//   - A stream that mirrors the bucket with mirror_direct answers the
+//     bucket's direct gets too, from its own, later state: do not mirror a
+//     bucket of one replica that way, or read it through a replicated one.
 //   - The bucket is meant for this store alone: readers skip keys they did
 //     not write, and a history of more than one message per key costs
 //     [OffsetStore.Snapshot] more round trips.
@@ -167,10 +234,10 @@
 //     bring the shard back with the reset's value, as if deleted before.
 //     Offsets change through the store, or offsetctl, only.
 //   - A write, reset or deletion whose context ends after it was sent may
-//     still be stored: its caller gets the context's error either way. A
-//     nil error always means acknowledged by a majority of the replicas.
-//     Calls made with a context that has no deadline give up after 10
-//     seconds.
+//     still be stored, until [OffsetStore.Disconnect] returns nil: its
+//     caller gets the context's error either way. A nil error always
+//     means acknowledged by a majority of the replicas. Calls made with a
+//     context that has no deadline give up after 10 seconds.
 //   - When the stream's leader is lost, writes in flight to it wait for
 //     their context and fail, since sending one again could store it after
 //     a later change; the writes after them go through the new leader,

@@ -2,9 +2,32 @@ package nats
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/ego-contrib/offsetstore"
+)
+
+var (
+	// ErrServerVersion is returned by [OffsetStore.Connect] and
+	// [OffsetStore.Ping] when the server they reach is older than
+	// nats-server 2.12, which lacks the atomic batches the store's resets
+	// and multi-shard changes rely on. The error names the version.
+	ErrServerVersion = errors.New("nats-server too old for the offset store")
+
+	// ErrBucketSettings is returned by [OffsetStore.Connect] and
+	// [OffsetStore.Ping] when the bucket's stream has a setting under
+	// which an acknowledged offset could be lost or go back, or without
+	// which the store cannot keep its promises (see the package
+	// documentation for the list). The error names the setting and what
+	// to change.
+	ErrBucketSettings = errors.New("bucket settings unfit for offsets")
+
+	// ErrWritesInDoubt is returned by [OffsetStore.Disconnect] when a
+	// write, reset or deletion the store sent was never acknowledged, and
+	// the store could not make sure that it will not be stored after
+	// Disconnect returns. The error says how many and why.
+	ErrWritesInDoubt = errors.New("writes sent but not acknowledged may still be stored")
 )
 
 // opError puts the package and the method in front of err, so that a

@@ -9,6 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/ego-contrib/offsetstore"
 	"github.com/ego-contrib/offsetstore/egopb"
 )
 
@@ -38,22 +39,25 @@ func (s *OffsetStore) Offsets(ctx context.Context, projectionName string) ([]*eg
 	return st.offsets, nil
 }
 
-// Projections returns the names of the projections that have at least one
-// offset, sorted as Go sorts strings (byte by byte). It reads the whole
-// bucket, as [OffsetStore.Snapshot] does.
-func (s *OffsetStore) Projections(ctx context.Context) ([]string, error) {
-	const op = "Projections"
-	offsets, err := s.snapshot(ctx, op)
+// Projections returns a summary of every projection that has at least one
+// offset, sorted by name as Go sorts strings (byte by byte). It reads the
+// whole bucket, as [OffsetStore.Snapshot] does.
+func (s *OffsetStore) Projections(ctx context.Context) ([]offsetstore.ProjectionSummary, error) {
+	offsets, err := s.snapshot(ctx, "Projections")
 	if err != nil {
 		return nil, err
 	}
-	var names []string
+	summaries := []offsetstore.ProjectionSummary{}
 	for _, o := range offsets {
-		if len(names) == 0 || names[len(names)-1] != o.ProjectionName {
-			names = append(names, o.ProjectionName)
+		if n := len(summaries); n == 0 || summaries[n-1].Name != o.ProjectionName {
+			summaries = append(summaries, offsetstore.ProjectionSummary{Name: o.ProjectionName, MinValue: o.Value, MaxValue: o.Value, LastUpdate: o.Timestamp})
 		}
+		sum := &summaries[len(summaries)-1]
+		sum.Shards++
+		sum.MinValue, sum.MaxValue = min(sum.MinValue, o.Value), max(sum.MaxValue, o.Value)
+		sum.LastUpdate = max(sum.LastUpdate, o.Timestamp)
 	}
-	return names, nil
+	return summaries, nil
 }
 
 // Snapshot returns every offset in the bucket, sorted by projection name

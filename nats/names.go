@@ -78,10 +78,19 @@ func checkID(id *egopb.ProjectionId) error {
 // bucketName matches the names a KeyValue bucket may have.
 var bucketName = regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)
 
+// maxBucketBytes is the longest bucket name: a server refuses a stream
+// name, KV_<bucket>, longer than 255 bytes (JSMaxNameLen in
+// server/jetstream_api.go).
+const maxBucketBytes = 255 - len("KV_")
+
 func checkBucket(name string) error {
-	if !bucketName.MatchString(name) {
+	switch {
+	case !bucketName.MatchString(name):
 		return fmt.Errorf("%w: bucket name %q: a bucket's name is one or more of the letters a-z A-Z, digits, '-' and '_'",
 			offsetstore.ErrInvalidArgument, name)
+	case len(name) > maxBucketBytes:
+		return fmt.Errorf("%w: bucket name is %d bytes long; a server takes at most %d, since its stream's name, KV_<bucket>, holds at most 255",
+			offsetstore.ErrInvalidArgument, len(name), maxBucketBytes)
 	}
 	return nil
 }

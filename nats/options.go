@@ -22,6 +22,14 @@ func (f optionFunc) apply(s *OffsetStore) { f(s) }
 // WithConn makes the store use nc, a connection the caller owns: the store
 // does not read its URL, and [OffsetStore.Disconnect] leaves nc open. A
 // nil nc is ignored.
+//
+// nc must not replay publishes: nats.go keeps, by default, what is
+// published while a connection reconnects and sends it once it is back,
+// after the publisher was told the write failed, where it could undo a
+// later write. Connect refuses such a connection with an error wrapping
+// [offsetstore.ErrInvalidArgument]; make nc with [nats.ReconnectBufSize]
+// of -1 (publishes fail while it reconnects, and are never sent), or with
+// [nats.NoReconnect].
 func WithConn(nc *nats.Conn) Option {
 	return optionFunc(func(s *OffsetStore) { s.callerConn = nc })
 }
@@ -35,18 +43,23 @@ func WithBucket(name string) Option {
 }
 
 // WithReplicas sets how many servers keep a copy of the bucket when the
-// store creates it ([WithCreateBucket]); the default is 1. Use 3 on a
-// cluster: the bucket then keeps every acknowledged offset, and takes
-// writes, through the loss of any one server. A bucket that exists keeps
-// its own setting. Values below 1 mean 1.
+// store creates it ([WithCreateBucket]). The default is 3 on a cluster,
+// and 1 on a server that is not in one (the server says so when asked
+// for more): with 3, the bucket keeps every acknowledged offset, and
+// takes writes, through the loss of any one server. A cluster that cannot
+// place 3 (a cluster of two, say) makes Connect fail rather than make a
+// weaker bucket; WithReplicas then chooses. A bucket that exists keeps
+// its own setting. Values below 1 mean the default.
 func WithReplicas(n int) Option {
-	return optionFunc(func(s *OffsetStore) { s.replicas = max(n, 1) })
+	return optionFunc(func(s *OffsetStore) { s.replicas = max(n, 0) })
 }
 
 // WithCreateBucket makes [OffsetStore.Connect] create the bucket if it is
 // missing, with [WithReplicas]'s replicas, and turn on atomic batches on
-// a bucket that lacks them. Without it, Connect fails on a missing bucket
-// and says how to create it.
+// a bucket that lacks them, then read the bucket's settings back from the
+// server to check that it took them. Without it, Connect fails on a
+// missing bucket and says how to create it. Either way, Connect refuses a
+// bucket whose settings could lose offsets (see [ErrBucketSettings]).
 func WithCreateBucket() Option {
 	return optionFunc(func(s *OffsetStore) { s.createBucket = true })
 }

@@ -2,10 +2,15 @@ package nats_test
 
 import (
 	"context"
+	"errors"
+	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 
 	"github.com/ego-contrib/offsetstore/egopb"
 	"github.com/ego-contrib/offsetstore/internal/natstest"
@@ -94,7 +99,17 @@ func TestOffsetStore_LeaderLoss(t *testing.T) {
 // again by itself and still holds what it wrote before.
 func TestOffsetStore_ServerRestart(t *testing.T) {
 	c := natstest.RunServer(t)
-	store := connectedStore(t, c, 1)
+	store := offsetnats.NewOffsetStore(c.URL(), offsetnats.WithBucket(newBucket()), offsetnats.WithCreateBucket())
+	if err := store.Connect(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	// A write made before the client saw its server go was written to
+	// the old connection, and is in doubt after the reconnect.
+	t.Cleanup(func() {
+		if err := store.Disconnect(context.Background()); err != nil && !errors.Is(err, offsetnats.ErrWritesInDoubt) {
+			t.Errorf("Disconnect(ctx) = %v; want <nil> or ErrWritesInDoubt", err)
+		}
+	})
 	before := &egopb.Offset{ProjectionName: "p", ShardNumber: 1, Value: 7, Timestamp: 7}
 	mustWrite(t, store, before)
 
@@ -147,4 +162,87 @@ func TestOffsetStore_ServerRestart(t *testing.T) {
 			t.Errorf("GetCurrentOffset(ctx, {p %d}) after the restart = %v, %v; want value %d", want.ShardNumber, got, err, want.Value)
 		}
 	}
+}
+
+// startServerAt starts a server with JetStream on port (a random one if
+// it is -1), storing in dir, and shuts it down when t ends if the test
+// has not.
+func startServerAt(t *testing.T, port int, dir string) *server.Server {
+	t.Helper()
+	srv, err := server.NewServer(&server.Options{ServerName: "n1", Host: "127.0.0.1", Port: port, NoLog: true, NoSigs: true,
+		JetStream: true, StoreDir: dir, JetStreamMaxMemory: 64 << 20, JetStreamMaxStore: 1 << 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	t.Cleanup(func() {
+		srv.Shutdown()
+		srv.WaitForShutdown()
+	})
+	if !srv.ReadyForConnections(20 * time.Second) {
+		t.Fatalf("server on port %d not ready", port)
+	}
+	return srv
+}
+
+// TestOffsetStore_FailedWrite_NeverSentLater checks that a write that
+// failed while the store's connection was down is not sent once it is up
+// again, where it would undo a later write acknowledged meanwhile: store
+// a's server stops; a's write of 100 fails; the server comes back on
+// another port, where store b writes 150; then back on a's port, where a
+// reconnects by itself. The shard must hold 150.
+func TestOffsetStore_FailedWrite_NeverSentLater(t *testing.T) {
+	dir := t.TempDir()
+	srv := startServerAt(t, -1, dir)
+	port := srv.Addr().(*net.TCPAddr).Port
+	bucket := newBucket()
+	a := offsetnats.NewOffsetStore(srv.ClientURL(), offsetnats.WithBucket(bucket), offsetnats.WithCreateBucket())
+	if err := a.Connect(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Disconnect(context.Background()) })
+	mustWrite(t, a, offset("p", 0, 50, 50))
+
+	srv.Shutdown()
+	srv.WaitForShutdown()
+	for offsetnats.ConnStatus(a) != nats.RECONNECTING {
+		time.Sleep(time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	err := a.WriteOffset(ctx, offset("p", 0, 100, 100))
+	cancel()
+	if err == nil {
+		t.Fatalf("WriteOffset(ctx, {p 0 100}) with the server stopped = <nil>; want an error")
+	}
+
+	srv = startServerAt(t, -1, dir)
+	b := offsetnats.NewOffsetStore(srv.ClientURL(), offsetnats.WithBucket(bucket))
+	if err := b.Connect(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, b, offset("p", 0, 150, 150))
+	if err := b.Disconnect(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	srv.Shutdown()
+	srv.WaitForShutdown()
+
+	startServerAt(t, port, dir)
+	// Once a's write of shard 1 is acknowledged, every earlier message a
+	// sent on that connection has been stored or dropped: the server
+	// stores one connection's messages to a stream in order.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+		err := a.WriteOffset(ctx, offset("p", 1, 1, 1))
+		cancel()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("WriteOffset(ctx, {p 1 1}) 20s after the server came back = %v; want <nil>", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	wantOffset(t, a, "p", 0, offset("p", 0, 150, 150))
 }

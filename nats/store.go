@@ -32,10 +32,13 @@ type OffsetStore struct {
 	url          string
 	callerConn   *nats.Conn
 	bucket       string
-	replicas     int
+	replicas     int // WithReplicas's; 0 for the default
 	createBucket bool
 	now          func() time.Time
 	monotonic    bool
+	// minVersion is the oldest server Connect takes: minServerVersion,
+	// but for tests that must reach the checks behind it.
+	minVersion [2]int
 
 	// optErr is what was wrong with the options, for Connect to return.
 	optErr error
@@ -88,11 +91,16 @@ type session struct {
 	// costs a failed batch and a read, never a wrong change.
 	views sync.Map
 
-	// mu guards closing; calls counts the calls in flight, which
-	// Disconnect waits for.
+	// mu guards closing and the doubts; calls counts the calls in
+	// flight, which Disconnect waits for.
 	mu      sync.Mutex
 	closing bool
 	calls   sync.WaitGroup
+	// doubts counts the writes sent on nc that were never acknowledged
+	// nor refused, and doubtEpoch is nc's reconnect count before the
+	// first of them was sent (see fence.go).
+	doubts     int
+	doubtEpoch uint64
 }
 
 // NewOffsetStore returns a store, not yet connected, that will connect to
@@ -109,7 +117,7 @@ func NewOffsetStore(url string, opts ...Option) *OffsetStore {
 	s := &OffsetStore{
 		url:        url,
 		bucket:     DefaultBucket,
-		replicas:   1,
+		minVersion: minServerVersion,
 		connecting: make(chan struct{}, 1),
 	}
 	for _, opt := range opts {
@@ -166,11 +174,31 @@ func (s *OffsetStore) open(ctx context.Context) (*session, error) {
 			nats.Timeout(max(timeout, time.Millisecond)),
 			nats.MaxReconnects(-1),
 			nats.ReconnectWait(100*time.Millisecond),
+			// Without a reconnect buffer, a publish made while the
+			// connection is down fails at once and is never sent,
+			// rather than sent once it is back, after its caller was
+			// told it failed.
+			nats.ReconnectBufSize(-1),
 		)
 		if err != nil {
 			return nil, fmt.Errorf("connect to %s: %w", s.url, err)
 		}
 		owned = true
+	} else if err := checkConn(nc); err != nil {
+		return nil, err
+	}
+	sess, err := s.openOn(ctx, nc, owned)
+	if err != nil && owned {
+		nc.Close()
+	}
+	return sess, err
+}
+
+// openOn checks the server and the bucket through nc, and returns a
+// session on it.
+func (s *OffsetStore) openOn(ctx context.Context, nc *nats.Conn, owned bool) (*session, error) {
+	if err := checkServer(nc, s.minVersion); err != nil {
+		return nil, err
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
@@ -180,9 +208,6 @@ func (s *OffsetStore) open(ctx context.Context) (*session, error) {
 	if cfg == nil {
 		prepared, err := s.prepareBucket(ctx, js)
 		if err != nil {
-			if owned {
-				nc.Close()
-			}
 			return nil, err
 		}
 		cfg = &prepared
@@ -199,71 +224,23 @@ func (s *OffsetStore) open(ctx context.Context) (*session, error) {
 	}, nil
 }
 
-// prepareBucket checks that the bucket's stream exists and takes atomic
-// batches, and creates it, or turns batches on, if the store may.
-func (s *OffsetStore) prepareBucket(ctx context.Context, js jetstream.JetStream) (jetstream.StreamConfig, error) {
-	ctx, cancel := withCallTimeout(ctx)
-	defer cancel()
-	stream, err := js.Stream(ctx, s.streamName())
-	switch {
-	case errors.Is(err, jetstream.ErrStreamNotFound) && s.createBucket:
-		stream, err = js.CreateStream(ctx, s.streamConfig())
-		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
-			stream, err = js.Stream(ctx, s.streamName())
-		}
-		if err != nil {
-			return jetstream.StreamConfig{}, fmt.Errorf("create bucket %q (stream %s): %w", s.bucket, s.streamName(), err)
-		}
-	case errors.Is(err, jetstream.ErrStreamNotFound):
-		return jetstream.StreamConfig{}, fmt.Errorf("bucket %q (stream %s) does not exist: make the store with nats.WithCreateBucket() to create it on Connect, or create a KeyValue bucket of that name whose stream has allow_atomic set (nats-server 2.12 or later): %w",
-			s.bucket, s.streamName(), err)
-	case err != nil:
-		return jetstream.StreamConfig{}, fmt.Errorf("look up bucket %q (stream %s): %w", s.bucket, s.streamName(), err)
-	}
-	cfg := stream.CachedInfo().Config
-	if cfg.AllowAtomicPublish {
-		return cfg, nil
-	}
-	if !s.createBucket {
-		return cfg, fmt.Errorf("bucket %q (stream %s) does not take atomic batches, which the store's resets and multi-shard changes use: set allow_atomic on the stream (nats-server 2.12 or later), or make the store with nats.WithCreateBucket() to set it on Connect",
-			s.bucket, s.streamName())
-	}
-	cfg.AllowAtomicPublish = true
-	if _, err := js.UpdateStream(ctx, cfg); err != nil {
-		return cfg, fmt.Errorf("set allow_atomic on bucket %q (stream %s): %w", s.bucket, s.streamName(), err)
-	}
-	return cfg, nil
-}
-
-// streamConfig is the bucket's stream as [WithCreateBucket] creates it: a
-// KeyValue bucket, as the jetstream package would make it, that keeps one
-// message per key and takes atomic batches.
-func (s *OffsetStore) streamConfig() jetstream.StreamConfig {
-	return jetstream.StreamConfig{
-		Name:               s.streamName(),
-		Subjects:           []string{s.keys.all()},
-		MaxMsgsPerSubject:  1,
-		MaxMsgs:            -1,
-		MaxBytes:           -1,
-		MaxMsgSize:         -1,
-		MaxConsumers:       -1,
-		Storage:            jetstream.FileStorage,
-		Replicas:           s.replicas,
-		AllowRollup:        true,
-		DenyDelete:         true,
-		Discard:            jetstream.DiscardNew,
-		Duplicates:         2 * time.Minute,
-		AllowDirect:        true,
-		AllowAtomicPublish: true,
-	}
-}
-
 // Disconnect stops the store: calls that come after it fail with
 // [offsetstore.ErrNotConnected], and it waits for the calls in flight to
-// return, so that no write the store was given lands after Disconnect
-// returned. If ctx ends first, it returns ctx's error and closes the
-// connection all the same, which fails the calls still waiting for an
-// answer with [offsetstore.ErrNotConnected], their changes stored or not.
+// return. It returns nil only when no write, reset or deletion the store
+// sent can be stored after it returns: if one was sent but never
+// acknowledged (its context ended first, say), it sends one more message
+// to the bucket, on the same connection, and waits for the servers to
+// acknowledge it, which they do once they have stored every message the
+// connection sent before it, or dropped it for good.
+//
+// Otherwise it returns an error wrapping [ErrWritesInDoubt]: when ctx ends
+// first (a call whose context has no deadline waits at most 10 seconds),
+// or when the connection was lost and opened again since such a write was
+// sent, since a server may still receive it from the old one. It then
+// closes the connection all the same, which fails the calls still waiting
+// for an answer with [offsetstore.ErrNotConnected], their changes stored
+// or not.
+//
 // It closes the connection the store opened; the connection of [WithConn]
 // stays open. Disconnecting a store that is not connected does nothing.
 func (s *OffsetStore) Disconnect(ctx context.Context) error {
@@ -279,6 +256,9 @@ func (s *OffsetStore) Disconnect(ctx context.Context) error {
 		return nil
 	}
 	err := sess.drain(ctx)
+	if err == nil {
+		err = s.settle(ctx, sess)
+	}
 	if sess.owned {
 		sess.nc.Close()
 	}
@@ -348,7 +328,7 @@ func (sess *session) drain(ctx context.Context) error {
 	case <-idle:
 		return nil
 	case <-ctx.Done():
-		return ctx.Err()
+		return fmt.Errorf("%w: calls were still in flight when the context ended (%w): a write among them may still be stored", ErrWritesInDoubt, ctx.Err())
 	}
 }
 

@@ -95,7 +95,7 @@ func TestOffsetStore_Connect_MissingBucket(t *testing.T) {
 // connection and leaves it open on Disconnect.
 func TestOffsetStore_WithConn(t *testing.T) {
 	c := natstest.RunServer(t)
-	nc, err := nats.Connect(c.URL())
+	nc, err := nats.Connect(c.URL(), nats.ReconnectBufSize(-1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,8 +153,8 @@ func TestOffsetStore_MonotonicWrites(t *testing.T) {
 	wantOffset(t, store, "p", 3, nil)
 }
 
-// TestOffsetStore_Change checks Offsets, Snapshot, DeleteOffset,
-// DeleteOffsets, DeleteShards, ResetShards and WriteOffsets, and that a
+// TestOffsetStore_Change checks Offsets, Snapshot, DeleteShards,
+// ResetShards and WriteOffsets, and that a
 // projection's record, which resets and deletions write, keeps them in
 // order: a reset after a deletion does not bring shards back, a write
 // after either stands.
@@ -197,11 +197,11 @@ func TestOffsetStore_Change(t *testing.T) {
 	if err != nil || !sameOffsets(deleted, ps[:1]) {
 		t.Errorf("DeleteShards(ctx, p, [0 42]) = %v, %v; want %v", deleted, err, ps[:1])
 	}
-	if err := store.DeleteOffset(ctx, id("p", 2)); err != nil {
+	if _, err := store.DeleteShards(ctx, "p", []uint64{2}); err != nil {
 		t.Fatal(err)
 	}
-	if err := store.DeleteOffset(ctx, id("p", 2)); err != nil {
-		t.Errorf("DeleteOffset(ctx, {p 2}) twice = %v; want <nil>", err)
+	if deleted, err := store.DeleteShards(ctx, "p", []uint64{2}); err != nil || len(deleted) != 0 {
+		t.Errorf("DeleteShards(ctx, p, [2]) twice = %v, %v; want [], <nil>", deleted, err)
 	}
 	wantOffset(t, store, "p", 2, nil)
 	before, err = store.ResetShards(ctx, "p", 3, nil)
@@ -212,15 +212,15 @@ func TestOffsetStore_Change(t *testing.T) {
 	wantOffset(t, store, "p", 1, offset("p", 1, 3, now.UnixMilli()))
 	wantOffset(t, store, "p", 2, nil) // not brought back
 
-	if err := store.DeleteOffsets(ctx, "p"); err != nil {
+	if _, err := store.DeleteShards(ctx, "p", nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := store.ResetOffset(ctx, "p", 0); err != nil {
 		t.Fatal(err)
 	}
 	wantOffset(t, store, "p", 1, nil) // a reset after a deletion does not bring shards back
-	if names, err := store.Projections(ctx); err != nil || !slices.Equal(names, []string{"q"}) {
-		t.Errorf("Projections(ctx) after DeleteOffsets(ctx, p) = %q, %v; want [q]", names, err)
+	if got, err := store.Projections(ctx); err != nil || len(got) != 1 || got[0].Name != "q" {
+		t.Errorf("Projections(ctx) after DeleteShards(ctx, p, nil) = %+v, %v; want q only", got, err)
 	}
 	mustWrite(t, store, offset("p", 1, 8, 8))
 	wantOffset(t, store, "p", 1, offset("p", 1, 8, 8))

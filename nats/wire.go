@@ -62,18 +62,40 @@ func errCode(err error) int {
 }
 
 // retryable reports whether err says that the server did not take the
-// request, so that sending it again is safe: nobody listens on the
-// subject (no server up, or the stream not yet back), the stream has no
-// leader for now, or an atomic batch was dropped whole before it was
-// stored, since its first messages were refused (too many batches in
-// flight) or lost.
+// request, so that sending it again is safe: the connection is down,
+// reconnecting (with no reconnect buffer, nothing was sent), nobody
+// listens on the subject (no server up, or the stream not yet back), the
+// stream has no leader for now, or an atomic batch was dropped whole
+// before it was stored, since its first messages were refused (too many
+// batches in flight) or lost.
 func retryable(err error) bool {
-	if errors.Is(err, nats.ErrNoResponders) {
+	if errors.Is(err, nats.ErrReconnectBufExceeded) || errors.Is(err, nats.ErrNoResponders) {
 		return true
 	}
 	switch errCode(err) {
 	case errCodeClusterNotAvailable, errCodeBatchIncomplete, errCodeBatchTooManyInFlight:
 		return true
+	}
+	return false
+}
+
+// sendError says what err, returned by a publish or a request, means
+// when nats.go's words would not.
+func sendError(err error) error {
+	if errors.Is(err, nats.ErrReconnectBufExceeded) {
+		return fmt.Errorf("the connection to the servers is down, reconnecting; nothing was sent: %w", err)
+	}
+	return err
+}
+
+// unsent reports whether err, returned by a request, shows that the
+// request never left the client, or that no server took it.
+func unsent(err error) bool {
+	for _, target := range []error{nats.ErrReconnectBufExceeded, nats.ErrNoResponders, nats.ErrMaxPayload,
+		nats.ErrBadSubject, nats.ErrHeadersNotSupported, nats.ErrConnectionDraining, nats.ErrInvalidMsg} {
+		if errors.Is(err, target) {
+			return true
+		}
 	}
 	return false
 }
@@ -248,9 +270,18 @@ func (sess *session) publish(ctx context.Context, msg *nats.Msg) (uint64, error)
 }
 
 func (sess *session) publishOnce(ctx context.Context, msg *nats.Msg) (uint64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	// Read before sending: the message goes on this connection or a
+	// later one.
+	epoch := sess.nc.Stats().Reconnects
 	reply, err := sess.nc.RequestMsgWithContext(ctx, msg)
 	if err != nil {
-		return 0, err
+		if !unsent(err) {
+			sess.doubt(epoch)
+		}
+		return 0, sendError(err)
 	}
 	var ack pubAck
 	if err := json.Unmarshal(reply.Data, &ack); err != nil {
@@ -293,7 +324,7 @@ func (sess *session) publishBatchOnce(ctx context.Context, msgs []*nats.Msg) (ui
 			break
 		}
 		if err := sess.nc.PublishMsg(m); err != nil {
-			return 0, err
+			return 0, sendError(err)
 		}
 	}
 	return sess.publishOnce(ctx, msgs[len(msgs)-1])

@@ -1,13 +1,21 @@
 // Package offsetstoretest checks that an implementation of
-// [offsetstore.OffsetStore] keeps the rules written on that interface, and
-// helps test code that uses a store when the store fails.
+// [offsetstore.OffsetStore] and [offsetstore.Admin] keeps the rules written
+// on those interfaces, and helps test code that uses a store when the store
+// fails.
 //
-// [Run] is the conformance suite. Call it from a test beside the
-// implementation, with a function that makes a new, empty store that is not
-// yet connected; Run connects it, and disconnects it when the case ends:
+// [Run] is the conformance suite of OffsetStore, [RunAdmin] that of the
+// methods Admin adds. Call them from a test beside the implementation, with
+// a function that makes a new, empty store that is not yet connected; they
+// connect it, and disconnect it when the case ends:
 //
 //	func TestMyStore(t *testing.T) {
 //		offsetstoretest.Run(t, func(t *testing.T) offsetstore.OffsetStore {
+//			return mystore.New()
+//		})
+//	}
+//
+//	func TestMyStore_Admin(t *testing.T) {
+//		offsetstoretest.RunAdmin(t, func(t *testing.T) offsetstore.Admin {
 //			return mystore.New()
 //		})
 //	}
@@ -31,8 +39,9 @@
 // that newStore registers. No case asserts how long a call takes.
 //
 // Atomicity and safety for concurrent use cannot be proved from outside a
-// store. The ResetAtomic, Concurrent and ConnectionChurn cases race
-// goroutines against each other, each for at least 250 ms and a set number
+// store. The ResetAtomic, Concurrent and ConnectionChurn cases, and
+// RunAdmin's WriteOffsetsAtomic, ResetShardsAtomic and DeleteShardsAtomic,
+// race goroutines against each other, each for at least 250 ms and a set number
 // of calls, and catch a broken store most of the time, not every time; run
 // them with -race, and more than once.
 //
@@ -45,7 +54,8 @@
 //   - What Disconnect does to stored offsets is left to the store: no case
 //     reads an offset written before a Disconnect.
 //   - Done contexts are tried on WriteOffset, GetCurrentOffset and
-//     ResetOffset only, not on Connect, Disconnect or Ping.
+//     ResetOffset, and by RunAdmin on every method Admin adds, not on
+//     Connect, Disconnect or Ping.
 //   - Errors are checked by kind, with [errors.Is]. For bad input the suite
 //     also checks that the error says more than [offsetstore.ErrInvalidArgument]
 //     alone, not what it says.

@@ -10,3 +10,13 @@ func CaseNames() []string {
 	}
 	return names
 }
+
+// AdminCaseNames returns the names of the cases [RunAdmin] runs, in order,
+// as [CaseNames] does for [Run].
+func AdminCaseNames() []string {
+	names := make([]string, len(adminCases))
+	for i, c := range adminCases {
+		names[i] = c.name
+	}
+	return names
+}

@@ -2,7 +2,10 @@ package offsetstoretest_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -57,12 +60,7 @@ func (s *referenceStore) WriteOffset(ctx context.Context, o *egopb.Offset) error
 	if err := s.check(ctx, o.ProjectionName); err != nil {
 		return err
 	}
-	shards := s.offsets[o.ProjectionName]
-	if shards == nil {
-		shards = make(map[uint64]*egopb.Offset)
-		s.offsets[o.ProjectionName] = shards
-	}
-	shards[o.ShardNumber] = clone(o)
+	s.put(o)
 	return nil
 }
 
@@ -115,4 +113,147 @@ func clone(o *egopb.Offset) *egopb.Offset {
 		return nil
 	}
 	return &egopb.Offset{ProjectionName: o.ProjectionName, ShardNumber: o.ShardNumber, Value: o.Value, Timestamp: o.Timestamp}
+}
+
+// The reference store is an [offsetstore.Admin] too, as plainly:
+// [offsetstoretest.RunAdmin] must pass on it, and each broken admin in
+// admin_test.go breaks one rule of it.
+var _ offsetstore.Admin = (*referenceStore)(nil)
+
+func (s *referenceStore) Projections(ctx context.Context) ([]offsetstore.ProjectionSummary, error) {
+	all, err := s.Snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	summaries := []offsetstore.ProjectionSummary{}
+	for _, o := range all {
+		if n := len(summaries); n == 0 || summaries[n-1].Name != o.ProjectionName {
+			summaries = append(summaries, offsetstore.ProjectionSummary{Name: o.ProjectionName, MinValue: o.Value, MaxValue: o.Value, LastUpdate: o.Timestamp})
+		}
+		sum := &summaries[len(summaries)-1]
+		sum.Shards++
+		sum.MinValue, sum.MaxValue = min(sum.MinValue, o.Value), max(sum.MaxValue, o.Value)
+		sum.LastUpdate = max(sum.LastUpdate, o.Timestamp)
+	}
+	return summaries, nil
+}
+
+func (s *referenceStore) Offsets(ctx context.Context, name string) ([]*egopb.Offset, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if err := s.check(ctx, name); err != nil {
+		return nil, err
+	}
+	return sortedCopies(s.offsets[name]), nil
+}
+
+func (s *referenceStore) Snapshot(ctx context.Context) ([]*egopb.Offset, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if err := s.check(ctx, "any"); err != nil {
+		return nil, err
+	}
+	all := []*egopb.Offset{}
+	for _, name := range slices.Sorted(maps.Keys(s.offsets)) {
+		all = append(all, sortedCopies(s.offsets[name])...)
+	}
+	return all, nil
+}
+
+func (s *referenceStore) WriteOffsets(ctx context.Context, offsets []*egopb.Offset) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	type key struct {
+		name  string
+		shard uint64
+	}
+	seen := make(map[key]bool)
+	for i, o := range offsets {
+		if o == nil {
+			return fmt.Errorf("%w: offsets[%d] is nil", offsetstore.ErrInvalidArgument, i)
+		}
+		if err := s.check(ctx, o.ProjectionName); err != nil && !errors.Is(err, offsetstore.ErrNotConnected) {
+			return fmt.Errorf("offsets[%d]: %w", i, err)
+		}
+		k := key{o.ProjectionName, o.ShardNumber}
+		if seen[k] {
+			return fmt.Errorf("%w: offsets[%d] repeats projection %q shard %d", offsetstore.ErrInvalidArgument, i, k.name, k.shard)
+		}
+		seen[k] = true
+	}
+	if !s.connected {
+		return offsetstore.ErrNotConnected
+	}
+	for _, o := range offsets {
+		s.put(o)
+	}
+	return nil
+}
+
+func (s *referenceStore) ResetShards(ctx context.Context, name string, value int64, shards []uint64) ([]*egopb.Offset, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(ctx, name); err != nil {
+		return nil, err
+	}
+	before := s.selected(name, shards)
+	now := time.Now().UnixMilli()
+	for _, o := range before {
+		stored := s.offsets[name][o.ShardNumber]
+		stored.Value, stored.Timestamp = value, now
+	}
+	return before, nil
+}
+
+func (s *referenceStore) DeleteShards(ctx context.Context, name string, shards []uint64) ([]*egopb.Offset, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(ctx, name); err != nil {
+		return nil, err
+	}
+	deleted := s.selected(name, shards)
+	for _, o := range deleted {
+		delete(s.offsets[name], o.ShardNumber)
+	}
+	if len(s.offsets[name]) == 0 {
+		delete(s.offsets, name)
+	}
+	return deleted, nil
+}
+
+// put stores a copy of o. The caller holds s.mu.
+func (s *referenceStore) put(o *egopb.Offset) {
+	shards := s.offsets[o.ProjectionName]
+	if shards == nil {
+		shards = make(map[uint64]*egopb.Offset)
+		s.offsets[o.ProjectionName] = shards
+	}
+	shards[o.ShardNumber] = clone(o)
+}
+
+// selected returns copies of name's offsets of shards, or of all its
+// shards if shards is nil, sorted by shard. The caller holds s.mu.
+func (s *referenceStore) selected(name string, shards []uint64) []*egopb.Offset {
+	stored := s.offsets[name]
+	if shards == nil {
+		return sortedCopies(stored)
+	}
+	picked := make(map[uint64]*egopb.Offset)
+	for _, shard := range shards {
+		if o, ok := stored[shard]; ok {
+			picked[shard] = o
+		}
+	}
+	return sortedCopies(picked)
+}
+
+func sortedCopies(shards map[uint64]*egopb.Offset) []*egopb.Offset {
+	out := []*egopb.Offset{}
+	for _, shard := range slices.Sorted(maps.Keys(shards)) {
+		out = append(out, clone(shards[shard]))
+	}
+	return out
 }

@@ -206,7 +206,7 @@ func TestRun_CatchesBrokenStores(t *testing.T) {
 			var out []byte
 			for try := 1; try <= tries; try++ {
 				var caught bool
-				if caught, out = runBroken(t, b); caught {
+				if caught, out = runBroken(t, "TestBrokenStoreHelper", b.caughtBy, b.name); caught {
 					if try > 1 {
 						t.Logf("caught on run %d of %d", try, tries)
 					}
@@ -223,22 +223,23 @@ func TestRun_CatchesBrokenStores(t *testing.T) {
 // in 2 runs out of 200.
 const raceTries = 5
 
-// runBroken runs case b.caughtBy of Run on b's store, in a child process,
-// and reports whether it failed there, with the child's output.
-func runBroken(t *testing.T, b brokenStore) (caught bool, out []byte) {
+// runBroken runs caseName of the suite that helper runs, on the broken
+// store named store, in a child process, and reports whether it failed
+// there, with the child's output.
+func runBroken(t *testing.T, helper, caseName, store string) (caught bool, out []byte) {
 	t.Helper()
 	cmd := exec.CommandContext(t.Context(), os.Args[0],
-		"-test.run=^TestBrokenStoreHelper$/^"+b.caughtBy+"$", "-test.timeout=1m")
-	cmd.Env = append(os.Environ(), brokenEnv+"="+b.name)
+		"-test.run=^"+helper+"$/^"+caseName+"$", "-test.timeout=1m")
+	cmd.Env = append(os.Environ(), brokenEnv+"="+store)
 	out, err := cmd.CombinedOutput()
 	if err == nil {
 		return false, out
 	}
 	if _, ok := errors.AsType[*exec.ExitError](err); !ok {
-		t.Fatalf("running Run on %s: %v; want the child test process to run\n%s", b.name, err, out)
+		t.Fatalf("running the suite on %s: %v; want the child test process to run\n%s", store, err, out)
 	}
-	if want := "--- FAIL: TestBrokenStoreHelper/" + b.caughtBy + " "; !bytes.Contains(out, []byte(want)) {
-		t.Fatalf("Run on %s failed, but its output lacks %q: it failed elsewhere\n%s", b.name, want, out)
+	if want := "--- FAIL: " + helper + "/" + caseName + " "; !bytes.Contains(out, []byte(want)) {
+		t.Fatalf("the suite failed on %s, but its output lacks %q: it failed elsewhere\n%s", store, want, out)
 	}
 	return true, out
 }

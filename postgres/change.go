@@ -14,50 +14,11 @@ import (
 	"github.com/ego-contrib/offsetstore/egopb"
 )
 
-// DeleteOffset removes the offset stored for id, so that
-// [OffsetStore.GetCurrentOffset] returns nil for it and a later
-// [OffsetStore.ResetOffset] does not bring it back. Deleting an offset that
-// is not there is not an error.
-func (s *OffsetStore) DeleteOffset(ctx context.Context, id *egopb.ProjectionId) error {
-	const op = "DeleteOffset"
-	if err := check(ctx, op, errors.Join(s.optErr, checkID(id))); err != nil {
-		return err
-	}
-	sess, err := s.session(op)
-	if err != nil {
-		return err
-	}
-	if err := sess.checkName(op, id.ProjectionName); err != nil {
-		return err
-	}
-	err = sess.commits.change(ctx, op, id.ProjectionName, func(ctx context.Context) error {
-		return retry(ctx, func() error {
-			_, err := sess.writer().Exec(ctx, s.stmts.deleteOffset, id.ProjectionName, int64(id.ShardNumber))
-			return err
-		})
-	})
-	if err != nil {
-		return err
-	}
-	return nil
-}
-
-// DeleteOffsets removes every offset of projectionName, at once, as
-// [OffsetStore.ResetOffset] changes them. Deleting a projection that has no
-// offsets is not an error.
-func (s *OffsetStore) DeleteOffsets(ctx context.Context, projectionName string) error {
-	_, err := s.deleteShards(ctx, "DeleteOffsets", projectionName, nil)
-	return err
-}
-
 // DeleteShards removes the offsets of projectionName's shards, or of every
 // shard if shards is nil, in one transaction, and returns the offsets it
 // removed, sorted by shard. Shards that have no offset are skipped.
 func (s *OffsetStore) DeleteShards(ctx context.Context, projectionName string, shards []uint64) ([]*egopb.Offset, error) {
-	return s.deleteShards(ctx, "DeleteShards", projectionName, shards)
-}
-
-func (s *OffsetStore) deleteShards(ctx context.Context, op, projectionName string, shards []uint64) ([]*egopb.Offset, error) {
+	const op = "DeleteShards"
 	if err := check(ctx, op, errors.Join(s.optErr, CheckProjectionName(projectionName))); err != nil {
 		return nil, err
 	}
@@ -126,7 +87,7 @@ func (s *OffsetStore) ResetShards(ctx context.Context, projectionName string, va
 // several takes the lock of each, shared, as [OffsetStore.WriteOffset]
 // does, or, beyond 64 projections, whose locks could overflow the server's
 // lock table (64 per transaction by default), the store-wide lock
-// exclusively instead (see [LockClass]). It does not wait for those locks,
+// exclusively instead (see Locks in the package documentation). It does not wait for those locks,
 // and waits for a row only briefly (20 milliseconds the first time, up to
 // 200 later): when a reset, or a delete of several shards, holds or waits
 // for one of those locks, or another transaction holds a row (an open
@@ -327,7 +288,7 @@ func (s *OffsetStore) upsertAll(ctx context.Context, tx pgx.Tx, rows []row, lock
 // the offset's events were applied to. That makes a projection's effects
 // exactly-once: after a crash, the read model and the offset agree.
 //
-// The write takes its projection's lock shared (see [LockClass]), which
+// The write takes its projection's lock shared (see Locks in the package documentation), which
 // tx holds until it ends: a reset of that projection waits for tx to
 // commit or roll back, and then reaches the offset if tx committed; writes
 // and resets of other projections do not wait for tx. If tx is REPEATABLE

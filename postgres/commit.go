@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,20 +40,22 @@ type session struct {
 }
 
 // minPoolSize is the smallest pool with which no projection waits for
-// another: a stuck projection holds up to two connections (its unit in
-// flight and the one sent beside it after stallAfter), the others' writes
-// need one more, and reads one the writes never take.
+// another: a reset (or another change) stuck behind an open transaction
+// holds a connection, a second change, of another projection, may be
+// stuck too, the others' writes need one more, and reads one the writes
+// never take.
 const minPoolSize = 4
 
 func newSession(s *OffsetStore, pool *pgxpool.Pool, owned bool) *session {
 	ctx, cancel := context.WithCancel(context.Background())
 	sess := &session{pool: pool, owned: owned, cancel: cancel, lockWaits: cmp.Or(s.lockWaits, defaultLockWaits)}
 	sess.commits = &committer{
-		store:    s,
-		sess:     sess,
-		ctx:      ctx,
-		maxUnits: max(1, int(pool.Config().MaxConns)-1),
-		lanes:    make(map[string]*lane),
+		store:     s,
+		sess:      sess,
+		ctx:       ctx,
+		maxUnits:  max(1, int(pool.Config().MaxConns)-1),
+		maxShared: cmp.Or(s.sharedBatches, maxSharedBatches),
+		lanes:     make(map[string]*lane),
 	}
 	return sess
 }
@@ -115,18 +118,28 @@ func rowOf(o *egopb.Offset) row {
 
 func (r row) key() key { return key{r.name, r.shard} }
 
-// A request is one call waiting for its turn in its projection's lane: a
-// WriteOffset, which shares its batch with the writes queued beside it, or
-// a change (a reset, a delete, a WriteOffsets), which goes alone.
+// A request is one call that goes through the committer: a WriteOffset,
+// which shares its unit with the writes queued beside it, or a change (a
+// reset, a delete, a WriteOffsets), which goes alone.
 type request struct {
 	ctx context.Context
 	op  string
+	// row is a write's row; a change of one projection has its name
+	// there, a change of several (see [committer.alone]) none.
 	row row
 	// change is the work of a change, nil for a write.
 	change func(context.Context) error
+	// retry marks a change of several projections that found a lock held
+	// before (see [committer.alone]).
+	retry bool
+	// tried says that a write went out before, and met a lock held: it
+	// was not written. c.mu guards it once the write is queued again.
+	tried bool
 	// state moves from queued to taken, by the committer when it sends
 	// the request, or to abandoned, by the caller when its context ends
 	// first: whichever comes first decides whether the request is sent.
+	// A write that met a lock held goes back to queued, as it was not
+	// written.
 	state atomic.Uint32
 	// done receives the outcome, once; it has room for it, so the
 	// committer never waits for a caller who has left.
@@ -140,118 +153,181 @@ const (
 )
 
 // A committer is a session's group commit, and the gate of every call that
-// changes rows. Each projection has a lane: the writes of a projection
-// that arrive while one of its units (a write, a batch or a change) is in
-// flight queue in its lane, and go out together, as one statement, when
-// that unit is answered. A batch holds one projection's writes only, so a
-// write never waits for a lock of another projection that its batch mates
-// wait for. A call that finds its lane empty goes out at once, from its
-// caller's goroutine, so that a lone writer pays nothing for group commit.
-// There is no timer on that path: under load, a batch holds the writes of
-// its projection that arrived during one round trip.
+// changes rows.
 //
-// Two bounds keep a stuck projection (its rows locked by a long
-// transaction, its reset waiting for an open [OffsetStore.WriteOffsetTx],
-// its connection gone silent) from holding up the others:
-//   - a lane has one unit in flight, or two once the first has been in
-//     flight for stallAfter: then the queue goes out beside it, so that a
-//     silent connection does not hold a projection's writes for ever, and
-//     a stuck projection holds two connections at most;
-//   - the units in flight, of every lane, hold at most the pool's size but
-//     one connections, so that reads always find one.
+// Writes go out in shared batches: a write that finds room goes out at
+// once, from its caller's goroutine, so that a lone writer pays nothing for
+// group commit, and there is no timer on that path; the writes that arrive
+// while a shared batch is in flight (maxSharedBatches) queue,
+// whatever their projection, and go out together, as one statement, when
+// one is answered. Under load a batch holds the writes that arrived during
+// about one commit.
 //
-// Past those bounds, calls wait in their lanes, in the store, where their
+// No write waits on the server for a lock held for long: its statement
+// gives up after sharedLockWait (lock_timeout), having changed nothing, and
+// holds neither a connection nor a snapshot (which would keep the server
+// from pruning the rows every writer updates) while a projection is stuck
+// behind a lock: its reset waiting for an open [OffsetStore.WriteOffsetTx],
+// its rows locked by another session. A batch of several projections that
+// gives up is split: each projection's writes go out again in a unit of
+// their own. A projection whose own unit gives up gets a lane: its writes
+// then queue there, and the lane tries them again after pauses that grow
+// to a second (busyBackoff), until they commit; once the lane has failed
+// for stallAfter, writes of several shards that fail together go out shard
+// by shard, so that the shards not stuck are written. A lane is dropped
+// once its unit commits and no change waits in it: its writes go back to
+// shared batches.
+//
+// Changes of one projection (resets, deletes, its WriteOffsets) go through
+// its lane, one at a time, in turn with its writes, and wait on the server
+// for their locks as long as it takes. Once a lane's unit has been in
+// flight for stallAfter, the writes queued behind it go out beside it,
+// timed, and again every stallAfter, so that a silent connection does not
+// hold a projection's writes for ever.
+//
+// The units in flight, of every kind, hold at most the pool's size but one
+// connections, so that reads always find one; when units of several kinds
+// wait, shared batches, lanes' units and changes of several projections go
+// out by turns. Past those bounds, calls wait in the store, where their
 // contexts can end them, not in the pool or on the server.
 type committer struct {
 	store *OffsetStore
 	sess  *session
-	// ctx ends when the session is abandoned; every batch's context
-	// derives from it.
+	// ctx ends when the session is abandoned; the context of every unit
+	// of several callers derives from it.
 	ctx context.Context
-	// maxUnits bounds the units in flight, of every lane: the pool's size
+	// maxUnits bounds the units in flight, of every kind: the pool's size
 	// but one.
 	maxUnits int
+	// maxShared bounds the shared batches in flight: maxSharedBatches, or
+	// a test's.
+	maxShared int
 
 	mu sync.Mutex
-	// lanes holds the lanes that have a unit in flight or queued, by
-	// projection name. The lanes of calls of several projections, one
-	// each, are not listed.
+	// shared holds the writes waiting for a shared batch, oldest first:
+	// those of every projection that has no lane.
+	shared []*request
+	// split holds units of writes, of one projection or one shard each,
+	// split off a unit that met a lock held, or sent beside a lane's
+	// stalled unit: they go out, timed, before the next shared batch.
+	split [][]*request
+	// lanes holds the lanes, by projection name.
 	lanes map[string]*lane
-	// ready lists the lanes with queued requests, oldest first: every
-	// lane that has any.
-	ready    []*lane
-	inFlight int
-	// sentAlone says whether the last unit sent from a queue was one of
-	// alone's, for dispatchLocked to take turns.
-	sentAlone bool
-	closed    bool // no more requests are taken: the session is closing
+	// ready lists the lanes with queued requests, oldest first.
+	ready []*lane
+	// across and retries hold the changes of several projections waiting
+	// to go out: first attempts, and those that found a lock held before.
+	across, retries []*request
+	inFlight        int
+	// writing holds the units of writes among them. Those in flight for
+	// stallAfter or more, on a silent connection most likely, since a
+	// write gives up a lock after sharedLockWait, no longer count against
+	// either bound: they must not hold the other writes for ever.
+	writing []*unit
+	// wake wakes the committer when a unit of writes stalls.
+	wake *time.Timer
+	// turn is the kind of unit that goes next when several kinds wait.
+	turn   int
+	closed bool // no more requests are taken: the session is closing
 
-	// units counts every unit in flight, lone ones included, for close.
+	// units counts every unit in flight, for close.
 	units sync.WaitGroup
 
-	// batches and rows count the writes sent, for tests to see that
-	// writes did share round trips.
+	// batches and rows count the units of writes sent, and their writes,
+	// for tests and benchmarks to see how many writes shared a
+	// transaction; a unit that met a lock held, and so wrote nothing, is
+	// no longer counted once it is back.
 	batches, rows atomic.Int64
+	// splits counts the units of writes of several projections that met
+	// a lock held, and went out again apart, for tests to see that a
+	// stuck projection shared a batch with others.
+	splits atomic.Int64
 }
 
-// A lane is one projection's queue. c.mu guards it.
+// A lane is the queue of one projection whose calls go out one unit at a
+// time. c.mu guards it.
 type lane struct {
 	name  string
 	queue []*request
-	// sent holds when each unit in flight was sent, oldest first.
-	sent  []time.Time
-	stall *time.Timer // wakes the committer when the lane's unit stalls
+	busy  bool // a unit of the lane is in flight
+	// since is when the unit in flight went out, or when the writes
+	// queued behind it last went out beside it.
+	since time.Time
+	// failures counts the lane's writes' attempts that met a lock held
+	// in a row, since failing: when the first of them did.
+	failures int
+	failing  time.Time
+	// pause is when the lane may try its writes again.
+	pause time.Time
+	wake  *time.Timer // wakes the committer for the lane's next step
 	ready bool        // listed in c.ready
-	retry bool        // holds a retry of alone
 }
 
-// stallAfter is how long a lane's unit may be in flight before the queue
-// behind it goes out beside it. A commit takes milliseconds; one that
-// takes seconds waits for something that may never come, such as an
-// answer on a connection that went silent, which pgx, given a context with
-// no deadline, as eGo gives, waits for as long as TCP keeps it open.
+// A unit is what goes out as one statement, or one transaction: a change,
+// or writes.
+type unit struct {
+	reqs  []*request
+	start time.Time // when it went out
+	// shared says that the unit is a shared batch, or a write that went
+	// out alone as one.
+	shared bool
+	// lane is the lane the unit is of, nil for the units of shared
+	// batches and changes of several projections.
+	lane *lane
+}
+
+// maxSharedBatches is how many shared batches may be in flight at once:
+// one, so that the writes that arrive while it commits all wait for the
+// next, as classic group commit has it. More batches in flight hold fewer
+// writes each, which costs the server more CPU and WAL flushes per write
+// (see BenchmarkSharedBatches). Units split off a batch and lanes' writes
+// go beside it, within the units' bound.
+const maxSharedBatches = 1
+
+// stallAfter is how long a lane's unit may be in flight before the writes
+// queued behind it go out beside it, and how long a lane's writes fail
+// together before they go out shard by shard. A commit takes milliseconds;
+// one that takes seconds waits for something that may never come, such as
+// an answer on a connection that went silent, which pgx, given a context
+// with no deadline, as eGo gives, waits for as long as TCP keeps it open.
 const stallAfter = 5 * time.Second
 
-// maxLaneUnits is how many units of one lane may be in flight: one, and
-// one more beside it once it stalls.
-const maxLaneUnits = 2
+// The kinds of unit, which take turns (see [committer.nextLocked]).
+const (
+	kindWrites = iota // writes: shared batches, split units, lanes' writes
+	kindLane          // a change of one projection, in its lane
+	kindAcross        // a change of several projections
+	kinds
+)
 
-// write writes r through r's projection's lane.
+// write writes r, in a shared batch, or through r's projection's lane if
+// it has one.
 func (c *committer) write(ctx context.Context, r row) error {
-	return c.submit(ctx, r.name, &request{ctx: ctx, op: "WriteOffset", row: r})
+	return c.submit(&request{ctx: ctx, op: "WriteOffset", row: r})
 }
 
 // change runs fn, a call of op that changes rows of projection name,
 // through that projection's lane, alone. fn's error is translated as op's;
 // the call's error is returned as it is.
 func (c *committer) change(ctx context.Context, op, name string, fn func(context.Context) error) error {
-	return c.submit(ctx, name, c.changeRequest(ctx, op, fn))
+	req := c.changeRequest(ctx, op, fn)
+	req.row.name = name
+	return c.submit(req)
 }
 
 // alone runs fn, a call of op that changes rows of several projections,
-// as a unit of no projection's lane: it waits for room among the units in
-// flight, and for nothing else. fn must not wait long for a lock (see
+// as a unit of no lane: it waits for room among the units in flight, and
+// for nothing else. fn must not wait long for a lock (see
 // [OffsetStore.writeAcross]). No lane bounds how many such calls wait for
-// a stuck projection: while they wait, they take turns with the units of
-// projections' lanes (see dispatchLocked), and once one has found a lock
-// held, it tries again as a retry, after the other calls of alone. Errors
-// are as change's.
+// a stuck projection: while they wait, they take turns with the other
+// units (see nextLocked), and once one has found a lock held, it tries
+// again as a retry, after the other calls of alone. Errors are as
+// change's.
 func (c *committer) alone(ctx context.Context, op string, retry bool, fn func(context.Context) error) error {
-	name := ""
-	if retry {
-		name = retryLane
-	}
-	return c.submit(ctx, name, c.changeRequest(ctx, op, fn))
+	req := c.changeRequest(ctx, op, fn)
+	req.retry = retry
+	return c.submit(req)
 }
-
-// retryLane is the name submit takes for a lane of its own that holds a
-// retry (see [committer.alone]): no projection's name, which can neither
-// be empty nor hold a NUL byte.
-const retryLane = "\x00retry"
-
-// isAlone reports whether l holds a unit of alone: such lanes, of no
-// projection, have no name.
-func (l *lane) isAlone() bool { return l.name == "" }
 
 func (c *committer) changeRequest(ctx context.Context, op string, fn func(context.Context) error) *request {
 	return &request{ctx: ctx, op: op, change: func(ctx context.Context) error {
@@ -262,196 +338,553 @@ func (c *committer) changeRequest(ctx context.Context, op string, fn func(contex
 	}}
 }
 
-// submit sends req at once, on the caller's goroutine, when its lane is
-// empty and the store has room for a unit; otherwise it queues req in its
-// lane and waits for it to be answered, or ctx to end. The names "" and
-// retryLane give req a lane of its own, which no other request shares;
-// a retry always queues.
-func (c *committer) submit(ctx context.Context, name string, req *request) error {
+// submit sends req at once, on the caller's goroutine, when nothing of its
+// kind waits and the store has room for a unit; otherwise it queues req
+// and waits for it to be answered, or its context to end. A retry always
+// queues.
+func (c *committer) submit(req *request) error {
+	req.done = make(chan error, 1)
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return opError(req.op, offsetstore.ErrNotConnected)
 	}
-	var l *lane
-	switch name {
-	case "", retryLane:
-		l = &lane{retry: name == retryLane}
-	default:
-		l = c.lanes[name]
-		if l == nil {
-			l = &lane{name: name}
-			c.lanes[name] = l
+	room := c.roomLocked(time.Now())
+	var u *unit
+	switch {
+	case req.change == nil:
+		if l := c.lanes[req.row.name]; l != nil {
+			c.queueLocked(l, req)
+		} else if c.sharedRoomLocked(time.Now()) && len(c.shared) == 0 && len(c.split) == 0 {
+			u = &unit{reqs: []*request{req}, shared: true}
+		} else {
+			c.shared = append(c.shared, req)
 		}
+	case req.row.name != "":
+		l := c.laneLocked(req.row.name)
+		if room && !l.busy && len(l.queue) == 0 {
+			u = &unit{reqs: []*request{req}, lane: l}
+		} else {
+			c.queueLocked(l, req)
+		}
+	case req.retry:
+		c.retries = append(c.retries, req)
+	case room:
+		u = &unit{reqs: []*request{req}}
+	default:
+		c.across = append(c.across, req)
 	}
-	if len(l.sent) == 0 && len(l.queue) == 0 && c.inFlight < c.maxUnits && !l.retry {
-		sent := c.sendingLocked(l)
+	if u != nil {
+		c.startLocked(u)
 		c.mu.Unlock()
-		req.state.Store(taken)
-		err := c.run(ctx, []*request{req})[0]
-		c.answered(l, sent)
-		return err
+		c.run(u)
+	} else {
+		c.dispatchLocked()
+		c.mu.Unlock()
 	}
-	req.done = make(chan error, 1)
-	l.queue = append(l.queue, req)
-	if !l.ready {
-		l.ready = true
-		c.ready = append(c.ready, l)
-	}
-	c.dispatchLocked()
-	c.mu.Unlock()
 	select {
 	case err := <-req.done:
 		return err
-	case <-ctx.Done():
+	case <-req.ctx.Done():
 		if req.state.CompareAndSwap(queued, abandoned) {
-			return opError(req.op, fmt.Errorf("%w: the call was not sent", ctx.Err()))
+			return opError(req.op, fmt.Errorf("%w: the call was not sent, or was and wrote nothing", req.ctx.Err()))
 		}
 		select {
 		case err := <-req.done:
 			return err
 		default:
 		}
-		return opError(req.op, fmt.Errorf("%w: the call was sent and may still commit", ctx.Err()))
+		return opError(req.op, fmt.Errorf("%w: the call was sent and may still commit", req.ctx.Err()))
 	}
 }
 
-// dispatchLocked sends the queued units that the bounds let go, and arms
-// the stall timer of each lane that waits for its unit in flight. c.mu is
-// held. While both wait, it sends units of projections' lanes and of
-// alone by turns, so that however many calls of several projections wait
-// for a stuck one, a call of another projection waits for one of them at
-// most, and the other way round; within each kind, the oldest goes first,
-// but for retries of alone, which go after the other calls of alone.
+// stalledLocked returns how many units of writes have been in flight for
+// stallAfter or more at now. c.mu is held.
+func (c *committer) stalledLocked(now time.Time) int {
+	n := 0
+	for _, u := range c.writing {
+		if now.Sub(u.start) >= stallAfter {
+			n++
+		}
+	}
+	return n
+}
+
+// roomLocked reports whether a unit may go out at now. c.mu is held.
+func (c *committer) roomLocked(now time.Time) bool {
+	return c.inFlight-c.stalledLocked(now) < c.maxUnits
+}
+
+// sharedRoomLocked reports whether a shared batch may go out at now.
+// c.mu is held.
+func (c *committer) sharedRoomLocked(now time.Time) bool {
+	shared := 0
+	for _, u := range c.writing {
+		if u.shared && now.Sub(u.start) < stallAfter {
+			shared++
+		}
+	}
+	return c.roomLocked(now) && shared < c.maxShared
+}
+
+// laneLocked returns name's lane, made if it has none. c.mu is held.
+func (c *committer) laneLocked(name string) *lane {
+	l := c.lanes[name]
+	if l == nil {
+		l = &lane{name: name}
+		c.lanes[name] = l
+	}
+	return l
+}
+
+// queueLocked queues reqs at the end of l's queue. c.mu is held.
+func (c *committer) queueLocked(l *lane, reqs ...*request) {
+	l.queue = append(l.queue, reqs...)
+	if !l.ready && len(l.queue) > 0 {
+		l.ready = true
+		c.ready = append(c.ready, l)
+	}
+}
+
+// startLocked records u going out. c.mu is held.
+func (c *committer) startLocked(u *unit) {
+	c.inFlight++
+	u.start = time.Now()
+	if u.writes() {
+		c.writing = append(c.writing, u)
+	}
+	c.units.Add(1)
+	if u.lane != nil {
+		u.lane.busy = true
+		u.lane.since = time.Now()
+	}
+}
+
+// writes reports whether u holds writes, rather than a change.
+func (u *unit) writes() bool { return u.reqs[0].change == nil }
+
+// dispatchLocked sends the queued units that the bounds let go, from
+// goroutines of their own; sends beside each stalled lane's unit the
+// writes queued behind it; and arms each lane's timer for its next step.
+// c.mu is held.
 func (c *committer) dispatchLocked() {
 	now := time.Now()
-	for c.inFlight < c.maxUnits {
-		l := c.nextLocked(!c.sentAlone, now)
-		if l == nil {
-			if l = c.nextLocked(c.sentAlone, now); l == nil {
+	for _, l := range c.ready {
+		switch {
+		case len(l.queue) == 0 || l.queue[0].change != nil:
+		case l.busy && now.Sub(l.since) >= stallAfter:
+			c.split = append(c.split, l.takeWrites())
+			l.since = now
+		case !l.busy && l.failures > 0 && now.Sub(l.failing) >= stallAfter && !l.pause.After(now):
+			// The lane's writes have met locks for stallAfter: they go
+			// out shard by shard, so that the shards not stuck are
+			// written, and the others come back.
+			c.split = append(c.split, groupBy(l.takeWrites(), func(req *request) uint64 { return req.row.shard })...)
+			l.failing = now
+		}
+	}
+	for c.roomLocked(now) {
+		u := c.nextLocked(now)
+		if u == nil {
+			break
+		}
+		c.startLocked(u)
+		go c.run(u)
+	}
+	if len(c.shared)+len(c.split)+len(c.ready) > 0 {
+		// The earliest unit of writes to stall may make room.
+		for _, u := range c.writing {
+			if wait := u.start.Add(stallAfter).Sub(now); wait > 0 {
+				if c.wake == nil {
+					c.wake = time.AfterFunc(wait, c.dispatch)
+				} else {
+					c.wake.Reset(wait)
+				}
 				break
 			}
 		}
-		c.sentAlone = l.isAlone()
-		c.sendLocked(l)
 	}
 	kept := c.ready[:0]
 	for _, l := range c.ready {
-		if len(l.queue) > 0 {
-			kept = append(kept, l)
-		} else {
+		if len(l.queue) == 0 {
 			l.ready = false
+			continue
+		}
+		kept = append(kept, l)
+		switch {
+		case l.busy && l.queue[0].change == nil:
+			c.armLocked(l, l.since.Add(stallAfter).Sub(now))
+		case !l.busy && l.pause.After(now):
+			c.armLocked(l, l.pause.Sub(now))
 		}
 	}
 	clear(c.ready[len(kept):])
 	c.ready = kept
 }
 
-// nextLocked returns the lane, of alone's units or of a projection's as
-// alone says, whose queued unit goes next, or nil if none may go now; it
-// arms the stall timer of the lanes that wait for theirs. c.mu is held.
-func (c *committer) nextLocked(alone bool, now time.Time) *lane {
-	var retry *lane
-	for _, l := range c.ready {
-		switch {
-		case l.isAlone() != alone || len(l.queue) == 0 || len(l.sent) >= maxLaneUnits:
-			continue
-		case len(l.sent) > 0:
-			if wait := stallAfter - now.Sub(l.sent[len(l.sent)-1]); wait > 0 {
-				c.armLocked(l, wait)
-				continue
+// nextLocked returns the unit that goes next, or nil if none may go now.
+// The kinds take turns: after a unit of one kind, the others have the
+// first pick, so that however many calls of one kind wait, a call of
+// another waits for one of them at most. Writes go in this order: split
+// units, lanes' writes, the shared batch; lanes whose writes met a lock
+// wait for their pause. Changes of several projections go before their
+// retries. c.mu is held.
+func (c *committer) nextLocked(now time.Time) *unit {
+	for i := range kinds {
+		kind := (c.turn + i) % kinds
+		var u *unit
+		switch kind {
+		case kindWrites:
+			if len(c.split) > 0 {
+				u = &unit{reqs: c.split[0]}
+				c.split[0] = nil
+				c.split = c.split[1:]
+				break
 			}
-		case l.retry:
-			if retry == nil {
-				retry = l
+			for _, l := range c.ready {
+				if !l.busy && len(l.queue) > 0 && l.queue[0].change == nil && !l.pause.After(now) {
+					u = &unit{reqs: l.takeTried(), lane: l}
+					break
+				}
 			}
-			continue
+			if u == nil && len(c.shared) > 0 && c.sharedRoomLocked(now) {
+				u = &unit{reqs: c.shared, shared: true}
+				c.shared = nil
+			}
+		case kindLane:
+			for _, l := range c.ready {
+				if !l.busy && len(l.queue) > 0 && l.queue[0].change != nil {
+					u = &unit{reqs: l.queue[:1:1], lane: l}
+					l.queue = l.queue[1:]
+					break
+				}
+			}
+		case kindAcross:
+			if len(c.across) > 0 {
+				u = &unit{reqs: c.across[:1:1]}
+				c.across = c.across[1:]
+			} else if len(c.retries) > 0 {
+				u = &unit{reqs: c.retries[:1:1]}
+				c.retries = c.retries[1:]
+			}
 		}
-		return l
+		if u != nil {
+			c.turn = (kind + 1) % kinds
+			return u
+		}
 	}
-	return retry
+	return nil
 }
 
-// armLocked makes the committer look at l again after wait. c.mu is held.
+// takeWrites takes the writes at the head of l's queue, up to its first
+// change.
+func (l *lane) takeWrites() []*request {
+	n := 0
+	for n < len(l.queue) && l.queue[n].change == nil {
+		n++
+	}
+	u := slices.Clone(l.queue[:n])
+	clear(l.queue[:n])
+	l.queue = l.queue[n:]
+	return u
+}
+
+// takeTried takes the writes at the head of l's queue that went out
+// before, and met a lock held, or, if the head did not, those up to the
+// first that did, or to the first change: so that writes queued behind
+// writes that meet a lock wait for them, as if these were in flight, and
+// go out in shared batches once these commit.
+func (l *lane) takeTried() []*request {
+	n := 0
+	for n < len(l.queue) && l.queue[n].change == nil && l.queue[n].tried == l.queue[0].tried {
+		n++
+	}
+	u := slices.Clone(l.queue[:n])
+	clear(l.queue[:n])
+	l.queue = l.queue[n:]
+	return u
+}
+
+// armLocked makes the committer look at l again after wait, or sooner if
+// it is armed to. c.mu is held.
 func (c *committer) armLocked(l *lane, wait time.Duration) {
-	if l.stall != nil {
-		l.stall.Reset(wait)
+	if l.wake == nil {
+		l.wake = time.AfterFunc(wait, c.dispatch)
 		return
 	}
-	l.stall = time.AfterFunc(wait, func() {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if !c.closed {
-			c.dispatchLocked()
-		}
-	})
+	l.wake.Reset(wait)
 }
 
-// sendingLocked records a unit of l going out, and returns its record for
-// answered. c.mu is held.
-func (c *committer) sendingLocked(l *lane) time.Time {
-	now := time.Now()
-	l.sent = append(l.sent, now)
-	c.inFlight++
-	c.units.Add(1)
-	return now
-}
-
-// answered records that the unit of l sent at sent was answered, and sends
-// what its end lets go.
-func (c *committer) answered(l *lane, sent time.Time) {
+// dispatch is dispatchLocked for timers.
+func (c *committer) dispatch() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	i := slices.Index(l.sent, sent)
-	l.sent = slices.Delete(l.sent, i, i+1)
-	c.inFlight--
-	if len(l.sent) == 0 && len(l.queue) == 0 && c.lanes[l.name] == l {
-		delete(c.lanes, l.name)
-		if l.stall != nil {
-			l.stall.Stop()
+	if !c.closed {
+		c.dispatchLocked()
+	}
+}
+
+// run sends the requests of u whose callers still wait, answers each of
+// them, and records u's end. The writes of a unit that met a lock held are
+// not answered but queued again (see requeueLocked), unless the store is
+// closing: then they go out again at once, waiting for the lock, since
+// Disconnect waits for the calls already sent.
+func (c *committer) run(u *unit) {
+	live := make([]*request, 0, len(u.reqs))
+	for _, req := range u.reqs {
+		if req.state.CompareAndSwap(queued, taken) {
+			live = append(live, req)
 		}
+	}
+	var again []*request
+	switch {
+	case len(live) == 0:
+	case live[0].change != nil:
+		live[0].done <- live[0].change(live[0].ctx)
+	default:
+		again = c.writeTimed(live)
+	}
+	c.mu.Lock()
+	if c.closed && len(again) > 0 {
+		c.mu.Unlock()
+		c.carry(again)
+		again = nil
+		c.mu.Lock()
+	}
+	c.inFlight--
+	if i := slices.Index(c.writing, u); i >= 0 {
+		c.writing = slices.Delete(c.writing, i, i+1)
+	}
+	if l := u.lane; l != nil {
+		l.busy = false
+	}
+	c.requeueLocked(again)
+	if l := u.lane; l != nil && len(again) == 0 {
+		c.settleLocked(l)
 	}
 	if !c.closed {
 		c.dispatchLocked()
 	}
+	c.mu.Unlock()
 	c.units.Done()
 }
 
-// sendLocked sends the head of l's queue, from a goroutine of its own: a
-// change alone, or the writes up to the next change as one batch. c.mu is
-// held.
-func (c *committer) sendLocked(l *lane) {
-	n := 1
-	if l.queue[0].change == nil {
-		for n < len(l.queue) && l.queue[n].change == nil {
-			n++
+// writeTimed writes live, waiting sharedLockWait at most for each lock and
+// row, answers those written or refused, and returns those to send again:
+// those that met a lock held, and, if live holds several projections,
+// those the server refused (see [splits]).
+func (c *committer) writeTimed(live []*request) (again []*request) {
+	several := slices.ContainsFunc(live, func(req *request) bool { return req.row.name != live[0].row.name })
+	c.batches.Add(1)
+	c.rows.Add(int64(len(live)))
+	ctx, stop := c.unitContext(live)
+	errs := c.store.writeRows(ctx, c.sess, live, timedLocks)
+	stop()
+	for i, req := range live {
+		if sqlState(errs[i]) == codeLockNotAvailable || several && splits(errs[i]) {
+			req.tried = true
+			again = append(again, req)
+			continue
 		}
+		req.done <- errs[i]
 	}
-	unit := slices.Clone(l.queue[:n])
-	clear(l.queue[:n])
-	l.queue = l.queue[n:]
-	sent := c.sendingLocked(l)
-	go func() {
-		c.commit(unit)
-		c.answered(l, sent)
-	}()
+	if len(again) > 0 {
+		c.batches.Add(-1)
+		c.rows.Add(-int64(len(live)))
+	}
+	return again
+}
+
+// carry writes reqs, which went out before and met a lock held, waiting
+// for it, and answers them: the committer is closing.
+func (c *committer) carry(reqs []*request) {
+	ctx, stop := c.unitContext(reqs)
+	defer stop()
+	for i, err := range c.store.writeRows(ctx, c.sess, reqs, waitLocks) {
+		reqs[i].done <- err
+	}
+}
+
+// unitContext returns the context live's writes go out on, and a function
+// that releases it. The writes of one caller go out on its context. Those
+// of several run until they are answered or every caller has given up:
+// one caller's deadline must not fail the others' writes, but a batch
+// nobody waits for must not hold a connection while the server does not
+// answer; they also end when the session is abandoned.
+func (c *committer) unitContext(live []*request) (context.Context, func()) {
+	if len(live) == 1 {
+		return live[0].ctx, func() {}
+	}
+	ctx, cancel := context.WithCancel(c.ctx)
+	waiting := atomic.Int64{}
+	waiting.Store(int64(len(live)))
+	stops := make([]func() bool, len(live))
+	for i, req := range live {
+		stops[i] = context.AfterFunc(req.ctx, func() {
+			if waiting.Add(-1) == 0 {
+				cancel()
+			}
+		})
+	}
+	return ctx, func() {
+		for _, stop := range stops {
+			stop()
+		}
+		cancel()
+	}
+}
+
+// splits reports whether a unit of writes of several projections that
+// failed with err goes out again, one projection per unit: when the server
+// refused the statement for what it held (a name it cannot convert, say),
+// which may be one projection's doing only, not when it could not be
+// reached or gave up the connection.
+func splits(err error) bool {
+	code := sqlState(err)
+	switch {
+	case code == "":
+		return false
+	case strings.HasPrefix(code, "08"), strings.HasPrefix(code, "53"), strings.HasPrefix(code, "57"), strings.HasPrefix(code, "58"):
+		return false
+	}
+	return true
+}
+
+// requeueLocked queues again writes that went out together and were not
+// written (see writeTimed), but for those whose callers have left:
+//   - those of several projections, each projection's in a unit of its own
+//     (or its lane, if it has one), sent before the next shared batch;
+//   - those of several shards of a projection whose lane has failed for
+//     stallAfter, each shard's in a unit of its own;
+//   - else in the projection's lane, which waits before it tries them
+//     again, after a pause that grows with each failure (busyBackoff).
+//
+// The projection's writes queued in shared since join its lane. c.mu is
+// held.
+func (c *committer) requeueLocked(reqs []*request) {
+	reqs = slices.DeleteFunc(reqs, func(req *request) bool {
+		if err := req.ctx.Err(); err != nil {
+			req.done <- opError(req.op, fmt.Errorf("%w: the write was not written", err))
+			return true
+		}
+		req.state.Store(queued)
+		return false
+	})
+	if len(reqs) == 0 {
+		return
+	}
+	now := time.Now()
+	byName := groupBy(reqs, func(req *request) string { return req.row.name })
+	if len(byName) > 1 {
+		c.splits.Add(1)
+		for _, writes := range byName {
+			if l := c.lanes[writes[0].row.name]; l != nil {
+				c.toLaneLocked(l, writes)
+			} else {
+				c.split = append(c.split, writes)
+			}
+		}
+		return
+	}
+	l := c.laneLocked(reqs[0].row.name)
+	byShard := groupBy(reqs, func(req *request) uint64 { return req.row.shard })
+	if len(byShard) > 1 && l.failures > 0 && now.Sub(l.failing) >= stallAfter {
+		c.split = append(c.split, byShard...)
+		return
+	}
+	if l.failures == 0 {
+		l.failing = now
+	}
+	l.failures++
+	l.pause = now.Add(busyBackoff.pause(l.failures))
+	c.toLaneLocked(l, reqs)
+}
+
+// toLaneLocked puts writes at the head of l's queue, and the writes of l's
+// projection queued in shared behind them. c.mu is held.
+func (c *committer) toLaneLocked(l *lane, writes []*request) {
+	c.shared = slices.DeleteFunc(c.shared, func(req *request) bool {
+		if req.row.name == l.name {
+			writes = append(writes, req)
+			return true
+		}
+		return false
+	})
+	queue := append(writes, l.queue...)
+	l.queue = nil
+	c.queueLocked(l, queue...)
+}
+
+// groupBy returns reqs in groups of one key each, in the order each key
+// first comes.
+func groupBy[K comparable](reqs []*request, keyOf func(*request) K) [][]*request {
+	index := make(map[K]int)
+	var groups [][]*request
+	for _, req := range reqs {
+		k := keyOf(req)
+		i, ok := index[k]
+		if !ok {
+			i = len(groups)
+			index[k] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], req)
+	}
+	return groups
+}
+
+// settleLocked drops l, whose unit was answered, unless a change waits in
+// it: its queued writes go back to the shared batches. c.mu is held.
+func (c *committer) settleLocked(l *lane) {
+	if slices.ContainsFunc(l.queue, func(req *request) bool { return req.change != nil }) {
+		l.failures = 0
+		return
+	}
+	c.shared = append(c.shared, l.queue...)
+	l.queue = nil
+	delete(c.lanes, l.name)
+	if l.wake != nil {
+		l.wake.Stop()
+	}
 }
 
 // drain stops the committer: it refuses the requests still queued, and
-// any that come later.
+// any that come later, but for writes that went out before and met a lock
+// held, which it sends again, waiting for their locks, as units whose end
+// close waits for.
 func (c *committer) drain() {
 	c.mu.Lock()
 	c.closed = true
-	var queue []*request
-	for _, l := range c.ready {
+	queue := slices.Concat(c.shared, c.across, c.retries)
+	for _, u := range c.split {
+		queue = append(queue, u...)
+	}
+	for _, l := range c.lanes {
 		queue = append(queue, l.queue...)
 		l.queue = nil
-		if l.stall != nil {
-			l.stall.Stop()
+		if l.wake != nil {
+			l.wake.Stop()
 		}
 	}
-	c.ready = nil
+	c.shared, c.split, c.across, c.retries, c.ready = nil, nil, nil, nil, nil
+	if c.wake != nil {
+		c.wake.Stop()
+	}
+	var tried []*request
+	for _, req := range queue {
+		if req.tried && req.state.CompareAndSwap(queued, taken) {
+			tried = append(tried, req)
+		}
+	}
+	carried := groupBy(tried, func(req *request) string { return req.row.name })
+	c.units.Add(len(carried))
 	c.mu.Unlock()
+	for _, reqs := range carried {
+		go func() {
+			defer c.units.Done()
+			c.carry(reqs)
+		}()
+	}
 	for _, req := range queue {
 		if req.state.CompareAndSwap(queued, taken) {
 			req.done <- opError(req.op, fmt.Errorf("%w: disconnected before the call was sent", offsetstore.ErrNotConnected))
@@ -459,57 +892,10 @@ func (c *committer) drain() {
 	}
 }
 
-// commit sends the requests of unit whose callers still wait, and answers
-// each of them.
-func (c *committer) commit(unit []*request) {
-	live := make([]*request, 0, len(unit))
-	for _, req := range unit {
-		if req.state.CompareAndSwap(queued, taken) {
-			live = append(live, req)
-		}
-	}
-	if len(live) == 0 {
-		return
-	}
-	if live[0].change != nil {
-		live[0].done <- live[0].change(live[0].ctx)
-		return
-	}
-	// The batch runs until it is answered or every caller has given up:
-	// one caller's deadline must not fail the others' writes, but a batch
-	// nobody waits for must not hold a connection while the server does
-	// not answer.
-	ctx, cancel := context.WithCancel(c.ctx)
-	defer cancel()
-	waiting := atomic.Int64{}
-	waiting.Store(int64(len(live)))
-	for _, req := range live {
-		stop := context.AfterFunc(req.ctx, func() {
-			if waiting.Add(-1) == 0 {
-				cancel()
-			}
-		})
-		defer stop()
-	}
-	for i, err := range c.run(ctx, live) {
-		live[i].done <- err
-	}
-}
-
-// run sends reqs, a change alone or writes, on ctx, and returns each
-// request's outcome.
-func (c *committer) run(ctx context.Context, reqs []*request) []error {
-	if reqs[0].change != nil {
-		return []error{reqs[0].change(ctx)}
-	}
-	c.batches.Add(1)
-	c.rows.Add(int64(len(reqs)))
-	return c.store.writeRows(ctx, c.sess, reqs)
-}
-
 // writeRows writes the rows of reqs and returns each request's outcome, in
-// order: in one statement, unless monotonic writes need more (below).
-func (s *OffsetStore) writeRows(ctx context.Context, sess *session, reqs []*request) []error {
+// order: in one statement, unless monotonic writes need more (below),
+// which takes its locks as how says.
+func (s *OffsetStore) writeRows(ctx context.Context, sess *session, reqs []*request, how locking) []error {
 	errs := make([]error, len(reqs))
 	// A statement may not change a row twice, so the requests of one key
 	// fold into one row, the last to arrive winning. With monotonic writes
@@ -555,7 +941,7 @@ func (s *OffsetStore) writeRows(ctx context.Context, sess *session, reqs []*requ
 	written := make([][]bool, len(rounds))
 	rowErrs := make([][]error, len(rounds))
 	for n, rows := range rounds {
-		written[n], rowErrs[n] = s.sendRows(ctx, sess, rows)
+		written[n], rowErrs[n] = s.sendRows(ctx, sess, rows, how)
 	}
 	for i, req := range reqs {
 		p := placeOf[i]
@@ -571,14 +957,14 @@ func (s *OffsetStore) writeRows(ctx context.Context, sess *session, reqs []*requ
 }
 
 // sendRows writes rows, which name each key once, in one statement, and
-// returns which it wrote and each one's error.
-func (s *OffsetStore) sendRows(ctx context.Context, sess *session, rows []row) (written []bool, rowErrs []error) {
+// returns which it wrote and each one's error: the statement's, for every
+// row (the committer sends a batch of several projections that the server
+// refused apart, see [splits]).
+func (s *OffsetStore) sendRows(ctx context.Context, sess *session, rows []row, how locking) (written []bool, rowErrs []error) {
 	err := retry(ctx, func() (err error) {
-		written, err = s.upsertRows(ctx, sess.writer(), rows, false)
+		written, err = s.upsert(ctx, sess.writer(), rows, how)
 		return err
 	})
-	// A batch holds one projection's rows: a name the database cannot
-	// hold fails them all, and only them.
 	rowErrs = make([]error, len(rows))
 	for j := range rowErrs {
 		rowErrs[j] = err
@@ -592,6 +978,22 @@ type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
+// How a statement that writes takes the locks of the projections it
+// writes (see Locks in the package documentation) and its rows.
+type locking int
+
+const (
+	// waitLocks takes the projections' locks, shared, and the rows,
+	// waiting for them as long as it takes.
+	waitLocks locking = iota
+	// timedLocks takes them as waitLocks does, but gives up after
+	// sharedLockWait (SQLSTATE 55P03), having changed nothing.
+	timedLocks
+	// heldLocks takes no projection's lock: the statement's transaction
+	// holds them, or the store-wide lock, already.
+	heldLocks
+)
+
 // upsertRows writes rows, which name each key once, in one statement on q,
 // and reports which it wrote: all of them unless the store refuses
 // regressions. The statement takes the lock of each projection it writes,
@@ -599,6 +1001,14 @@ type querier interface {
 // the store-wide lock, already. It does not retry: on a transaction of the
 // caller's, only the caller can run the transaction again.
 func (s *OffsetStore) upsertRows(ctx context.Context, q querier, rows []row, locked bool) ([]bool, error) {
+	if locked {
+		return s.upsert(ctx, q, rows, heldLocks)
+	}
+	return s.upsert(ctx, q, rows, waitLocks)
+}
+
+// upsert is upsertRows, taking the locks as how says.
+func (s *OffsetStore) upsert(ctx context.Context, q querier, rows []row, how locking) ([]bool, error) {
 	// Rows are locked in the order they are written: in one order for
 	// every batch, two batches of two nodes never wait for each other in
 	// a cycle.
@@ -618,12 +1028,15 @@ func (s *OffsetStore) upsertRows(ctx context.Context, q querier, rows []row, loc
 		names[i], shards[i], values[i], stamps[i] = r.name, int64(r.shard), r.value, r.timestamp
 	}
 	written := make([]bool, len(rows))
-	many, manyMonotonic := s.stmts.upsertMany, s.stmts.upsertManyMonotonic
-	if locked {
-		many, manyMonotonic = s.stmts.upsertManyUnlocked, s.stmts.upsertManyMonotonicUnlocked
+	one, many, manyMonotonic := s.stmts.upsert, s.stmts.upsertMany, s.stmts.upsertManyMonotonic
+	switch how {
+	case timedLocks:
+		one, many, manyMonotonic = s.stmts.upsertTimed, s.stmts.upsertManyTimed, s.stmts.upsertManyMonotonicTimed
+	case heldLocks:
+		one, many, manyMonotonic = "", s.stmts.upsertManyUnlocked, s.stmts.upsertManyMonotonicUnlocked
 	}
-	if len(rows) == 1 && !s.monotonic && !locked {
-		if _, err := q.Exec(ctx, s.stmts.upsert, names[0], shards[0], values[0], stamps[0]); err != nil {
+	if len(rows) == 1 && !s.monotonic && one != "" {
+		if _, err := q.Exec(ctx, one, names[0], shards[0], values[0], stamps[0]); err != nil {
 			return written, err
 		}
 		written[0] = true

@@ -13,3 +13,10 @@ func TestOffsetStore_Conformance(t *testing.T) {
 		return store
 	})
 }
+
+func TestOffsetStore_AdminConformance(t *testing.T) {
+	offsetstoretest.RunAdmin(t, func(t *testing.T) offsetstore.Admin {
+		store, _ := newStore(t)
+		return store
+	})
+}

@@ -1,16 +1,43 @@
-// Package postgres is an [offsetstore.OffsetStore] that keeps eGo
-// projections' offsets in PostgreSQL, durable and shared by every node of
-// an application, in the table eGo's own PostgreSQL store uses: moving from
-// that store needs no migration.
+// Package postgres is an [offsetstore.OffsetStore], and an
+// [offsetstore.Admin], that keeps eGo projections' offsets in PostgreSQL:
+// durable, shared by every node of an application, in the table of
+// ego-contrib's PostgreSQL store, so that moving from it needs no
+// migration.
 //
-//	store := postgres.NewOffsetStore(os.Getenv("DATABASE_URL"), postgres.WithCreateTable())
-//	if err := store.Connect(ctx); err != nil { ... }
+//	store := postgres.NewOffsetStore(os.Getenv("OFFSETSTORE_POSTGRES_URL"), postgres.WithCreateTable())
+//	if err := store.Ping(ctx); err != nil { ... } // connects, as eGo's Ping does
 //	defer store.Disconnect(ctx)
 //	err := store.WriteOffset(ctx, &egopb.Offset{ProjectionName: "accounts", ShardNumber: 0, Value: 15, Timestamp: now})
 //	current, err := store.GetCurrentOffset(ctx, &egopb.ProjectionId{ProjectionName: "accounts"})
 //
-// The table, from schema.sql beside this package (see
-// [OffsetStore.CreateTableSQL] for another schema or table name):
+// [NewOffsetStore] takes a connection string as pgx reads it: a URL or
+// key=value pairs, with pool_max_conns (4 or more), and, in production,
+// several hosts with target_session_attrs=read-write, so that the store
+// follows a failover, and default_query_exec_mode=exec behind PgBouncer in
+// transaction pooling mode. Its options:
+//
+//   - [WithPool]: run on a pgxpool the application owns (pass "" as the
+//     connection string).
+//   - [WithSchema], [WithTable]: another place than offsets_store in the
+//     search_path's first schema.
+//   - [WithCreateTable]: create the table on Connect if it is missing
+//     ([OffsetStore.CreateTableSQL] is its statement).
+//   - [WithMonotonicWrites]: refuse a write below the stored value (rule
+//     12 of [offsetstore.OffsetStore]).
+//   - [WithClock]: the clock that stamps resets.
+//
+// [OffsetStore.WriteOffsetTx] writes an offset inside the caller's
+// transaction, with the read model it belongs to, so that both commit or
+// neither does: exactly-once for a runner of your own. eGo's runner commits
+// offsets itself and gives its handler no transaction, so under eGo
+// delivery is at-least-once.
+//
+// The Admin methods ([OffsetStore.Projections], [OffsetStore.Offsets],
+// [OffsetStore.Snapshot], [OffsetStore.WriteOffsets],
+// [OffsetStore.ResetShards], [OffsetStore.DeleteShards]) each run in one
+// statement or one transaction: what offsetctl uses.
+//
+// The table, from schema.sql beside this package:
 //
 //	CREATE TABLE IF NOT EXISTS offsets_store
 //	(
@@ -22,143 +49,66 @@
 //	);
 //
 // shard_number holds the uint64 shard's bit pattern, so shards below 2^63
-// read exactly as eGo's store writes them; timestamp is in Unix
+// read exactly as ego-contrib's store writes them; timestamp is in Unix
 // milliseconds.
 //
-// Concurrent [OffsetStore.WriteOffset] calls of one projection share round
-// trips (group commit): while one of its batches is in flight, the calls
-// that arrive go out together as one statement, and each returns once its
-// own batch has committed. A batch holds one projection's writes, so that
-// no projection waits for another's locks.
+// # Writes
 //
-// How many writes are in flight: one write, batch or change (reset,
-// delete, [OffsetStore.WriteOffsets] of that projection alone) per
-// projection, and one more beside it once it has been in flight for 5
-// seconds, so that a stuck projection holds at most two connections; and,
-// over all projections, the pool's size but one, so that reads always
-// find a connection. Past that, calls wait in the store, in order, until a
-// unit in flight is answered or their context ends. [OffsetStore.Connect]
-// refuses a pool of fewer than 4 connections, with which one stuck
-// projection would hold up the others. A [OffsetStore.WriteOffsets] of
-// several projections is a unit of no projection's: its first attempt
-// waits for no projection's lock, and for a row 20 milliseconds, and its
-// retries, which go out after the first attempts of others, for 200
-// milliseconds at most; while both wait, the store sends units of
-// projections and of such calls by turns, so that however many of them
-// wait for a stuck projection, another projection's call waits at most for
-// one of them beside the units already in flight.
-//
-// [OffsetStore.WriteOffsetTx] writes an offset inside the caller's
-// transaction instead, with the read model it belongs to, so
-// that both commit or neither does.
-//
-// Beyond the contract, [OffsetStore.Offsets], [OffsetStore.Projections],
-// [OffsetStore.Summaries] and [OffsetStore.Snapshot] show what is stored,
-// and [OffsetStore.ResetShards], [OffsetStore.DeleteShards],
-// [OffsetStore.DeleteOffset], [OffsetStore.DeleteOffsets] and
-// [OffsetStore.WriteOffsets] change it, each in one transaction: what an
-// operator's tool needs without SQL of its own.
+// Concurrent [OffsetStore.WriteOffset] calls share round trips, whatever
+// their projection (group commit): a call that finds room goes out at
+// once, the calls that arrive while a batch is in flight go out together
+// when it is answered, and each returns once its own batch has committed.
+// A batch waits 20 milliseconds at most for a lock or a row; one that
+// meets a lock held for longer changes nothing, and its projections' writes
+// go out again apart, so that a projection stuck behind a reset or rows
+// locked elsewhere holds up no other. The guide,
+// https://github.com/ego-contrib/offsetstore/blob/main/docs/postgres.md,
+// says how, and what it costs.
 //
 // # Errors
 //
-// Errors wrap the contract's sentinels where one applies, and the driver's
-// or the server's error inside: a name the column cannot hold exactly (a
-// NUL byte, more than 255 characters, more than 255 bytes on a SQL_ASCII
-// database, characters beyond ASCII on a connection whose client_encoding
-// is neither UTF8 nor SQL_ASCII; see [CheckProjectionName]) is
-// [offsetstore.ErrInvalidArgument], checked before anything is sent; a
-// call on a store that is not connected, or disconnected during the call,
-// is [offsetstore.ErrNotConnected]; a call
-// whose context ends returns at once, with the context's error, even while
-// the server does not answer. A statement or transaction the server rolls
-// back for a deadlock or a serialization failure (SQLSTATE 40P01, 40001)
-// is run again, up to 5 attempts in all, after a short random pause (a few
-// to tens of milliseconds, never past the call's context); if the last
-// attempt fails too, the call returns that error, which says so. So is a
-// statement refused by a server that cannot write (SQLSTATE 25006: a
-// standby, or an old primary restarted as one), after the store's pool has
-// closed the connection it ran on and dropped the others, so that the next
-// attempt dials again and, with target_session_attrs=read-write, reaches
-// the primary.
+// Errors wrap the contract's sentinels where one applies, with the
+// driver's or the server's error inside: a name the column cannot hold
+// exactly (see [CheckProjectionName]) is [offsetstore.ErrInvalidArgument],
+// checked before anything is sent; a call on a store that is not
+// connected is [offsetstore.ErrNotConnected]; a call whose context ends
+// returns at once with the context's error. Deadlocks and serialization
+// failures (SQLSTATE 40P01, 40001) and statements refused by a server that
+// cannot write (25006, a standby) are run again, 5 attempts in all. Writes
+// run at READ COMMITTED whatever the server's default, without a startup
+// parameter a pooler could refuse.
 //
-// The store runs its writes at READ COMMITTED whatever the server's default,
-// so that writes of one hot key do not fail each other as they would under
-// SERIALIZABLE: it sets no startup parameter, which a connection pooler
-// could refuse, but reads the default once, on Connect, and only if it is
-// not READ COMMITTED sends each write inside a READ COMMITTED transaction
-// of its own (BEGIN, the write and COMMIT in one round trip). The
-// transactions it opens always name their isolation.
+// # Locks
 //
-// # Poolers and failover
+// Every write takes its projection's advisory lock shared, in the
+// statement that writes:
 //
-// Behind PgBouncer (or another pooler) in transaction pooling mode, the
-// store needs no setting of the pooler's, but pgx's default query exec
-// mode, which prepares each statement once per connection, fails there:
-// add default_query_exec_mode=exec (or cache_describe, or simple_protocol)
-// to the connection string; a call that meets the pooler's lost prepared
-// statements says so. describe_exec sends a statement in two round trips,
-// which transaction pooling may route to two server connections: do not
-// use it there. With a multi-host connection string and
-// target_session_attrs=read-write, the pool dials the host that takes
-// writes: after the primary fails and a standby is promoted, the same
-// store writes again as soon as a call dials it (tested with a synchronous
-// standby, by killing the primary with SIGKILL).
+//	pg_advisory_xact_lock_shared(hashtextextended(projection_name, 1868981875))
+//
+// and a reset, or a delete of several shards, takes it exclusively before
+// it changes the rows, so that no shard written meanwhile escapes it.
+// Readers, and other projections' writes and resets, do not wait. Changes
+// also take the store-wide lock, the two int4 keys (1868981875, 0), shared,
+// which a [OffsetStore.WriteOffsets] of more than 64 projections takes
+// exclusively instead of one lock per projection. Versions up to 0.1.0
+// keyed these locks otherwise: move every node at once.
 //
 // # Caveats
 //
-//   - [OffsetStore.ResetOffset] and the calls that change several shards
-//     of a projection at once take that projection's lock (see
-//     [LockClass]), which every write of it takes shared, so that a shard
-//     added meanwhile cannot escape them: they wait for the writes of that
-//     projection in progress, [OffsetStore.WriteOffsetTx]'s open
-//     transactions included, and the writes of that projection that come
-//     meanwhile, from every node, wait for them. Readers, and other
-//     projections' writes and resets, do not wait. They are meant for
-//     rewinding a projection, not for a hot path.
-//   - [OffsetStore.WriteOffsets] of more than 64 projections (an
-//     offsetctl import, say) takes one store-wide lock instead of one per
-//     projection, which would overflow the server's lock table: its first
-//     attempt takes it only when no reset or delete of several shards
-//     holds it, of any projection, and its retries wait for it 200
-//     milliseconds at most; once it has it, those wait for it, on every
-//     node, until it commits; writes do not. A change holds the lock only
-//     once it has its projection and rows, so one that waits for them
-//     keeps no import out.
-//   - Two projection names of one 64-bit lock key (see [LockClass]) would
-//     share a lock: their resets and writes may wait for each other, never
-//     more. A stuck projection holds up others only if it holds the
-//     connections they need: with a pool of n connections, up to (n-2)/2
-//     stuck projections leave the others room. With [WithPool],
-//     connections the application itself holds from the pool are not
-//     counted.
-//   - Earlier versions of this package keyed the locks otherwise (see
-//     [LockClass]): move every node to this one at once, or make no reset
-//     while versions are mixed.
-//   - eGo's own PostgreSQL store does not take that lock. While nodes move
-//     from it to this store one at a time, a reset may miss a shard that a
-//     node still on eGo's store adds while the reset runs.
+//   - Resets and deletes wait for the writes of their projection in
+//     progress, [OffsetStore.WriteOffsetTx]'s open transactions included:
+//     they are for rewinding a stopped projection, not for a hot path.
 //   - A write whose context ends after it was sent may still commit: its
-//     caller gets the context's error either way. A nil error always means
-//     committed.
-//   - While the server is away, calls fail; the pool reconnects by itself
-//     once it is back. A connection abandoned because the server stopped
-//     answering on it still counts against the pool's size for up to 15
-//     seconds while pgx tries to cancel its query: after a silent network
-//     (rather than a refused or reset one), the store may need that long to
-//     recover. [OffsetStore.Disconnect] waits for calls already using the
-//     store's own pool to return, or for its context to end: then it
-//     returns the context's error, and the pool closes once they return.
-//     A write stuck for 5 seconds, with no deadline, on a silent
-//     connection or a locked row, no longer holds up the other writes of
-//     its projection (those of other projections never wait for it).
-//   - Between a primary's failure and a standby's promotion, calls fail:
-//     the store does not wait for a new primary. A write acknowledged
-//     (nil) before the failure survives it only if the standby promoted
-//     had it: with an asynchronous standby, the last writes may be lost.
-//   - A pooler that keeps sending the store to a server that cannot write
-//     makes writes fail after 5 attempts: the store can close its own
-//     connections, not the pooler's.
-//   - Distributed SQL engines that speak PostgreSQL's protocol may lack
-//     some of what the store uses (advisory locks, unnest over arrays, ON
-//     CONFLICT): the store is tested on PostgreSQL only.
+//     caller gets the context's error either way. A nil error always
+//     means committed.
+//   - While any transaction holding a transaction ID stays open, the server
+//     prunes no row version a write leaves behind: every writer slows down
+//     the longer it stays open.
+//   - Between a primary's failure and a standby's promotion, calls fail. A
+//     write acknowledged before the failure survives it only if the
+//     promoted standby had it (a synchronous standby).
+//   - ego-contrib's store takes no lock: while nodes move from it one at a
+//     time, a reset may miss a shard a node still on it adds.
+//   - The store is tested on PostgreSQL 15, directly and behind PgBouncer
+//     1.18 in transaction pooling mode.
 package postgres

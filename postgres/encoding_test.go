@@ -136,7 +136,7 @@ func TestOffsetStore_Encodings(t *testing.T) {
 					}{
 						{"ResetOffset", store.ResetOffset(ctx, c.name, 0)},
 						{"WriteOffsets", store.WriteOffsets(ctx, []*egopb.Offset{o})},
-						{"DeleteOffsets", store.DeleteOffsets(ctx, c.name)},
+						{"DeleteShards", second(store.DeleteShards(ctx, c.name, nil))},
 					} {
 						if !errors.Is(call.err, offsetstore.ErrInvalidArgument) {
 							t.Errorf("%s(ctx, %s) on %s = %v; want an error wrapping offsetstore.ErrInvalidArgument", call.name, c.what, tc.name, call.err)
@@ -165,7 +165,7 @@ func TestOffsetStore_Encodings(t *testing.T) {
 						t.Errorf("WriteOffset(ctx, {%q}) on %s = %v; want an error wrapping offsetstore.ErrInvalidArgument", lacking, tc.name, err)
 					}
 				}
-				names, err := store.Projections(ctx)
+				names, err := projectionNames(ctx, store)
 				if want := append([]string{"ascii"}, kept...); err != nil || !slices.Equal(names, want) {
 					t.Errorf("Projections(ctx) on %s = %q, %v; want %q: nothing stored under a name refused", tc.name, names, err, want)
 				}
@@ -208,7 +208,7 @@ func TestOffsetStore_Encodings_CharacterStoredAsAnother(t *testing.T) {
 		{"WriteOffset", store.WriteOffset(ctx, o)},
 		{"WriteOffsets", store.WriteOffsets(ctx, []*egopb.Offset{o, offset("ascii", 0, 2, 2)})},
 		{"ResetOffset", store.ResetOffset(ctx, refused, 0)},
-		{"DeleteOffsets", store.DeleteOffsets(ctx, refused)},
+		{"DeleteShards", second(store.DeleteShards(ctx, refused, nil))},
 		{"GetCurrentOffset", getErr},
 		{"WriteOffsetTx", store.WriteOffsetTx(ctx, tx, o)},
 	} {
@@ -220,7 +220,7 @@ func TestOffsetStore_Encodings_CharacterStoredAsAnother(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantOffset(t, store, kept, 0, written)
-	names, err := store.Projections(ctx)
+	names, err := projectionNames(ctx, store)
 	if err != nil || !slices.Equal(names, []string{kept}) {
 		t.Errorf("Projections(ctx) = %q, %v; want %q: nothing stored under a name refused", names, err, []string{kept})
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ego-contrib/offsetstore"
 	"github.com/ego-contrib/offsetstore/egopb"
 )
 
@@ -37,50 +38,11 @@ func (s *OffsetStore) Offsets(ctx context.Context, projectionName string) ([]*eg
 	return offsets, nil
 }
 
-// Projections returns the names of the projections that have at least one
+// Projections returns a summary of every projection that has at least one
 // offset, sorted as Go sorts strings (byte by byte), whatever the
-// database's collation.
-func (s *OffsetStore) Projections(ctx context.Context) ([]string, error) {
+// database's collation, read in one statement.
+func (s *OffsetStore) Projections(ctx context.Context) ([]offsetstore.ProjectionSummary, error) {
 	const op = "Projections"
-	if err := check(ctx, op, s.optErr); err != nil {
-		return nil, err
-	}
-	sess, err := s.session(op)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := sess.pool.Query(ctx, s.stmts.selectNames)
-	if err != nil {
-		return nil, s.translate(ctx, op, sess, err)
-	}
-	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, s.translate(ctx, op, sess, err)
-	}
-	slices.Sort(names)
-	return names, nil
-}
-
-// A Summary describes the offsets of one projection, as an operator lists
-// them.
-type Summary struct {
-	// ProjectionName names the projection.
-	ProjectionName string
-	// Shards is how many shards have an offset.
-	Shards int
-	// MinValue and MaxValue are the lowest and highest Value among them.
-	MinValue, MaxValue int64
-	// LastUpdate is the highest Timestamp among them, in Unix
-	// milliseconds: the last write or reset, if writers stamp offsets
-	// with the time.
-	LastUpdate int64
-}
-
-// Summaries returns a [Summary] of every projection that has at least one
-// offset, sorted by name as [OffsetStore.Projections] sorts them, read in
-// one statement.
-func (s *OffsetStore) Summaries(ctx context.Context) ([]Summary, error) {
-	const op = "Summaries"
 	if err := check(ctx, op, s.optErr); err != nil {
 		return nil, err
 	}
@@ -92,15 +54,15 @@ func (s *OffsetStore) Summaries(ctx context.Context) ([]Summary, error) {
 	if err != nil {
 		return nil, s.translate(ctx, op, sess, err)
 	}
-	summaries, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Summary, error) {
-		var sum Summary
-		err := row.Scan(&sum.ProjectionName, &sum.Shards, &sum.MinValue, &sum.MaxValue, &sum.LastUpdate)
+	summaries, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (offsetstore.ProjectionSummary, error) {
+		var sum offsetstore.ProjectionSummary
+		err := row.Scan(&sum.Name, &sum.Shards, &sum.MinValue, &sum.MaxValue, &sum.LastUpdate)
 		return sum, err
 	})
 	if err != nil {
 		return nil, s.translate(ctx, op, sess, err)
 	}
-	slices.SortFunc(summaries, func(a, b Summary) int { return cmp.Compare(a.ProjectionName, b.ProjectionName) })
+	slices.SortFunc(summaries, func(a, b offsetstore.ProjectionSummary) int { return cmp.Compare(a.Name, b.Name) })
 	return summaries, nil
 }
 

@@ -7,15 +7,15 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// LockClass seeds the keys of the advisory locks the store takes, one
+// lockClass seeds the keys of the advisory locks the store takes, one
 // per projection: the lock of a projection is PostgreSQL's advisory lock of
-// one bigint key, the 64-bit hash of its name seeded with LockClass. Every
+// one bigint key, the 64-bit hash of its name seeded with lockClass. Every
 // write takes its projection's lock shared, in the statement that writes:
 //
 //	pg_advisory_xact_lock_shared(hashtextextended(projection_name, 1868981875))
 //
-// and [OffsetStore.ResetOffset], [OffsetStore.ResetShards],
-// [OffsetStore.DeleteShards] and [OffsetStore.DeleteOffsets] take it
+// and [OffsetStore.ResetOffset], [OffsetStore.ResetShards]
+// and [OffsetStore.DeleteShards] take it
 // exclusively, before the statement that changes the rows, so that none
 // misses a shard a concurrent write adds; each lock is held until its
 // transaction ends. The lock names a projection, not a table: stores on
@@ -24,7 +24,7 @@ import (
 //
 // Once its projection's lock is granted, and the projection's rows are
 // locked, each of those takes the store-wide lock shared: the advisory
-// lock of two int4 keys, LockClass and 0,
+// lock of two int4 keys, lockClass and 0,
 //
 //	pg_advisory_xact_lock_shared(1868981875, 0)
 //
@@ -35,14 +35,14 @@ import (
 //
 // The value is 0x6F666673, "offs" in ASCII. An application's own advisory
 // locks meet the store-wide lock only if they take the two int4 keys
-// LockClass and 0 (PostgreSQL keeps the one-key and two-key forms apart),
+// lockClass and 0 (PostgreSQL keeps the one-key and two-key forms apart),
 // and a projection's only if they take the one bigint key above. Earlier
 // versions of this package keyed projections with the 32-bit hashtext of
 // the name, on which projections shared locks more often, and the
-// store-wide lock with the bigint key LockClass: nodes of the two kinds do
+// store-wide lock with the bigint key lockClass: nodes of the two kinds do
 // not exclude each other's resets, so move every node at once, or make no
 // reset while they are mixed.
-const LockClass = 0x6F666673
+const lockClass = 0x6F666673
 
 // readCommitted pins the transactions the store opens to READ COMMITTED,
 // whatever the connection's default: under REPEATABLE READ or SERIALIZABLE

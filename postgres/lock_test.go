@@ -99,6 +99,7 @@ func TestOffsetStore_ResetWaitsForOpenWriteOfItsProjection(t *testing.T) {
 			connString := pgtest.URL(t)
 			if tc.withPool {
 				opts = append(opts, postgres.WithPool(isolationPool(t, tc.isolation)))
+				connString = ""
 			} else if tc.isolation != "" {
 				connString = withRuntimeParam(t, connString, "default_transaction_isolation", tc.isolation)
 			}
@@ -192,7 +193,7 @@ func isolationPool(t *testing.T, isolation string) *pgxpool.Pool {
 
 // withRuntimeParam returns the URL connString with the server setting
 // name set to value on every connection, as pgx reads such a URL.
-func withRuntimeParam(t *testing.T, connString, name, value string) string {
+func withRuntimeParam(t testing.TB, connString, name, value string) string {
 	t.Helper()
 	u, err := url.Parse(connString)
 	if err != nil {
@@ -239,7 +240,10 @@ func TestOffsetStore_ReadCommittedWhateverTheDefault(t *testing.T) {
 			_, err := s.DeleteShards(ctx, "p", []uint64{1})
 			return err
 		}},
-		{"DeleteOffsets", func(ctx context.Context, s *postgres.OffsetStore) error { return s.DeleteOffsets(ctx, "q") }},
+		{"DeleteShards/All", func(ctx context.Context, s *postgres.OffsetStore) error {
+			_, err := s.DeleteShards(ctx, "q", nil)
+			return err
+		}},
 	}
 	statements := []call{
 		{"WriteOffset", func(ctx context.Context, s *postgres.OffsetStore) error {
@@ -248,7 +252,6 @@ func TestOffsetStore_ReadCommittedWhateverTheDefault(t *testing.T) {
 		{"WriteOffsets", func(ctx context.Context, s *postgres.OffsetStore) error {
 			return s.WriteOffsets(ctx, []*egopb.Offset{offset("p", 1, 1, 1), offset("q", 0, 1, 1)})
 		}},
-		{"DeleteOffset", func(ctx context.Context, s *postgres.OffsetStore) error { return s.DeleteOffset(ctx, id("p", 2)) }},
 	}
 	for _, tc := range []struct {
 		name      string
@@ -265,13 +268,15 @@ func TestOffsetStore_ReadCommittedWhateverTheDefault(t *testing.T) {
 			ctx := t.Context()
 			schema := pgtest.Schema(t)
 			opts := []postgres.Option{postgres.WithSchema(schema), postgres.WithCreateTable()}
+			connString := withRuntimeParam(t, pgtest.URL(t), "default_transaction_isolation", "serializable")
 			if tc.withPool {
 				opts = append(opts, postgres.WithPool(isolationPool(t, "serializable")))
+				connString = ""
 			}
 			if tc.monotonic {
 				opts = append(opts, postgres.WithMonotonicWrites())
 			}
-			store := postgres.NewOffsetStore(withRuntimeParam(t, pgtest.URL(t), "default_transaction_isolation", "serializable"), opts...)
+			store := postgres.NewOffsetStore(connString, opts...)
 			if err := store.Connect(ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -296,5 +301,57 @@ CREATE TRIGGER refuse AFTER INSERT OR UPDATE OR DELETE ON `+table(schema)+` FOR 
 				}
 			}
 		})
+	}
+}
+
+// TestOffsetStore_ReadersDoNotWaitForAReset checks the promise of
+// docs/postgres.md and the package doc, "Readers ... do not wait": while
+// an open WriteOffsetTx holds projection r's lock shared and a row of it,
+// and a reset of r waits for that lock, every read of r (GetCurrentOffset,
+// Offsets, Snapshot, Projections) returns, with the values committed
+// before the reset.
+func TestOffsetStore_ReadersDoNotWaitForAReset(t *testing.T) {
+	ctx := t.Context()
+	store, schema := connectedStore(t)
+	name := schema
+	mustWrite(t, store, offset(name, 0, 10, 10))
+	mustWrite(t, store, offset(name, 1, 10, 10))
+
+	handler, err := newPool(t, pgtest.URL(t)).Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer handler.Rollback(context.Background())
+	if err := store.WriteOffsetTx(ctx, handler, offset(name, 1, 11, 11)); err != nil {
+		t.Fatalf("WriteOffsetTx(ctx, tx, {%s 1 11}) = %v; want <nil>", name, err)
+	}
+	resetDone := make(chan error, 1)
+	go func() { resetDone <- store.ResetOffset(ctx, name, 0) }()
+	waitForProjectionLock(t, name)
+
+	readCtx, cancel := context.WithTimeout(ctx, patience)
+	defer cancel()
+	if got, err := store.GetCurrentOffset(readCtx, &egopb.ProjectionId{ProjectionName: name, ShardNumber: 0}); err != nil || got.GetValue() != 10 {
+		t.Errorf("GetCurrentOffset(ctx, {%s 0}) while a reset waits = %v, %v; want value 10, <nil> well within %v: readers do not wait", name, got, err, patience)
+	}
+	if got, err := store.Offsets(readCtx, name); err != nil || len(got) != 2 {
+		t.Errorf("Offsets(ctx, %s) while a reset waits = %v, %v; want 2 offsets, <nil> well within %v: readers do not wait", name, got, err, patience)
+	}
+	if got, err := store.Snapshot(readCtx); err != nil || len(got) != 2 {
+		t.Errorf("Snapshot(ctx) while a reset waits = %v, %v; want 2 offsets, <nil> well within %v: readers do not wait", got, err, patience)
+	}
+	if got, err := store.Projections(readCtx); err != nil || len(got) != 1 {
+		t.Errorf("Projections(ctx) while a reset waits = %+v, %v; want 1 summary, <nil> well within %v: readers do not wait", got, err, patience)
+	}
+	select {
+	case err := <-resetDone:
+		t.Fatalf("ResetOffset(ctx, %s, 0) = %v while a WriteOffsetTx of it is open; want it to wait", name, err)
+	default:
+	}
+	if err := handler.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-resetDone; err != nil {
+		t.Fatalf("ResetOffset(ctx, %s, 0) = %v; want <nil>", name, err)
 	}
 }

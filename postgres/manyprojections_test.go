@@ -57,13 +57,13 @@ func TestOffsetStore_WriteOffsets_ManyProjections(t *testing.T) {
 	t.Logf("WriteOffsets of %d offsets of %d projections took %v", len(offsets), projections, time.Since(start))
 	last := offset(offsets[len(offsets)-1].ProjectionName, offsets[len(offsets)-1].ShardNumber, offsets[len(offsets)-1].Value, offsets[len(offsets)-1].Timestamp)
 	wantOffset(t, store, last.ProjectionName, last.ShardNumber, last)
-	summaries, err := store.Summaries(ctx)
+	summaries, err := store.Projections(ctx)
 	if err != nil || len(summaries) != projections {
-		t.Fatalf("Summaries(ctx) = %d projections, %v; want %d", len(summaries), err, projections)
+		t.Fatalf("Projections(ctx) = %d projections, %v; want %d", len(summaries), err, projections)
 	}
 	for _, s := range summaries {
 		if s.Shards != shards {
-			t.Fatalf("Summaries(ctx): %+v; want %d shards", s, shards)
+			t.Fatalf("Projections(ctx): %+v; want %d shards", s, shards)
 		}
 	}
 	// All or nothing: a row the server refuses, among many, fails them

@@ -20,8 +20,10 @@ type optionFunc func(*OffsetStore)
 func (f optionFunc) apply(s *OffsetStore) { f(s) }
 
 // WithPool makes the store run its statements on pool, which the caller
-// owns: the store does not read its connection string, and
-// [OffsetStore.Disconnect] leaves pool open. A nil pool is ignored.
+// owns, in place of a pool of its own: give [NewOffsetStore] an empty
+// connection string with it (a store given both fails to connect, with
+// [offsetstore.ErrInvalidArgument]). [OffsetStore.Disconnect] leaves pool
+// open. A nil pool is ignored.
 //
 // [OffsetStore.Connect] refuses a pool of fewer than 4 connections (see
 // [OffsetStore.WriteOffset] for why). The store counts on its own calls

@@ -443,3 +443,79 @@ func TestOffsetStore_SilentConnectionHoldsUpNoOtherWrite(t *testing.T) {
 	// pgx gives a silent connection 15 seconds to close: cut it.
 	p.cut()
 }
+
+// TestOffsetStore_SilentSharedBatchHoldsUpNoProjection leaves writes with
+// no deadline, as eGo's are, hanging on connections that stopped
+// answering: one alone, a shared batch of its own that fills their room,
+// and then, once it has stalled, a batch holding a write of p and one of
+// q. Once
+// new connections flow again, writes of p and q must be written, within
+// the stall bound and the time pgx takes to free a silent connection,
+// while that batch still hangs.
+func TestOffsetStore_SilentSharedBatchHoldsUpNoProjection(t *testing.T) {
+	t.Parallel() // it waits past stallAfter
+	p, proxied := startProxy(t)
+	_, schema := connectedStore(t)
+	store := postgres.NewOffsetStore(proxied, postgres.WithSchema(schema))
+	ctx := t.Context()
+	if err := store.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer store.Disconnect(context.Background())
+	for _, name := range []string{"a", "p", "q"} {
+		mustWrite(t, store, &egopb.Offset{ProjectionName: name, ShardNumber: 1, Value: 1, Timestamp: 1})
+	}
+
+	p.stall()
+	hungCtx, unhang := context.WithCancel(context.Background())
+	defer unhang()
+	hung := make(chan error, 3)
+	hang := func(name string) {
+		go func() {
+			hung <- store.WriteOffset(hungCtx, &egopb.Offset{ProjectionName: name, ShardNumber: 1, Value: 2, Timestamp: 2})
+		}()
+	}
+	hang("a")
+	time.Sleep(200 * time.Millisecond) // it goes out, alone, and hangs
+	batches, rows := postgres.BatchCounts(store)
+	hang("p")
+	hang("q")
+	time.Sleep(5500 * time.Millisecond) // past stallAfter, p's and q's batch goes out, and hangs
+	if b, r := postgres.BatchCounts(store); b-batches != 1 || r-rows != 2 {
+		t.Fatalf("writes of p and q went out in %d batches of %d writes once another had been silent for 5 seconds; want 1 of 2: writes stalled on a silent connection must not keep the others out", b-batches, r-rows)
+	}
+	p.unstallNew()
+
+	start := time.Now()
+	const patience = 20 * time.Second
+	for _, name := range []string{"p", "q"} {
+		for v := int64(3); ; v++ {
+			callCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			o := &egopb.Offset{ProjectionName: name, ShardNumber: 2, Value: v, Timestamp: v}
+			err := store.WriteOffset(callCtx, o)
+			cancel()
+			if err == nil {
+				wantOffset(t, store, name, 2, o)
+				break
+			}
+			if time.Since(start) > patience {
+				t.Fatalf("WriteOffset of %s %v after new connections flow again, while a batch of p and q with no deadline hangs on a silent connection = %v; want <nil>: one hung batch must not hold up its projections' other writes", name, patience, err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	t.Logf("the store wrote p and q again %v after new connections flowed", time.Since(start))
+	select {
+	case err := <-hung:
+		t.Errorf("a write on a silent connection returned %v; want it still hanging, or the test checked nothing", err)
+	default:
+	}
+	unhang()
+	for range 3 {
+		if err := <-hung; !errors.Is(err, context.Canceled) {
+			t.Errorf("a hung WriteOffset, cancelled = %v; want an error wrapping context.Canceled", err)
+		}
+	}
+	// pgx gives a silent connection 15 seconds to close: cut it.
+	p.cut()
+}

@@ -79,3 +79,17 @@ func mustWrite(tb testing.TB, store interface {
 		tb.Fatalf("WriteOffset(ctx, %v) = %v; want <nil>", o, err)
 	}
 }
+
+// projectionNames returns the names Projections lists.
+func projectionNames(ctx context.Context, store *postgres.OffsetStore) ([]string, error) {
+	summaries, err := store.Projections(ctx)
+	names := make([]string, len(summaries))
+	for i, sum := range summaries {
+		names[i] = sum.Name
+	}
+	return names, err
+}
+
+// second returns the second of two results, for a call whose first result
+// a test does not look at.
+func second[T any](_ T, err error) error { return err }

@@ -73,6 +73,54 @@ DO UPDATE SET current_offset = EXCLUDED.current_offset, timestamp = EXCLUDED.tim
 WHERE o.current_offset <= EXCLUDED.current_offset
 RETURNING projection_name, shard_number`
 
+	// sharedLockWait is how long the writes of a shared batch wait for a
+	// lock or a row (lock_timeout) before the statement fails with SQLSTATE
+	// 55P03 and changes nothing: long enough for the commits of other
+	// writes of the same rows, and for a reset that runs; short enough that
+	// a projection stuck behind a lock held for long (an open transaction
+	// that wrote it, a reset waiting for one, its rows locked by another
+	// session) holds up the other projections of its batch for no longer,
+	// before the committer sends it apart (see [committer]).
+	sharedLockWait = "20ms"
+
+	// upsertTimedSQL is upsertSQL that waits sharedLockWait at most for
+	// the projection's lock and the row. set_config, evaluated before the
+	// lock is asked for, sets lock_timeout until the statement's
+	// transaction ends: its own, or the READ COMMITTED one it is pinned in
+	// (see [session.writer]); never a transaction of the caller's.
+	upsertTimedSQL = `INSERT INTO offsets_store AS o (projection_name, shard_number, current_offset, timestamp)
+SELECT $1::text, $2::bigint, $3::bigint, $4::bigint
+FROM (SELECT pg_advisory_xact_lock_shared(
+    CASE WHEN set_config('lock_timeout', '` + sharedLockWait + `', true) IS NOT NULL THEN hashtextextended($1::text, 1868981875) END)) AS shared_lock
+ON CONFLICT (projection_name, shard_number)
+DO UPDATE SET current_offset = EXCLUDED.current_offset, timestamp = EXCLUDED.timestamp`
+
+	// upsertManyTimedSQL is upsertManySQL that waits sharedLockWait at most
+	// for each lock and row, as upsertTimedSQL. The set_config of the
+	// one-time filter runs once, before the sort yields the first key to
+	// lock.
+	upsertManyTimedSQL = `INSERT INTO offsets_store AS o (projection_name, shard_number, current_offset, timestamp)
+SELECT r.* FROM
+    (SELECT count(pg_advisory_xact_lock_shared(k)) FROM
+        (SELECT DISTINCT hashtextextended(n, 1868981875) AS k FROM unnest($1::text[]) AS n
+         WHERE (SELECT set_config('lock_timeout', '` + sharedLockWait + `', true)) IS NOT NULL ORDER BY k) AS keys) AS shared_locks,
+    unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) AS r
+ON CONFLICT (projection_name, shard_number)
+DO UPDATE SET current_offset = EXCLUDED.current_offset, timestamp = EXCLUDED.timestamp`
+
+	// upsertManyMonotonicTimedSQL is upsertManyMonotonicSQL that waits
+	// sharedLockWait at most, as upsertManyTimedSQL.
+	upsertManyMonotonicTimedSQL = `INSERT INTO offsets_store AS o (projection_name, shard_number, current_offset, timestamp)
+SELECT r.* FROM
+    (SELECT count(pg_advisory_xact_lock_shared(k)) FROM
+        (SELECT DISTINCT hashtextextended(n, 1868981875) AS k FROM unnest($1::text[]) AS n
+         WHERE (SELECT set_config('lock_timeout', '` + sharedLockWait + `', true)) IS NOT NULL ORDER BY k) AS keys) AS shared_locks,
+    unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) AS r
+ON CONFLICT (projection_name, shard_number)
+DO UPDATE SET current_offset = EXCLUDED.current_offset, timestamp = EXCLUDED.timestamp
+WHERE o.current_offset <= EXCLUDED.current_offset
+RETURNING projection_name, shard_number`
+
 	// lockProjectionSQL takes the lock of projection $1 exclusively, until
 	// the transaction ends. Every change to a whole projection (a reset, a
 	// delete of several shards) takes it, and then reads the rows it
@@ -87,7 +135,7 @@ RETURNING projection_name, shard_number`
 	// readers, nor the writes and resets of other projections.
 	//
 	// The lock is PostgreSQL's advisory lock of one bigint key: the 64-bit
-	// hash of the projection name, seeded with [LockClass]. Two names of one
+	// hash of the projection name, seeded with lockClass. Two names of one
 	// hash would share a lock, which costs waiting, never correctness; with
 	// 64 bits, a store of a million projections has about one chance in 37
 	// million of holding such a pair (of 20,000, one in 90 billion).
@@ -107,7 +155,7 @@ RETURNING projection_name, shard_number`
 
 	// tryLockStoreSQL takes the store-wide lock exclusively, until the
 	// transaction ends, if no one holds it, and says whether it did: the
-	// advisory lock of two int4 keys, [LockClass] and 0, which PostgreSQL
+	// advisory lock of two int4 keys, lockClass and 0, which PostgreSQL
 	// keeps apart from the one-key locks of projections. A WriteOffsets of
 	// more than maxProjectionLocks projections takes it instead of their
 	// locks, and so excludes every reset and delete of several shards, of
@@ -176,8 +224,6 @@ FROM (SELECT shard_number, current_offset, timestamp FROM offsets_store
 WHERE o.projection_name = $1 AND o.shard_number = old.shard_number
 RETURNING old.shard_number, old.current_offset, old.timestamp`
 
-	deleteOffsetSQL = `DELETE FROM offsets_store WHERE projection_name = $1 AND shard_number = $2`
-
 	deleteShardsSQL = `DELETE FROM offsets_store
 WHERE projection_name = $1 AND shard_number = ANY($2::bigint[])
 RETURNING shard_number, current_offset, timestamp`
@@ -190,8 +236,6 @@ WHERE projection_name = $1`
 
 	selectAllSQL = `SELECT projection_name, shard_number, current_offset, timestamp FROM offsets_store`
 
-	selectNamesSQL = `SELECT DISTINCT projection_name FROM offsets_store`
-
 	// summariesSQL reads shards as stored: count works on them as they
 	// are, min and max only on values and timestamps.
 	summariesSQL = `SELECT projection_name, count(*), min(current_offset), max(current_offset), max(timestamp)
@@ -201,12 +245,13 @@ FROM offsets_store GROUP BY projection_name`
 // statements are the statements of one store, naming its table.
 type statements struct {
 	createTable, checkTable, nameColumn                    string
-	selectOffset, selectProjection, selectAll, selectNames string
+	selectOffset, selectProjection, selectAll              string
 	summaries                                              string
 	upsert, upsertMany, upsertManyMonotonic                string
+	upsertTimed, upsertManyTimed, upsertManyMonotonicTimed string
 	upsertManyUnlocked, upsertManyMonotonicUnlocked        string
 	reset, resetShards, resetAllReturning                  string
-	deleteOffset, deleteShards, deleteAll                  string
+	deleteShards, deleteAll                                string
 	lockRowsThenStore                                      string
 }
 
@@ -221,17 +266,18 @@ func newStatements(table string) statements {
 		selectOffset:                b(selectOffsetSQL),
 		selectProjection:            b(selectProjectionSQL),
 		selectAll:                   b(selectAllSQL),
-		selectNames:                 b(selectNamesSQL),
 		summaries:                   b(summariesSQL),
 		upsert:                      b(upsertSQL),
 		upsertMany:                  b(upsertManySQL),
 		upsertManyMonotonic:         b(upsertManyMonotonicSQL),
+		upsertTimed:                 b(upsertTimedSQL),
+		upsertManyTimed:             b(upsertManyTimedSQL),
+		upsertManyMonotonicTimed:    b(upsertManyMonotonicTimedSQL),
 		upsertManyUnlocked:          b(upsertManyUnlockedSQL),
 		upsertManyMonotonicUnlocked: b(upsertManyMonotonicUnlockedSQL),
 		reset:                       b(resetSQL),
 		resetShards:                 b(resetShardsSQL),
 		resetAllReturning:           b(resetAllReturningSQL),
-		deleteOffset:                b(deleteOffsetSQL),
 		deleteShards:                b(deleteShardsSQL),
 		lockRowsThenStore:           b(lockRowsThenStoreSQL),
 		deleteAll:                   b(deleteAllSQL),

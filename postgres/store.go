@@ -32,6 +32,9 @@ type OffsetStore struct {
 	monotonic   bool
 	// lockWaits, if not zero, replaces defaultLockWaits, for tests.
 	lockWaits lockWaits
+	// sharedBatches, if not zero, replaces maxSharedBatches, for
+	// benchmarks.
+	sharedBatches int
 
 	// optErr is what was wrong with the options, for Connect to return.
 	optErr error
@@ -52,7 +55,9 @@ type OffsetStore struct {
 // NewOffsetStore returns a store, not yet connected, that will connect to
 // the database of connString (a URL or a key=value string, as
 // [pgxpool.ParseConfig] reads it) when [OffsetStore.Connect] or
-// [OffsetStore.Ping] is called, or use the pool of [WithPool].
+// [OffsetStore.Ping] is called, or use the pool of [WithPool], given with
+// an empty connString: with both, Connect fails with
+// [offsetstore.ErrInvalidArgument].
 //
 // The store's writes run at READ COMMITTED, whatever default the server
 // or connString sets (default_transaction_isolation), without a startup
@@ -69,6 +74,11 @@ func NewOffsetStore(connString string, opts ...Option) *OffsetStore {
 		opt.apply(s)
 	}
 	s.optErr = checkIdentifier("table", s.table)
+	if s.callerPool != nil && connString != "" && s.optErr == nil {
+		// Two ways to say where the database is, one of them unread, is a
+		// mistake a caller should hear of: which did they mean?
+		s.optErr = fmt.Errorf("%w: a connection string and WithPool both given: with WithPool, pass \"\" as the connection string", offsetstore.ErrInvalidArgument)
+	}
 	id := pgx.Identifier{s.table}
 	if s.schemaSet {
 		if err := checkIdentifier("schema", s.schema); err != nil && s.optErr == nil {
@@ -100,10 +110,10 @@ func (s *OffsetStore) CreateTableSQL() string {
 //
 // Connect fails with [offsetstore.ErrInvalidArgument] if the pool has
 // fewer than 4 connections (pool_max_conns, or MaxConns of the pool of
-// [WithPool]): two for a projection whose writes are stuck, one for the
-// other projections' writes, one for reads. With fewer, one stuck
-// projection would hold up the others. Connecting a connected store does
-// nothing.
+// [WithPool]): two for projections whose changes are stuck (a reset
+// waiting for an open transaction holds one), one for the other
+// projections' writes, one for reads. With fewer, stuck projections would
+// hold up the others. Connecting a connected store does nothing.
 func (s *OffsetStore) Connect(ctx context.Context) error {
 	return s.connect(ctx, "Connect")
 }
@@ -238,7 +248,7 @@ func (s *OffsetStore) inspectServer(ctx context.Context, sess *session) error {
 		if !sess.owned {
 			how = fmt.Sprintf("make the pool of postgres.WithPool with MaxConns of %d or more", minPoolSize)
 		}
-		return fmt.Errorf("%w: the pool has %d connections, and the store needs %d, so that a projection whose writes are stuck (its rows locked, its reset waiting) never holds up the others: up to two for the stuck projection, one for the writes of the others and one kept for reads; %s",
+		return fmt.Errorf("%w: the pool has %d connections, and the store needs %d, so that projections that are stuck (their rows locked, their resets waiting) never hold up the others: two for stuck resets, one for the writes of the others and one kept for reads; %s",
 			offsetstore.ErrInvalidArgument, size, minPoolSize, how)
 	}
 	conn, err := sess.pool.Acquire(ctx)
@@ -340,28 +350,33 @@ func (s *OffsetStore) session(op string) (*session, error) {
 // [WithMonotonicWrites] and a higher value is stored. It returns nil only
 // once the row is committed.
 //
-// Concurrent calls of one projection share round trips: while one write,
-// batch or change of that projection is in flight, the calls that arrive
-// wait and then go out together as one statement, one row per key, the
-// last call to arrive winning; each call returns its own batch's outcome.
-// A batch holds one projection's writes only, and a call that finds its
-// projection idle goes out at once, so writes of other projections never
-// wait for this one's.
+// Concurrent calls share round trips, whatever their projection: a call
+// that finds room goes out at once, and the calls that arrive while a
+// batch is in flight wait and then go out together as one statement,
+// one row per key, the last call to arrive winning; each call returns its
+// own batch's outcome.
 //
-// How many go out at once: one unit (a write, a batch, or a change such
-// as a reset) per projection, and a second beside it once the first has
-// been in flight for 5 seconds (its row locked by another transaction,
-// its reset waiting for an open [OffsetStore.WriteOffsetTx], its
-// connection silent), so that a stuck projection holds two connections at
-// most; and, over every projection, the pool's size but one, so that reads
-// always find a connection. Past that, calls wait in the store, where
-// their contexts can end them: with a pool of n connections, (n-2)/2 stuck
-// projections leave the others room to write. A [OffsetStore.WriteOffsets]
-// of several projections counts among the pool's units, but waits for a
-// lock or a row 200 milliseconds at most.
+// A batch waits 20 milliseconds at most for a lock or a row: one that
+// meets a lock held for long (a reset of one of its projections waiting
+// for an open [OffsetStore.WriteOffsetTx], rows another transaction
+// locked) changes nothing, and its projections' writes go out again apart,
+// so that the others commit promptly. The writes of a projection that meet
+// it alone queue in the store and are tried again, after pauses that grow
+// to a second, until they commit; in between they hold neither a
+// connection nor a snapshot. The writes of such a projection that arrive
+// meanwhile wait for them, for 5 seconds at most, and then go out shard by
+// shard. Resets and other changes of the projection go out one at a time,
+// in turn with its writes.
+//
+// How many go out at once: over every projection, the pool's size but
+// one, so that reads always find a connection. A batch in flight for 5
+// seconds (its connection silent) no longer counts. Past that, calls wait
+// in the store, where their contexts can end them. A
+// [OffsetStore.WriteOffsets] of several projections counts among the
+// pool's units, but waits for a lock or a row 200 milliseconds at most.
 //
 // Each statement that writes takes its projection's lock, shared (see
-// [LockClass]): writes never wait for each other's locks, only for a
+// Locks in the package documentation): writes never wait for each other's locks, only for a
 // reset, or a delete of several shards, of their projection.
 //
 // If ctx ends first, WriteOffset returns at once with ctx's error; the
@@ -413,7 +428,7 @@ func (s *OffsetStore) GetCurrentOffset(ctx context.Context, projectionID *egopb.
 // written after the reset. Resetting a projection with no offsets does
 // nothing.
 //
-// The reset takes the projection's lock (see [LockClass]): it waits for
+// The reset takes the projection's lock (see Locks in the package documentation): it waits for
 // the writes of projectionName in progress, [OffsetStore.WriteOffsetTx]'s
 // open transactions included, to commit, and holds off new ones until it
 // commits; readers, and the writes and resets of other projections, do not

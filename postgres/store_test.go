@@ -84,8 +84,8 @@ func TestOffsetStore_NamesTheTableCannotHold(t *testing.T) {
 		mustWrite(t, store, o)
 		wantOffset(t, store, name, 1, o)
 	}
-	if names, err := store.Projections(ctx); err != nil || len(names) != 4 {
-		t.Errorf("Projections(ctx) = %d names, %v; want 4: p and the three of 255 characters", len(names), err)
+	if got, err := store.Projections(ctx); err != nil || len(got) != 4 {
+		t.Errorf("Projections(ctx) = %d projections, %v; want 4: p and the three of 255 characters", len(got), err)
 	}
 }
 
@@ -239,8 +239,13 @@ func TestOffsetStore_QuotedIdentifiers(t *testing.T) {
 func TestOffsetStore_WithPool(t *testing.T) {
 	schema := pgtest.Schema(t)
 	pool := newPool(t, pgtest.URL(t))
-	// The connection string is not read: a bad one must not matter.
-	store := postgres.NewOffsetStore("not a connection string", postgres.WithPool(pool), postgres.WithSchema(schema), postgres.WithCreateTable())
+	// With WithPool the connection string is empty: a store given both
+	// cannot know which the caller meant, and says so.
+	both := postgres.NewOffsetStore(pgtest.URL(t), postgres.WithPool(pool), postgres.WithSchema(schema))
+	if err := both.Ping(t.Context()); !errors.Is(err, offsetstore.ErrInvalidArgument) || !strings.Contains(err.Error(), "WithPool") {
+		t.Errorf("Ping(ctx) of a store given a connection string and WithPool = %v; want an error wrapping offsetstore.ErrInvalidArgument that names WithPool", err)
+	}
+	store := postgres.NewOffsetStore("", postgres.WithPool(pool), postgres.WithSchema(schema), postgres.WithCreateTable())
 	if err := store.Ping(t.Context()); err != nil {
 		t.Fatalf("Ping(ctx) = %v; want <nil>: Ping connects", err)
 	}
@@ -347,9 +352,9 @@ current_offset BIGINT NOT NULL, timestamp BIGINT NOT NULL, PRIMARY KEY (projecti
 	names := []string{"é", "b", "a", "B", "Z", "z", "A", "_x", "ä", "0", "aa", "Ab"}
 	shards := []uint64{math.MaxUint64, 1 << 63, 7, 0}
 	var all []*egopb.Offset
-	var wantSums []postgres.Summary
+	var wantSums []offsetstore.ProjectionSummary
 	for i, name := range names {
-		sum := postgres.Summary{ProjectionName: name, Shards: len(shards), MinValue: math.MaxInt64, MaxValue: math.MinInt64}
+		sum := offsetstore.ProjectionSummary{Name: name, Shards: len(shards), MinValue: math.MaxInt64, MaxValue: math.MinInt64}
 		for j, shard := range shards {
 			o := offset(name, shard, int64(10*i+j), int64(100*i+j))
 			mustWrite(t, store, o)
@@ -365,12 +370,11 @@ current_offset BIGINT NOT NULL, timestamp BIGINT NOT NULL, PRIMARY KEY (projecti
 		}
 		return cmpUint(a.ShardNumber, b.ShardNumber)
 	})
-	slices.SortFunc(wantSums, func(a, b postgres.Summary) int { return strings.Compare(a.ProjectionName, b.ProjectionName) })
-	wantNames := slices.Sorted(slices.Values(names))
+	slices.SortFunc(wantSums, func(a, b offsetstore.ProjectionSummary) int { return strings.Compare(a.Name, b.Name) })
 
 	got, err := store.Projections(ctx)
-	if err != nil || !slices.Equal(got, wantNames) {
-		t.Errorf("Projections(ctx) = %q, %v; want %q: byte order", got, err, wantNames)
+	if err != nil || !slices.Equal(got, wantSums) {
+		t.Errorf("Projections(ctx) = %+v, %v; want %+v: byte order", got, err, wantSums)
 	}
 	wantA := slices.DeleteFunc(slices.Clone(all), func(o *egopb.Offset) bool { return o.ProjectionName != "a" })
 	offsets, err := store.Offsets(ctx, "a")
@@ -384,10 +388,6 @@ current_offset BIGINT NOT NULL, timestamp BIGINT NOT NULL, PRIMARY KEY (projecti
 	if err != nil || !sameOffsets(snapshot, all) {
 		t.Errorf("Snapshot(ctx) = %v, %v; want %v", snapshot, err, all)
 	}
-	sums, err := store.Summaries(ctx)
-	if err != nil || !slices.Equal(sums, wantSums) {
-		t.Errorf("Summaries(ctx) = %+v, %v; want %+v", sums, err, wantSums)
-	}
 }
 
 func cmpUint(a, b uint64) int {
@@ -400,62 +400,12 @@ func cmpUint(a, b uint64) int {
 	return 0
 }
 
-// TestOffsetStore_Change checks DeleteOffset, DeleteOffsets, DeleteShards,
-// ResetShards and WriteOffsets.
-func TestOffsetStore_Change(t *testing.T) {
-	now := time.UnixMilli(1_700_000_000_000)
-	store, _ := connectedStore(t, postgres.WithClock(func() time.Time { return now }))
+// TestOffsetStore_WriteOffsets_RefusesAll checks that WriteOffsets
+// refuses a whole call for one bad offset, a name the table cannot hold
+// included (offsetstoretest.RunAdmin tries the names every store refuses).
+func TestOffsetStore_WriteOffsets_RefusesAll(t *testing.T) {
+	store, _ := connectedStore(t)
 	ctx := t.Context()
-	var ps []*egopb.Offset
-	for shard := range uint64(4) {
-		o := offset("p", shard, int64(shard+1), 1)
-		ps = append(ps, o)
-		mustWrite(t, store, o)
-	}
-	q := offset("q", 0, 5, 5)
-	mustWrite(t, store, q)
-
-	before, err := store.ResetShards(ctx, "p", -1, []uint64{3, 1, 99})
-	if err != nil || !sameOffsets(before, []*egopb.Offset{ps[1], ps[3]}) {
-		t.Errorf("ResetShards(ctx, p, -1, [3 1 99]) = %v, %v; want the offsets of shards 1 and 3 before", before, err)
-	}
-	wantOffset(t, store, "p", 0, ps[0])
-	wantOffset(t, store, "p", 1, offset("p", 1, -1, now.UnixMilli()))
-	wantOffset(t, store, "p", 99, nil)
-	if before, err := store.ResetShards(ctx, "none", 0, nil); err != nil || len(before) != 0 {
-		t.Errorf("ResetShards(ctx, none, 0, nil) = %v, %v; want nothing reset", before, err)
-	}
-
-	deleted, err := store.DeleteShards(ctx, "p", []uint64{0, 42})
-	if err != nil || !sameOffsets(deleted, ps[:1]) {
-		t.Errorf("DeleteShards(ctx, p, [0 42]) = %v, %v; want %v", deleted, err, ps[:1])
-	}
-	if err := store.DeleteOffset(ctx, id("p", 2)); err != nil {
-		t.Fatal(err)
-	}
-	if err := store.DeleteOffset(ctx, id("p", 2)); err != nil {
-		t.Errorf("DeleteOffset(ctx, {p 2}) twice = %v; want <nil>", err)
-	}
-	wantOffset(t, store, "p", 2, nil)
-	if err := store.ResetOffset(ctx, "p", 0); err != nil {
-		t.Fatal(err)
-	}
-	wantOffset(t, store, "p", 2, nil) // not brought back
-	if err := store.DeleteOffsets(ctx, "p"); err != nil {
-		t.Fatal(err)
-	}
-	if names, err := store.Projections(ctx); err != nil || !slices.Equal(names, []string{"q"}) {
-		t.Errorf("Projections(ctx) after DeleteOffsets(ctx, p) = %q, %v; want [q]", names, err)
-	}
-
-	// WriteOffsets: all or nothing.
-	batch := []*egopb.Offset{offset("r", 0, 1, 1), offset("q", 0, 6, 6), offset("r", 1<<63, 2, 2)}
-	if err := store.WriteOffsets(ctx, batch); err != nil {
-		t.Fatal(err)
-	}
-	for _, o := range batch {
-		wantOffset(t, store, o.ProjectionName, o.ShardNumber, o)
-	}
 	for _, bad := range [][]*egopb.Offset{
 		{offset("s", 0, 1, 1), offset("s", 0, 2, 2)},
 		{offset("s", 0, 1, 1), nil},
@@ -532,10 +482,11 @@ const blockShard = 1 << 40
 
 // holdCommitter makes the lane of projection name in the store's committer
 // wait, with a write in flight, until release is called: another
-// transaction locks the row of shard blockShard that the write writes.
-// Writes of name made meanwhile queue up, and go out together once
-// released (or once the write has been stuck for 5 seconds). table is the
-// quoted name of the store's table.
+// transaction locks the row of shard blockShard that the write writes, so
+// that the write's shared batch gives up and the projection gets a lane.
+// Writes of name made meanwhile queue up in it, and go out together once
+// released (or once the write has been stuck for 5 seconds, beside it).
+// table is the quoted name of the store's table.
 func holdCommitter(t *testing.T, store *postgres.OffsetStore, pool *pgxpool.Pool, table, name string) (release func()) {
 	t.Helper()
 	ctx := t.Context()
@@ -550,6 +501,7 @@ func holdCommitter(t *testing.T, store *postgres.OffsetStore, pool *pgxpool.Pool
 	}
 	first := make(chan error, 1)
 	go func() { first <- store.WriteOffset(ctx, offset(name, blockShard, 1, 1)) }()
+	waitForLane(t, store, name)
 	waitForLockWaiters(t, pool, 1)
 	return func() {
 		t.Helper()
@@ -559,6 +511,20 @@ func holdCommitter(t *testing.T, store *postgres.OffsetStore, pool *pgxpool.Pool
 		if err := <-first; err != nil {
 			t.Fatalf("WriteOffset(ctx, {%s %d}) held by another transaction = %v; want <nil>", name, blockShard, err)
 		}
+	}
+}
+
+// waitForLane waits until projection name has a lane with a unit in
+// flight (see [postgres.HasLane]), and fails the test if it has none
+// after patience.
+func waitForLane(t *testing.T, store *postgres.OffsetStore, name string) {
+	t.Helper()
+	deadline := time.Now().Add(patience)
+	for !postgres.HasLane(store, name) {
+		if time.Now().After(deadline) {
+			t.Fatalf("projection %s has no lane after %v; want its write, which met a row locked elsewhere, to wait in one", name, patience)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -581,7 +547,7 @@ func TestOffsetStore_GroupCommit_LastArrivalWins(t *testing.T) {
 		t.Fatalf("WriteOffset returned %v while its batch could not commit; want it to wait for the commit", err)
 	case <-time.After(100 * time.Millisecond):
 	}
-	batchesBefore, _ := postgres.BatchCounts(store)
+	batchesBefore, rowsBefore := postgres.BatchCounts(store)
 	release()
 	for range writes {
 		if err := <-done; err != nil {
@@ -589,8 +555,10 @@ func TestOffsetStore_GroupCommit_LastArrivalWins(t *testing.T) {
 		}
 	}
 	wantOffset(t, store, "p", 1, offset("p", 1, writes-1, writes-1))
-	if batches, _ := postgres.BatchCounts(store); batches-batchesBefore != 1 {
-		t.Errorf("the %d queued writes went out in %d batches; want 1", writes, batches-batchesBefore)
+	// The held write commits alone, at its next attempt; the queued ones
+	// wait for it, and then go out together.
+	if batches, rows := postgres.BatchCounts(store); batches-batchesBefore != 2 || rows-rowsBefore != writes+1 {
+		t.Errorf("the held write and the %d queued behind it went out in %d batches of %d writes; want 2 batches of %d", writes, batches-batchesBefore, rows-rowsBefore, writes+1)
 	}
 }
 
@@ -726,4 +694,41 @@ func TestOffsetStore_GroupCommit_StuckWriteHoldsUpNoOther(t *testing.T) {
 	}
 	release() // fails the test unless the stuck write now returns nil
 	wantOffset(t, store, "q", blockShard, offset("q", blockShard, 1, 1))
+}
+
+// TestOffsetStore_Disconnect_WaitsForWriteBetweenAttempts: a write whose
+// row another transaction holds waits in its projection's lane, between
+// attempts, holding no connection. It was sent, and may still commit for
+// all its caller knows: Disconnect must wait for it, as for a write in
+// flight, and it must commit once the row is free.
+func TestOffsetStore_Disconnect_WaitsForWriteBetweenAttempts(t *testing.T) {
+	ctx := t.Context()
+	schema := pgtest.Schema(t)
+	pool := newPool(t, pgtest.URL(t))
+	store := postgres.NewOffsetStore("", postgres.WithPool(pool), postgres.WithSchema(schema), postgres.WithCreateTable())
+	if err := store.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, store, offset("p", 0, 1, 1))
+	blocker := lockRows(t, pool, schema, "p")
+	written := make(chan error, 1)
+	go func() { written <- store.WriteOffset(ctx, offset("p", 0, 2, 2)) }()
+	waitForLane(t, store, "p")
+	// Its pauses grow past its attempts' 20 milliseconds.
+	time.Sleep(1500 * time.Millisecond)
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	if err := store.Disconnect(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Disconnect(ctx ending in 200ms) while a write waits between attempts for a row = %v; want an error wrapping context.DeadlineExceeded", err)
+	}
+	if err := blocker.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-written; err != nil {
+		t.Errorf("the write, once its row was free = %v; want <nil>", err)
+	}
+	var value int64
+	if err := pool.QueryRow(ctx, `SELECT current_offset FROM `+table(schema)+` WHERE projection_name = 'p' AND shard_number = 0`).Scan(&value); err != nil || value != 2 {
+		t.Errorf("the stored value of p's shard 0 = %d, %v; want 2, <nil>", value, err)
+	}
 }

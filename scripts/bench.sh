@@ -1,7 +1,9 @@
 #!/bin/sh
 # Runs the memory store's benchmarks beside the floor store's and prints
-# each figure as a ratio to the floor. The raw output is kept in bench.txt
-# (or $1), so that two runs can be compared with benchstat later.
+# each figure as a ratio to the floor, under a header saying when, where and
+# how it ran, so that the table can be pasted into docs/performance.md as
+# printed. The raw output is kept in bench.txt (or $1), so that two runs can
+# be compared with benchstat later.
 #
 # Usage: scripts/bench.sh [output-file]
 set -eu
@@ -15,11 +17,19 @@ out=${1:-bench.txt}
 bin=$(mktemp -d)/memory.test
 trap 'rm -rf "$(dirname "$bin")"' EXIT
 go test -c -o "$bin" ./memory
+started=$(date -u '+%Y-%m-%d %H:%M UTC')
+load=$(cut -d ' ' -f 1-3 /proc/loadavg 2>/dev/null || echo unknown)
 : >"$out"
 for run in $(seq 20); do
 	echo "== run $run of 20" >&2
 	"$bin" -test.run '^$' -test.bench . -test.benchmem -test.count 1 -test.benchtime 0.25s | tee -a "$out"
 done
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)
+echo "date:    $started"
+echo "machine: $(getconf _NPROCESSORS_ONLN) CPUs${cpu:+ ($cpu)}, $(uname -sm), load average $load at the start"
+echo "go:      $(go version | cut -d ' ' -f 3-)"
+echo "command: scripts/bench.sh (20 runs of -test.bench . -test.benchmem -test.benchtime 0.25s)"
+echo
 # benchstat is pinned in tools/go.mod, apart from the library's dependencies,
 # so that every run formats and tests alike.
 go tool -modfile=tools/go.mod benchstat \

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -26,9 +27,16 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{nil, []string{"no command given", "(see 'offsetctl --help')"}},
 		{[]string{"list"}, []string{`unknown command "list"`, "projections, offsets, reset"}},
+		// A typo: the nearest commands, as cobra finds them.
+		{[]string{"projectons"}, []string{`unknown command "projectons": did you mean projections?`}},
+		{[]string{"--url", noServer, "ofsets", "accounts"}, []string{`unknown command "ofsets": did you mean offsets?`}},
+		{[]string{"help", "exprot"}, []string{`unknown command "exprot": did you mean export?`}},
+		{[]string{"completion", "bsh"}, []string{`completion: unknown command "bsh": did you mean bash or zsh?`}},
+		{[]string{"version", "now"}, []string{`unknown command "now" for "offsetctl version"`}},
 		{[]string{"--bogus", "projections"}, []string{"unknown flag: --bogus"}},
 		{[]string{"projections", "extra"}, []string{"projections: accepts 0 arg(s), received 1", "(see 'offsetctl projections --help')"}},
-		{[]string{"projections", "--output", "yaml"}, []string{`--output "yaml": want table or json`}},
+		{[]string{"projections", "--output", "yaml"}, []string{`--output "yaml": want table, wide or json`}},
+		{[]string{"projections", "-o", "yaml"}, []string{`--output "yaml": want table, wide or json`}},
 		{[]string{"projections", "--timeout", "soon"}, []string{`--timeout "soon"`, "duration"}},
 		{[]string{"projections", "--timeout", "-1s"}, []string{"--timeout -1s"}},
 		{[]string{"offsets"}, []string{"offsets: accepts 1 arg(s), received 0", "(see 'offsetctl offsets --help')"}},
@@ -54,11 +62,11 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"reset", "accounts", "--to", "0", "--shard", "-1"}, []string{`--shard "-1": want shard numbers`}},
 		{[]string{"reset", "accounts", "--to", "0", "--execute=maybe"}, []string{`--execute "maybe"`}},
 		{[]string{"delete", "accounts", "--to", "0"}, []string{"delete: unknown flag: --to"}},
-		{[]string{"export", "--output", "yaml"}, []string{`export: --output "yaml": want table or json`}},
-		{[]string{"export", "--output", ""}, []string{`export: --output "": want table or json`}},
+		{[]string{"export", "--output", "yaml"}, []string{`export: --output "yaml": want table, wide or json`}},
+		{[]string{"export", "--output", ""}, []string{`export: --output "": want table, wide or json`}},
 		// Before the command, --output is checked as after it.
-		{[]string{"--output", "yaml", "projections"}, []string{`projections: --output "yaml": want table or json`}},
-		{[]string{"--output", "", "export"}, []string{`export: --output "": want table or json`}},
+		{[]string{"--output", "yaml", "projections"}, []string{`projections: --output "yaml": want table, wide or json`}},
+		{[]string{"--output", "", "export"}, []string{`export: --output "": want table, wide or json`}},
 		// help prints no rows: --output is as unknown to it before the
 		// command as after.
 		{[]string{"help", "--output", "json"}, []string{"help: unknown flag: --output", "(see 'offsetctl help --help')"}},
@@ -72,11 +80,31 @@ func TestUsageErrors(t *testing.T) {
 		// so the case needs no server.
 		{[]string{"projections", "--table", "", "--url", "postgres://nobody@127.0.0.1:1/none"}, []string{"table name is empty"}},
 		{[]string{"help", "nosuch"}, []string{`unknown command "nosuch"`}},
-		{[]string{"projections", "--url", "mysql://user:secret@host/db"}, []string{`--url scheme "mysql": want postgres://, postgresql:// or nats://`}},
+		{[]string{"projections", "--url", "mysql://user:secret@host/db"}, []string{`--url scheme "mysql": want postgres://, postgresql://, nats:// or tls://`}},
 		{[]string{"projections", "--bucket", "b", "--url", "postgres://user:secret@host/db"}, []string{"--bucket is for NATS"}},
 		{[]string{"projections", "--table", "t", "--url", "nats://user:secret@127.0.0.1:1"}, []string{"--schema and --table are for PostgreSQL"}},
 		{[]string{"offsets", "a", "--bucket", "a.b", "--url", "nats://user:secret@127.0.0.1:1"}, []string{`bucket name "a.b"`}},
-		{[]string{"completion", "tcsh"}, []string{"completion: unknown command \"tcsh\""}},
+		{[]string{"completion", "tcsh"}, []string{"completion: unknown command \"tcsh\": one of bash, zsh, fish, powershell"}},
+		// The events table: its flags, checked before anything is sent.
+		{[]string{"projections", "--events-schema", "s", "--url", noServer}, []string{"give --events-table too"}},
+		{[]string{"offsets", "a", "--events-url", noServer, "--url", noServer}, []string{"give --events-table too"}},
+		{[]string{"projections", "--events-table", "events_store", "--url", "nats://user:secret@127.0.0.1:1"}, []string{"the offsets are in NATS; give --events-url"}},
+		{[]string{"offsets", "a", "--events-table", "e", "--events-url", "postgres://user:secret@host:notaport/db", "--url", noServer}, []string{"cannot use --events-url", "invalid port"}},
+		{[]string{"offsets", "a", "--events-table", "e", "--url", "postgres://user:secret@host/db?sslmode=bogus"}, []string{"cannot use --url", "sslmode is invalid"}},
+		// NATS's credentials and TLS: for NATS only, and checked first.
+		{[]string{"projections", "--creds", "user.creds", "--url", noServer}, []string{"--creds is for NATS"}},
+		{[]string{"projections", "--tls-ca", "ca.pem", "--url", noServer}, []string{"--tls-ca is for NATS"}},
+		{[]string{"import", "offsets.jsonl", "--replicas", "3", "--url", noServer}, []string{"--replicas is for NATS"}},
+		// 0 is given, not the flag's default: refused as any other value.
+		{[]string{"import", "offsets.jsonl", "--replicas", "0", "--url", noServer}, []string{"--replicas is for NATS"}},
+		{[]string{"import", "offsets.jsonl", "--replicas", "-1", "--url", "nats://127.0.0.1:1"}, []string{"--replicas -1: want 1 or more"}},
+		{[]string{"projections", "--creds", "/nonexistent/user.creds", "--url", "nats://127.0.0.1:1"}, []string{"--creds /nonexistent/user.creds: no such file or directory"}},
+		{[]string{"projections", "--nkey", "/nonexistent/user.nk", "--url", "nats://127.0.0.1:1"}, []string{"--nkey /nonexistent/user.nk: no such file or directory"}},
+		{[]string{"projections", "--nkey", os.DevNull, "--url", "nats://127.0.0.1:1"}, []string{"--nkey " + os.DevNull + ": "}},
+		{[]string{"projections", "--creds", os.DevNull, "--nkey", os.DevNull, "--url", "nats://127.0.0.1:1"}, []string{"--creds and --nkey: give one"}},
+		{[]string{"projections", "--tls-cert", "client.pem", "--url", "nats://127.0.0.1:1"}, []string{"--tls-cert and --tls-key go together"}},
+		{[]string{"projections", "--tls-cert", os.DevNull, "--tls-key", os.DevNull, "--url", "nats://127.0.0.1:1"}, []string{"--tls-cert " + os.DevNull + " and --tls-key " + os.DevNull + ": "}},
+		{[]string{"projections", "--tls-ca", os.DevNull, "--url", "tls://127.0.0.1:1"}, []string{"--tls-ca " + os.DevNull + ": no PEM certificate in it"}},
 		{[]string{"completion"}, []string{"completion: no shell given: one of bash, zsh, fish, powershell"}},
 		{[]string{"projections", "--url", "postgres://user:secret@host:notaport/db"}, []string{"cannot use --url", "invalid port"}},
 		// The string parses, but names what the driver cannot use: the
@@ -131,7 +159,9 @@ func TestHelp_EveryCommandHasAnExample(t *testing.T) {
 	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}} {
 		r := offsetctl(t, "", args...)
 		wantCode(t, r, exitOK, args...)
-		for _, want := range append(names, "Examples:", "--url", "Exit status", "stop", nowVariable, urlVariable, postgresURLVariable, "2000-01-01", "2100-01-01") {
+		for _, want := range append(names, "Examples:", "--url", "Exit status", "stop", nowVariable, urlVariable, postgresURLVariable, natsURLVariable,
+			credsVariable, nkeyVariable, tlsCertVariable, tlsKeyVariable, tlsCAVariable, "--creds", "--nkey", "--tls-cert", "--tls-key", "--tls-ca", "--version",
+			"--events-table", "AGE is not lag", "undo", "2000-01-01", "2100-01-01") {
 			if !strings.Contains(strings.ToLower(r.stdout), strings.ToLower(want)) {
 				t.Errorf("offsetctl %s printed\n%s\nwant it to mention %q", strings.Join(args, " "), r.stdout, want)
 			}
@@ -411,7 +441,7 @@ func TestMissingTable(t *testing.T) {
 		absent string
 	}{
 		{[]string{"projections", "--schema", schema, "--table", "nosuch"},
-			[]string{"table " + typo + " does not exist", "check --schema and --table", "postgres/schema.sql"}, typo},
+			[]string{"table " + typo + " does not exist", "check --schema and --table", "import --execute creates it", "or run: CREATE SCHEMA IF NOT EXISTS", "CREATE TABLE IF NOT EXISTS " + typo + " ("}, typo},
 		{[]string{"offsets", "accounts", "--schema", missingSchema},
 			[]string{"table " + inMissingSchema + " does not exist"}, inMissingSchema},
 		{[]string{"reset", "accounts", "--to", "0", "--execute", "--schema", missingSchema},
@@ -445,6 +475,40 @@ func TestMissingTable(t *testing.T) {
 				t.Errorf("after offsetctl %s, table %s exists; want it not created", strings.Join(tc.args, " "), tc.absent)
 			}
 		})
+	}
+}
+
+// TestMissingTable_TheStatementPrintedCreatesIt runs the statement that
+// the error on a missing table prints, as an operator without the source
+// tree pastes it into psql: the table it makes must be one offsetctl
+// works on, in a schema that did not exist either.
+func TestMissingTable_TheStatementPrintedCreatesIt(t *testing.T) {
+	t.Parallel()
+	schema := pgtest.Schema(t)
+	args := []string{"projections", "--schema", schema, "--table", "my offsets"}
+	r := offsetctl(t, "", args...)
+	wantCode(t, r, exitFailure, args...)
+	_, statement, ok := strings.Cut(strings.TrimSuffix(r.stderr, "\n"), "or run: ")
+	if !ok {
+		t.Fatalf("offsetctl %s: stderr = %q; want the statement that creates the table", strings.Join(args, " "), r.stderr)
+	}
+	conn, err := pgx.Connect(t.Context(), pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(t.Context(), statement); err != nil {
+		t.Fatalf("Exec(%q) = %v; want the statement offsetctl printed to run", statement, err)
+	}
+	r = offsetctl(t, `{"projectionName":"accounts","shardNumber":"3","value":"7"}`, "import", "-", "--execute", "--schema", schema, "--table", "my offsets")
+	wantCode(t, r, exitOK, "import")
+	if strings.Contains(r.stderr, "created") {
+		t.Errorf("import into the table the statement made: stderr = %q; want no table created, the statement's being there", r.stderr)
+	}
+	r = offsetctl(t, "", "offsets", "accounts", "--schema", schema, "--table", "my offsets", "-o", "json")
+	wantCode(t, r, exitOK, "offsets")
+	if !strings.Contains(r.stdout, `"shardNumber":"3","value":"7"`) {
+		t.Errorf("offsets accounts in the table the statement made printed %q; want shard 3 at 7", r.stdout)
 	}
 }
 

@@ -22,18 +22,23 @@ func newDeleteCommand(e *env) *cobra.Command {
 		Short: "delete the offsets of projection NAME (dry run unless --execute)",
 		Long: `Prints the offsets it would delete; deletes them, all at once, only with
 --execute. A projection with no offsets, or a --shard without one, is an
-error, and nothing changes. Stop the projection first, as for reset; keep
-what --output json prints, and import puts it back.`,
+error, and nothing changes. Stop the projection first, as for reset.
+
+Keep what --output json prints, export's lines: import of them puts the
+offsets back (an undo).`,
 		Example: `  offsetctl delete accounts --shard 3             # dry run: prints the plan
-  offsetctl delete accounts --shard 3 --execute   # does it`,
+  offsetctl delete accounts --shard 3 --execute   # does it
+  offsetctl delete accounts --execute -o json > undo.jsonl
+  offsetctl import undo.jsonl --execute           # undoes it`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.name = args[0]
 			return runDelete(o.start(cmd), o)
 		},
+		ValidArgsFunction: e.completeName(false),
 	}
-	addOutputFlag(cmd, &o.output, "table")
-	addShardFlag(cmd, &o.shards, "delete")
+	addOutputFlag(cmd, &o.output, formatTable)
+	addShardFlag(e, cmd, &o.shards, "delete")
 	cmd.Flags().BoolVar(&o.execute, "execute", false, "delete; without it, only print what would be deleted")
 	return cmd
 }

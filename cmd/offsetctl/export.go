@@ -31,7 +31,8 @@ func newExportCommand(e *env) *cobra.Command {
 JSON object per line: the protobuf JSON of eGo's Offset, 64-bit integers as
 strings, sorted by projection and shard, each projection read at once. A
 NAME with no offsets is an error, and nothing is written. --output table
-shows them as offsets does, for people; import reads JSON lines.`,
+shows them as offsets does, for people (--output wide adds their
+timestamps); import reads JSON lines.`,
 		Example: `  offsetctl export --file offsets.jsonl
   offsetctl export accounts
 
@@ -42,8 +43,9 @@ shows them as offsets does, for people; import reads JSON lines.`,
 			o.names = args
 			return runExport(o.start(cmd), o)
 		},
+		ValidArgsFunction: e.completeName(true),
 	}
-	addOutputFlag(cmd, &o.output, "json")
+	addOutputFlag(cmd, &o.output, formatJSON)
 	cmd.Flags().StringVar(&o.file, "file", "", "write to `FILE` instead of stdout; it is replaced only once the export is whole")
 	return cmd
 }
@@ -82,7 +84,7 @@ func runExport(ctx context.Context, o *exportOptions) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(o.stderr, "exported %s of %s to %s\n", plural(len(offsets), "offset"), plural(len(summarize(offsets)), "projection"), dest)
+	fmt.Fprintf(o.stderr, "exported %s of %s to %s\n", plural(len(offsets), "offset"), plural(projectionCount(offsets), "projection"), dest)
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -30,28 +31,40 @@ func newImportCommand(e *env) *cobra.Command {
 	o := &importOptions{env: e}
 	cmd := &cobra.Command{
 		Use:   "import FILE",
-		Short: "write the offsets of an export file, all or none (dry run unless --execute)",
+		Short: "write the offsets of an export file, or undo a reset or a delete, all or none (dry run unless --execute)",
 		Long: `Reads FILE ('-' for stdin), JSON lines as export writes them, and checks
 every line first: bad JSON, unknown fields, bad names and a projection and
 shard given twice are reported with their line numbers, and then nothing
-is written. The valueTime that offsets prints is skipped. Prints each
-offset before and after; writes them only with --execute, all or none.
-Offsets not in FILE are left as they are. Stop the projections first.
+is written. Prints each offset before and after; writes them only with
+--execute, all or none. Offsets not in FILE are left as they are. Stop the
+projections first.
 
---execute creates a missing table, and its --schema (postgres/schema.sql),
-or a missing bucket, so that a backup restores into a new store; the dry
-run says it would.`,
+It reads what offsetctl prints with --output json too, as an undo: the
+lines of offsets and delete, whose notes (valueTime, age, lag...) it skips,
+and the lines of reset, from which it takes each offset as it was before
+the reset. A line of an import's own report whose offset did not exist
+before is refused: import writes offsets, it does not delete them. So is
+a line of offsets --events-table for a shard with no offset (value null).
+
+--execute creates a missing table, and its --schema, or a missing bucket
+(with --replicas copies, on NATS), so that a backup restores into a new
+store; the dry run says it would.`,
 		Example: `  offsetctl import offsets.jsonl                  # dry run: prints the plan
   offsetctl import offsets.jsonl --execute        # does it
-  offsetctl export --url "$FROM" | offsetctl import --url "$TO" --execute -`,
+  offsetctl export --url "$FROM" | offsetctl import --url "$TO" --execute -
+  offsetctl reset accounts --to 0 --execute -o json > undo.jsonl
+  offsetctl import undo.jsonl --execute           # puts accounts back
+  offsetctl import offsets.jsonl --url nats://n1:4222,nats://n2:4222,nats://n3:4222 --replicas 3 --execute`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.file = args[0]
+			o.replicasGiven = cmd.Flags().Changed("replicas")
 			return runImport(o.start(cmd), o)
 		},
 	}
-	addOutputFlag(cmd, &o.output, "table")
+	addOutputFlag(cmd, &o.output, formatTable)
 	cmd.Flags().BoolVar(&o.execute, "execute", false, "write the offsets; without it, only print what would change")
+	cmd.Flags().IntVar(&e.replicas, "replicas", 0, "NATS: how many servers keep a copy of a bucket import creates, `N`, 1 or more (default: the nats store's default for a bucket it creates); a bucket that exists keeps its own")
 	return cmd
 }
 
@@ -116,6 +129,8 @@ func runImport(ctx context.Context, o *importOptions) error {
 		missing = false
 	} else if err != nil && !missing {
 		return err
+	} else if o.replicas > 0 && !missing {
+		fmt.Fprintf(o.stderr, "%s exists in %s: it keeps its own replicas; --replicas applies to a bucket import creates\n", db.holder, db.where)
 	}
 	current := map[key]*egopb.Offset{}
 	if !missing {
@@ -141,7 +156,7 @@ func runImport(ctx context.Context, o *importOptions) error {
 		}
 	}
 	summary := fmt.Sprintf("%s of %s (%d new, %d changed, %d as they are)",
-		plural(len(offsets), "offset"), plural(len(summarize(offsets)), "projection"), added, changed, len(offsets)-added-changed)
+		plural(len(offsets), "offset"), plural(projectionCount(offsets), "projection"), added, changed, len(offsets)-added-changed)
 	if o.execute {
 		if err := db.store.WriteOffsets(ctx, offsets); err != nil {
 			return db.explain(ctx, err)
@@ -265,20 +280,151 @@ func protojsonMessage(err error) string {
 var offsetFields = map[string]bool{"projectionName": true, "projection_name": true, "shardNumber": true, "shard_number": true, "value": true, "timestamp": true}
 
 // unmarshalOffset reads line, the protobuf JSON of an Offset, as protojson
-// does, but skips the valueTime that offsets prints.
+// does, but skips the notes offsetctl prints beside the fields; or a line
+// of a change, as reset and import print it, as the offset before the
+// change.
 func unmarshalOffset(line []byte, o *egopb.Offset) error {
+	fields, err := objectFields(line)
+	switch {
+	case err != nil && json.Valid(line):
+		// Not an object, or a field given twice.
+		return err
+	case err != nil:
+		// protojson says where the syntax breaks.
+		if perr := protojson.Unmarshal(line, o); perr != nil {
+			return perr
+		}
+		return err
+	}
+	if _, ok := fields["before"]; ok {
+		return unmarshalChange(fields, o)
+	}
+	if v, ok := fields["value"]; ok && string(bytes.TrimSpace(v)) == "null" {
+		return unmarshalNoOffset(fields, o)
+	}
 	var opts protojson.UnmarshalOptions
-	var fields map[string]json.RawMessage
-	if json.Unmarshal(line, &fields) == nil {
-		if _, ok := fields["valueTime"]; ok {
-			delete(fields, "valueTime")
-			for _, k := range slices.Sorted(maps.Keys(fields)) {
-				if !offsetFields[k] {
-					return fmt.Errorf("unknown field %q", k)
-				}
-			}
+	for k := range fields {
+		if notes[k] {
 			opts.DiscardUnknown = true
 		}
 	}
+	if opts.DiscardUnknown {
+		if err := onlyFields(fields, offsetFields, notes); err != nil {
+			return err
+		}
+	}
 	return opts.Unmarshal(line, o)
+}
+
+// unmarshalNoOffset reads the key of a line whose value is null, as
+// offsets --events-table prints a shard of the events a projection has no
+// offset for, and refuses it: protojson would read null as 0, and write an
+// offset the line says is not there.
+func unmarshalNoOffset(fields map[string]json.RawMessage, o *egopb.Offset) error {
+	if err := onlyFields(fields, offsetFields, notes); err != nil {
+		return err
+	}
+	key := maps.Clone(fields)
+	maps.DeleteFunc(key, func(k string, _ json.RawMessage) bool { return !offsetFields[k] || k == "value" || k == "timestamp" })
+	if err := unmarshalSynthetic(key, o); err != nil {
+		return err
+	}
+	return fmt.Errorf("projection %q shard %d has no offset on this line (value null, as offsets --events-table prints a shard of the events with none): import writes offsets; leave the line out",
+		o.ProjectionName, o.ShardNumber)
+}
+
+// changeFields are the fields of a change's line beside the offset's key.
+var changeFields = map[string]bool{"before": true, "after": true}
+
+// unmarshalChange reads the fields of a change's line as the offset before
+// the change.
+func unmarshalChange(fields map[string]json.RawMessage, o *egopb.Offset) error {
+	if err := onlyFields(fields, offsetFields, changeFields); err != nil {
+		return err
+	}
+	key := maps.Clone(fields)
+	delete(key, "before")
+	delete(key, "after")
+	before := bytes.TrimSpace(fields["before"])
+	if string(before) == "null" {
+		if err := unmarshalSynthetic(key, o); err != nil {
+			return err
+		}
+		return fmt.Errorf("projection %q shard %d did not exist before this change, which created it: import writes offsets, it does not delete them ('offsetctl delete %s --shard %d' does)",
+			o.ProjectionName, o.ShardNumber, o.ProjectionName, o.ShardNumber)
+	}
+	state, err := objectFields(before)
+	if err != nil {
+		return fmt.Errorf("before: %w", err)
+	}
+	if err := onlyFields(state, map[string]bool{"value": true, "timestamp": true}, notes); err != nil {
+		return fmt.Errorf("before: %w", err)
+	}
+	for _, k := range []string{"value", "timestamp"} {
+		if v, ok := state[k]; ok {
+			key[k] = v
+		}
+	}
+	return unmarshalSynthetic(key, o)
+}
+
+// unmarshalSynthetic reads fields, taken from a line and put together
+// anew, as protojson reads an Offset: its positions would not be the
+// line's, so its message says none.
+func unmarshalSynthetic(fields map[string]json.RawMessage, o *egopb.Offset) error {
+	data, err := json.Marshal(fields)
+	if err != nil {
+		return err
+	}
+	if err := protojson.Unmarshal(data, o); err != nil {
+		msg := protojsonMessage(err)
+		if _, after, ok := strings.Cut(msg, ": "); ok && strings.HasPrefix(msg, "column ") {
+			msg = after
+		}
+		return errors.New(msg)
+	}
+	return nil
+}
+
+// onlyFields returns an error naming a field of fields that neither of
+// known nor also has, or nil.
+func onlyFields(fields map[string]json.RawMessage, known, also map[string]bool) error {
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
+		if !known[k] && !also[k] {
+			return fmt.Errorf("unknown field %q", k)
+		}
+	}
+	return nil
+}
+
+// objectFields returns the fields of data, a JSON object, refusing a
+// field given twice, which encoding/json would take the last of.
+func objectFields(data []byte) (map[string]json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, errors.New("not a JSON object")
+	}
+	fields := map[string]json.RawMessage{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		k, _ := t.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, err
+		}
+		if _, ok := fields[k]; ok {
+			return nil, fmt.Errorf("duplicate field %q", k)
+		}
+		fields[k] = v
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("more after the object")
+	}
+	return fields, nil
 }

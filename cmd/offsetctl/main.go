@@ -22,12 +22,18 @@ const (
 	exitUsage   = 2
 )
 
-// Environment variables offsetctl reads.
+// Environment variables offsetctl reads; nats.go has those of NATS's
+// credentials.
 const (
 	urlVariable         = "OFFSETSTORE_URL"
 	postgresURLVariable = "OFFSETSTORE_POSTGRES_URL"
-	nowVariable         = "OFFSETCTL_NOW"
+	// natsURLVariable is the one examples/nats reads.
+	natsURLVariable = "OFFSETSTORE_NATS_URL"
+	nowVariable     = "OFFSETCTL_NOW"
 )
+
+// urlVariables are the defaults of --url, first set first.
+var urlVariables = []string{urlVariable, postgresURLVariable, natsURLVariable}
 
 func main() {
 	// Commands are listed in the order of a session, not alphabetically.
@@ -66,6 +72,9 @@ func run(ctx context.Context, args []string, e *env) int {
 		return exitUsage
 	}
 	root := newRootCommand(e)
+	if len(args) > 0 && strings.HasPrefix(args[0], cobra.ShellCompRequestCmd) {
+		plainUsages(root)
+	}
 	root.SetArgs(args)
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {

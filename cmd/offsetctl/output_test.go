@@ -33,7 +33,7 @@ func TestValueTime_Window(t *testing.T) {
 	}
 }
 
-func TestFormatLag(t *testing.T) {
+func TestFormatAge(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		behind time.Duration
@@ -47,11 +47,11 @@ func TestFormatLag(t *testing.T) {
 		{-1500 * time.Millisecond, "-2s"},
 		{-999 * time.Millisecond, "-999ms"},
 	} {
-		if got := formatLag(now, now.Add(-tc.behind).UnixNano()); got != tc.want {
-			t.Errorf("formatLag(now, now - %v) = %q; want %q", tc.behind, got, tc.want)
+		if got := formatAge(now, now.Add(-tc.behind).UnixNano()); got != tc.want {
+			t.Errorf("formatAge(now, now - %v) = %q; want %q", tc.behind, got, tc.want)
 		}
 	}
-	if got := formatLag(now, 42); got != "-" {
-		t.Errorf("formatLag(now, 42) = %q; want -, 42 being no time", got)
+	if got := formatAge(now, 42); got != "-" {
+		t.Errorf("formatAge(now, 42) = %q; want -, 42 being no time", got)
 	}
 }

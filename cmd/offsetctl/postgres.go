@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -31,11 +32,17 @@ func postgresBackend(e *env) (*backend, error) {
 	if e.bucket != nats.DefaultBucket {
 		return nil, usagef("--bucket is for NATS: PostgreSQL takes --schema and --table")
 	}
+	if f := e.nats.set(); f != "" {
+		return nil, usagef("%s is for NATS: PostgreSQL reads TLS and credentials from --url (sslmode, sslrootcert, sslcert, sslkey, password) and ~/.pgpass", f)
+	}
+	if e.replicasGiven {
+		return nil, usagef("--replicas is for NATS: a PostgreSQL table has no replicas of its own")
+	}
 	// The store parses the string as pgxpool does, pool settings included:
 	// what it would refuse is refused here, before anything is sent.
 	config, err := pgxpool.ParseConfig(e.url)
 	if err != nil {
-		return nil, usagef("cannot use --url (or $%s): %s", urlVariable, parseReason(err))
+		return nil, usagef("cannot use %s: %s", e.urlFrom, parseReason(err))
 	}
 	opts := []postgres.Option{postgres.WithTable(e.table)}
 	id := pgx.Identifier{e.table}
@@ -44,22 +51,48 @@ func postgresBackend(e *env) (*backend, error) {
 		id = pgx.Identifier{e.schema, e.table}
 	}
 	b := &backend{
-		where:     describe(&config.ConnConfig.Config),
-		holder:    "table " + id.Sanitize(),
-		checkName: postgres.CheckProjectionName,
-		missing:   missingTable,
-		answered:  answered,
+		where:       describe(&config.ConnConfig.Config),
+		holder:      "table " + id.Sanitize(),
+		postgresURL: e.url,
+		checkName:   postgres.CheckProjectionName,
+		missing:     missingTable,
+		answered:    answered,
 	}
-	b.newStore = func(create bool, clock func() time.Time) offsetstore.Admin {
+	b.connect = func(ctx context.Context, create bool, clock func() time.Time) (offsetstore.Admin, error) {
 		// Clipped: each store gets options of its own.
 		opts := append(slices.Clip(opts), postgres.WithClock(clock))
 		if create {
 			opts = append(opts, postgres.WithCreateTable())
 		}
-		return postgres.NewOffsetStore(e.url, opts...)
+		s := postgres.NewOffsetStore(e.url, opts...)
+		return s, s.Connect(ctx)
 	}
-	b.describe = func(err error) string { return describePostgres(err, b) }
+	// What creates the table, for the message that says it is missing:
+	// the statement, which needs no source tree, with its schema's.
+	create := oneLineSQL(postgres.NewOffsetStore(e.url, opts...).CreateTableSQL())
+	if e.schema != "" {
+		create = "CREATE SCHEMA IF NOT EXISTS " + pgx.Identifier{e.schema}.Sanitize() + "; " + create
+	}
+	b.describe = func(err error) string {
+		if missingTable(err) {
+			return fmt.Sprintf("%s does not exist in %s: check --schema and --table; import --execute creates it, or run: %s", b.holder, b.where, create)
+		}
+		return describePostgres(err, b)
+	}
 	return b, nil
+}
+
+// oneLineSQL returns statement on one line, without its comments, so
+// that an error message of one line can hold it, ready to paste into
+// psql.
+func oneLineSQL(statement string) string {
+	var lines []string
+	for line := range strings.Lines(statement) {
+		// The statement is the package's own, with no "--" in a string.
+		line, _, _ = strings.Cut(line, "--")
+		lines = append(lines, line)
+	}
+	return strings.Join(strings.Fields(strings.Join(lines, " ")), " ")
 }
 
 // parseReason says why the driver could not parse a connection string,
@@ -109,8 +142,6 @@ func describePostgres(err error, b *backend) string {
 	var dnsErr *net.DNSError
 	var connectErr *pgconn.ConnectError
 	switch {
-	case missingTable(err):
-		return fmt.Sprintf("%s does not exist in %s: check --schema and --table, or create it with the statement in postgres/schema.sql", b.holder, b.where)
 	case errors.As(err, &pgErr) && pgErr.Code == codeUndefinedColumn:
 		// Every statement reads the same four columns: a table that lacks
 		// one is another table than eGo's.

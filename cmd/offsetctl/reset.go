@@ -39,12 +39,18 @@ replaced. --by-duration (every value must be a time; see offsetctl
 --help) and --shift-by compute each shard's value from a first read,
 then write them all or none: a write in between is overwritten. Stop the
 projection, on every node, first: a running one overwrites the offsets
-with its next commit.`,
+with its next commit.
+
+Keep what --output json prints: each line holds the offset before the
+reset, and import of those lines puts them back (an undo), whether the
+reset was run or only planned. --output wide adds the timestamps.`,
 		Example: `  offsetctl reset accounts --to 0                             # dry run: prints the plan
   offsetctl reset accounts --to 0 --execute                   # does it
   offsetctl reset accounts --to-time 2026-11-26T14:05:00Z     # before the bad deploy
   offsetctl reset accounts --by-duration 1h --shard 17,93     # an hour back
-  offsetctl reset accounts --shift-by -5000000000 --execute   # 5 s back`,
+  offsetctl reset accounts --shift-by -5000000000 --execute   # 5 s back
+  offsetctl reset accounts --to 0 --execute -o json > undo.jsonl
+  offsetctl import undo.jsonl --execute                       # undoes it`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.name = args[0]
@@ -59,8 +65,9 @@ with its next commit.`,
 			}
 			return runReset(o.start(cmd), o)
 		},
+		ValidArgsFunction: e.completeName(false),
 	}
-	addOutputFlag(cmd, &o.output, "table")
+	addOutputFlag(cmd, &o.output, formatTable)
 	fs := cmd.Flags()
 	fs.Int64Var(&to, "to", 0, "set every shard to `VALUE`; negative values are allowed")
 	fs.Func("to-time", "set every shard to `TIME`, RFC 3339, as Unix nanoseconds", func(s string) (err error) {
@@ -72,7 +79,7 @@ with its next commit.`,
 	targets := []string{"to", "to-time", "by-duration", "shift-by"}
 	cmd.MarkFlagsOneRequired(targets...)
 	cmd.MarkFlagsMutuallyExclusive(targets...)
-	addShardFlag(cmd, &o.shards, "reset")
+	addShardFlag(e, cmd, &o.shards, "reset")
 	fs.BoolVar(&o.execute, "execute", false, "reset; without it, only print what would change")
 	return cmd
 }

@@ -113,8 +113,10 @@ func TestReset_FlagsOnAFakeStore(t *testing.T) {
 			return &backend{
 				where: "fake", holder: "memory",
 				checkName: func(string) error { return nil },
-				newStore:  func(bool, func() time.Time) offsetstore.Admin { return store },
-				describe:  func(err error) string { return err.Error() },
+				connect: func(context.Context, bool, func() time.Time) (offsetstore.Admin, error) {
+					return store, nil
+				},
+				describe: func(err error) string { return err.Error() },
 			}, nil
 		}
 		root := newRootCommand(e)

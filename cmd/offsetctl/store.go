@@ -20,12 +20,16 @@ type backend struct {
 	// where names the server, never a password: "database app on
 	// 10.0.0.5:5432"; holder what holds the offsets there: `table "t"`.
 	where, holder string
+	// postgresURL is --url if the offsets are in PostgreSQL, for the
+	// events table; "" otherwise.
+	postgresURL string
 	// checkName checks a projection name as the store will, before
 	// anything is sent.
 	checkName func(name string) error
-	// newStore returns the store, not connected, stamping with clock;
-	// with create, connecting creates the table or bucket that is missing.
-	newStore func(create bool, clock func() time.Time) offsetstore.Admin
+	// connect returns the store, connected, stamping with clock; with
+	// create, connecting creates the table or bucket that is missing. It
+	// returns what it made even with an error, for close to release.
+	connect func(ctx context.Context, create bool, clock func() time.Time) (offsetstore.Admin, error)
 	// missing reports whether Connect's error says the table or bucket
 	// does not exist.
 	missing func(err error) bool
@@ -46,25 +50,34 @@ func (e *env) chooseBackend() (*backend, error) {
 	if e.timeout < 0 {
 		return nil, usagef("--timeout %v: want a positive duration, or 0 for none", e.timeout)
 	}
-	for _, v := range []string{urlVariable, postgresURLVariable} {
+	e.urlFrom = "--url"
+	for _, v := range urlVariables {
 		if e.url == "" {
-			e.url = e.getenv(v)
+			e.url, e.urlFrom = e.getenv(v), "$"+v
 		}
 	}
 	if e.url == "" {
-		return nil, usagef("no store given: pass --url, or set %s or %s", urlVariable, postgresURLVariable)
+		return nil, usagef("no store given: pass --url, or set %s", strings.Join(urlVariables, ", "))
 	}
 	scheme, _, found := strings.Cut(e.url, "://")
 	switch strings.ToLower(scheme) {
-	case "nats":
+	case "nats", "tls":
 		return natsBackend(e)
+	}
+	if !found || isPostgresScheme(scheme) {
+		return postgresBackend(e)
+	}
+	return nil, usagef("%s scheme %q: want postgres://, postgresql://, nats:// or tls://", e.urlFrom, scheme)
+}
+
+// isPostgresScheme reports whether scheme, that of a URL, is one of
+// PostgreSQL's, in any case.
+func isPostgresScheme(scheme string) bool {
+	switch strings.ToLower(scheme) {
 	case "postgres", "postgresql":
-		return postgresBackend(e)
+		return true
 	}
-	if !found {
-		return postgresBackend(e)
-	}
-	return nil, usagef("--url scheme %q: want postgres://, postgresql:// or nats://", scheme)
+	return false
 }
 
 // A database is a store a command works on, connected.
@@ -83,23 +96,29 @@ type database struct {
 // create.
 func (e *env) connect(ctx context.Context, b *backend, create bool) (*database, error) {
 	db := &database{backend: b, timeout: e.timeout, cancel: func() {}}
-	db.store = b.newStore(create, func() time.Time {
+	var err error
+	db.store, err = b.connect(ctx, create, func() time.Time {
 		db.stamped = e.now()
 		return db.stamped
 	})
-	if err := db.store.Connect(ctx); err != nil {
+	if err != nil {
 		return db, db.explain(ctx, err)
 	}
 	return db, nil
 }
 
-// open chooses the backend, checks names with it, and connects, bounded
-// by --timeout from now; db.close ends the bound, whatever the error.
+// open chooses the backend, and connects to it as openBackend does.
 func (e *env) open(ctx context.Context, names ...string) (context.Context, *database, error) {
 	b, err := e.chooseBackend()
 	if err != nil {
 		return ctx, nil, err
 	}
+	return e.openBackend(ctx, b, names...)
+}
+
+// openBackend checks names with b, and connects to it, bounded by
+// --timeout from now; db.close ends the bound, whatever the error.
+func (e *env) openBackend(ctx context.Context, b *backend, names ...string) (context.Context, *database, error) {
 	for _, name := range names {
 		if err := b.checkName(name); err != nil {
 			return ctx, nil, usagef("%s", err)
@@ -129,6 +148,9 @@ func (db *database) close() {
 		return
 	}
 	defer db.cancel()
+	if db.store == nil {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	_ = db.store.Disconnect(ctx)

@@ -79,3 +79,26 @@ func TestImport_ReadsWhatOffsetsPrints(t *testing.T) {
 		t.Errorf("after offsets | import: %s; want the offsets of ego", diff)
 	}
 }
+
+// TestJSONTime_EdgesOfRFC3339 checks jsonTime at the edges of the years
+// RFC 3339 can write, 0000 to 9999: the first and the last millisecond
+// are written, the one just outside each is left out.
+func TestJSONTime_EdgesOfRFC3339(t *testing.T) {
+	t.Parallel()
+	first := time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+	last := time.Date(9999, 12, 31, 23, 59, 59, 999e6, time.UTC).UnixMilli()
+	for _, tc := range []struct {
+		ms   int64
+		want string
+	}{
+		{first, "0000-01-01T00:00:00Z"},
+		{first - 1, ""},
+		{last, "9999-12-31T23:59:59.999Z"},
+		{last + 1, ""},
+		{0, "1970-01-01T00:00:00Z"},
+	} {
+		if got := jsonTime(tc.ms); got != tc.want {
+			t.Errorf("jsonTime(%d) = %q; want %q: JSON writes the times of years 0000 to 9999, and leaves out the others", tc.ms, got, tc.want)
+		}
+	}
+}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"strings"
 	"testing"
 )
@@ -22,31 +21,5 @@ after a restart:
 `
 	if out.String() != want {
 		t.Errorf("run(ctx, w) wrote\n%s\nwant\n%s", out.String(), want)
-	}
-}
-
-// The README's first screen must show the line this program runs.
-func TestREADMEShowsTheHandOver(t *testing.T) {
-	source, err := os.ReadFile("main.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, line, ok := strings.Cut(string(source), "store := egoadapter.ToEgo")
-	if !ok {
-		t.Fatal("main.go has no line \"store := egoadapter.ToEgo...\"")
-	}
-	line, _, _ = strings.Cut(line, "\n")
-	line = "store := egoadapter.ToEgo" + line
-
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	firstScreen, _, ok := strings.Cut(string(readme), "\n## ")
-	if !ok {
-		t.Fatal("README.md has no \"## \" heading")
-	}
-	if !strings.Contains(firstScreen, "```go\n"+line+"\n```\n") {
-		t.Errorf("README.md, before its first heading, has no go code block holding only %q, the line examples/ego/main.go runs", line)
 	}
 }

@@ -1,11 +1,14 @@
 // Command nats runs the NATS JetStream offset store: against the servers of
-// $OFFSETSTORE_NATS_URL, or, when it is unset, against a server it starts
-// in its own process, storing in a temporary directory it removes, so that
-// it runs on a fresh machine with nothing installed. It connects as eGo
-// does (with Ping), commits offsets, reads them back and rewinds the
-// projection, in the bucket offsetstore_example, which it creates.
+// $OFFSETSTORE_NATS_URL, a single nats-server -js or a cluster, or, when
+// it is unset, against a server it starts in its own process, storing in
+// a temporary directory it removes, so that it runs on a fresh machine
+// with nothing installed. It connects as eGo does (with Ping), commits
+// offsets, reads them back and rewinds the projection, in the bucket
+// offsetstore_example, which it creates: of three replicas on a cluster,
+// of one on a single server.
 //
 //	go run ./examples/nats
+//	OFFSETSTORE_NATS_URL=nats://127.0.0.1:4222 go run ./examples/nats
 //	OFFSETSTORE_NATS_URL=nats://n1:4222,nats://n2:4222,nats://n3:4222 go run ./examples/nats
 package main
 
@@ -26,7 +29,7 @@ import (
 func main() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	url, replicas := os.Getenv("OFFSETSTORE_NATS_URL"), 3
+	url := os.Getenv("OFFSETSTORE_NATS_URL")
 	if url == "" {
 		srv, dir, err := startServer()
 		if err != nil {
@@ -34,10 +37,10 @@ func main() {
 		}
 		defer os.RemoveAll(dir)
 		defer srv.Shutdown()
-		url, replicas = srv.ClientURL(), 1
+		url = srv.ClientURL()
 		log.Printf("OFFSETSTORE_NATS_URL is unset: started a server in this process at %s", url)
 	}
-	if err := run(ctx, url, replicas, os.Stdout); err != nil {
+	if err := run(ctx, url, os.Stdout); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -63,11 +66,13 @@ func startServer() (*server.Server, string, error) {
 	return srv, dir, nil
 }
 
-func run(ctx context.Context, url string, replicas int, out io.Writer) error {
+func run(ctx context.Context, url string, out io.Writer) error {
 	store := nats.NewOffsetStore(url,
 		nats.WithBucket("offsetstore_example"),
-		nats.WithCreateBucket(),     // or create the bucket once, with allow_atomic
-		nats.WithReplicas(replicas), // 3 on a cluster: any one server may go
+		// Or create the bucket once, with allow_atomic. The store makes
+		// it of three replicas on a cluster, so that any one server may
+		// go, and of one on a single server.
+		nats.WithCreateBucket(),
 	)
 	// eGo never calls Connect: it pings the store before a projection
 	// starts, and Ping connects.

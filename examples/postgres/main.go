@@ -42,7 +42,8 @@ func run(ctx context.Context, url, schema string, out io.Writer) error {
 		return err
 	}
 	defer pool.Close()
-	store := postgres.NewOffsetStore(url,
+	// With WithPool the connection string is empty: the pool says where.
+	store := postgres.NewOffsetStore("",
 		postgres.WithPool(pool),
 		postgres.WithSchema(schema),
 		postgres.WithCreateTable(), // or run postgres/schema.sql once
@@ -95,12 +96,12 @@ func run(ctx context.Context, url, schema string, out io.Writer) error {
 	if err := store.ResetOffset(ctx, "accounts", 0); err != nil {
 		return err
 	}
-	summaries, err := store.Summaries(ctx)
+	summaries, err := store.Projections(ctx)
 	if err != nil {
 		return err
 	}
 	for _, s := range summaries {
-		fmt.Fprintf(out, "%s after reset: %d shards, offsets %d to %d\n", s.ProjectionName, s.Shards, s.MinValue, s.MaxValue)
+		fmt.Fprintf(out, "%s after reset: %d shards, offsets %d to %d\n", s.Name, s.Shards, s.MinValue, s.MaxValue)
 	}
 	return nil
 }

@@ -15,8 +15,8 @@ import (
 func main() {
 	ctx := context.Background()
 
-	store := memory.NewOffsetStore()
-	store.KeepRecordsAfterDisconnect = true // keep offsets during reconnects in tests
+	// keep offsets during reconnects in tests
+	store := memory.NewOffsetStore(memory.WithKeepRecordsAfterDisconnect())
 
 	if err := store.Connect(ctx); err != nil {
 		log.Fatalf("connect offset store: %v", err)

@@ -144,7 +144,13 @@ func RunServer(tb testing.TB) *Cluster {
 // when tb ends.
 func RunCluster(tb testing.TB) *Cluster {
 	tb.Helper()
-	return runCluster(tb, false)
+	return runCluster(tb, 3, false)
+}
+
+// RunClusterOf is [RunCluster] with n servers.
+func RunClusterOf(tb testing.TB, n int) *Cluster {
+	tb.Helper()
+	return runCluster(tb, n, false)
 }
 
 // RunPartitionableCluster is [RunCluster] with every route between two
@@ -153,12 +159,11 @@ func RunCluster(tb testing.TB) *Cluster {
 // [Cluster.Heal] join them again.
 func RunPartitionableCluster(tb testing.TB) *Cluster {
 	tb.Helper()
-	return runCluster(tb, true)
+	return runCluster(tb, 3, true)
 }
 
-func runCluster(tb testing.TB, proxied bool) *Cluster {
+func runCluster(tb testing.TB, n int, proxied bool) *Cluster {
 	tb.Helper()
-	const n = 3
 	clusterPorts := make([]int, n)
 	for i := range n {
 		clusterPorts[i] = freePort(tb)

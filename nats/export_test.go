@@ -1,0 +1,33 @@
+package nats
+
+import "github.com/nats-io/nats.go"
+
+// ConnStatus returns the status of the connection s uses, for tests that
+// must act once the client has seen its server go; 0 when s is not
+// connected.
+func ConnStatus(s *OffsetStore) nats.Status {
+	sess := s.sess.Load()
+	if sess == nil {
+		return 0
+	}
+	return sess.nc.Status()
+}
+
+// WithMinServerVersion makes the store take servers from major.minor on,
+// so that a test can reach, on an older server, the checks that come
+// after the version's.
+func WithMinServerVersion(major, minor int) Option {
+	return optionFunc(func(s *OffsetStore) { s.minVersion = [2]int{major, minor} })
+}
+
+// Doubts returns how many writes the connection s uses sent and never
+// saw acknowledged nor refused.
+func Doubts(s *OffsetStore) int {
+	sess := s.sess.Load()
+	if sess == nil {
+		return 0
+	}
+	sess.mu.Lock()
+	defer sess.mu.Unlock()
+	return sess.doubts
+}
