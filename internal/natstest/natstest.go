@@ -6,6 +6,7 @@
 package natstest
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/url"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ego-contrib/offsetstore/internal/tcpproxy"
 )
@@ -214,8 +217,49 @@ func runCluster(tb testing.TB, n int, proxied bool) *Cluster {
 		}
 	}
 	c.WaitForMetaLeader(tb)
+	c.waitForPlacement(tb)
 	return c
 }
+
+// waitForPlacement waits until the cluster creates a stream with a
+// replica on every server: a meta leader that has just been elected may
+// still refuse to place one ("no suitable peers for placement"), or take
+// longer than a client waits, while the servers exchange their state,
+// most of all on a busy machine running tests in parallel. Tests would
+// otherwise fail on their first bucket, a few times in a hundred runs.
+func (c *Cluster) waitForPlacement(tb testing.TB) {
+	tb.Helper()
+	nc, err := nats.Connect(c.URL())
+	if err != nil {
+		tb.Fatalf("natstest: connect to the cluster: %v", err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg := jetstream.StreamConfig{Name: "natstest_ready", Subjects: []string{"natstest.ready"}, Replicas: len(c.Servers), Storage: jetstream.MemoryStorage}
+	deadline := time.Now().Add(placementTimeout)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err := js.CreateStream(ctx, cfg)
+		if err == nil {
+			err = js.DeleteStream(ctx, cfg.Name)
+		}
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("natstest: the cluster places no stream of %d replicas after %v: %v", cfg.Replicas, placementTimeout, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// placementTimeout bounds how long a cluster may take to place its first
+// stream.
+const placementTimeout = time.Minute
 
 func routeURL(hostPort string) *url.URL { return &url.URL{Scheme: "nats-route", Host: hostPort} }
 
