@@ -29,11 +29,7 @@ func skipResetAtomic(t *testing.T) {
 
 // TestOffsetStore_Conformance runs the conformance suite on one server,
 // each case on a bucket of its own, made as a user would make one
-// (nats kv add, then allow_atomic set on its stream), in memory: a
-// server stages each atomic batch to a bucket of one replica on disk in
-// a file store of its own, which costs about 4 ms a batch (a sync), and
-// the suite makes 1,000 resets; the other tests on one server use disk.
-// ResetAtomic runs with OFFSETSTORE_NATS_FAULTS=1 (see skipResetAtomic).
+// (nats kv add, then allow_atomic set on its stream). ResetAtomic runs with OFFSETSTORE_NATS_FAULTS=1 (see skipResetAtomic).
 func TestOffsetStore_Conformance(t *testing.T) {
 	t.Parallel()
 	c := natstest.RunServer(t)
@@ -41,7 +37,7 @@ func TestOffsetStore_Conformance(t *testing.T) {
 	offsetstoretest.Run(t, func(t *testing.T) offsetstore.OffsetStore {
 		skipResetAtomic(t)
 		bucket := newBucket()
-		kv, err := js.CreateKeyValue(t.Context(), jetstream.KeyValueConfig{Bucket: bucket, Storage: jetstream.MemoryStorage})
+		kv, err := js.CreateKeyValue(t.Context(), jetstream.KeyValueConfig{Bucket: bucket})
 		if err != nil {
 			t.Fatal(err)
 		}
