@@ -15,11 +15,12 @@ import (
 
 // Offsets returns the offsets of projectionName, sorted by shard number as
 // a uint64. A projection with no offsets gives an empty slice, not an
-// error. It writes the projection's fence, then reads every key of the
-// projection, one message per round trip, in the order of their
-// sequences, up to the fence's new message, and returns them as they
-// were then: at one instant between the call and the return, through a
-// leader in touch with the others (see the package documentation).
+// error. It writes a barrier, then reads every key of the projection in
+// one direct get, from a server that had stored the barrier, and returns
+// them as they were then: at one instant between the call and the
+// return, through a leader in touch with the others (see the package
+// documentation). A projection of more than 1024 keys, deleted shards
+// included, cannot be read at one instant: Offsets fails on it.
 func (s *OffsetStore) Offsets(ctx context.Context, projectionName string) ([]*egopb.Offset, error) {
 	const op = "Offsets"
 	if err := check(ctx, op, errors.Join(s.optErr, CheckProjectionName(projectionName))); err != nil {
@@ -62,11 +63,14 @@ func (s *OffsetStore) Projections(ctx context.Context) ([]offsetstore.Projection
 
 // Snapshot returns every offset in the bucket, sorted by projection name
 // as [OffsetStore.Projections] sorts them, then by shard number as a
-// uint64. It writes the bucket's barrier key, then reads every message of
-// the bucket, one per round trip, in the order of their sequences, up to
-// the barrier's, and returns the offsets as they were then: at one
-// instant between the call and the return, through a leader in touch
-// with the others (see the package documentation).
+// uint64. It writes the bucket's barrier key, then reads every key of the
+// bucket in one direct get, from a server that had stored the barrier,
+// and returns the offsets as they were then: at one instant between the
+// call and the return, through a leader in touch with the others (see
+// the package documentation). A bucket of more than 1024 keys, deleted
+// shards and projections' fences included, is read one projection at a
+// time: each projection's offsets are then as they were at one instant,
+// not all at the same one.
 func (s *OffsetStore) Snapshot(ctx context.Context) ([]*egopb.Offset, error) {
 	return s.snapshot(ctx, "Snapshot")
 }
@@ -82,7 +86,7 @@ func (s *OffsetStore) snapshot(ctx context.Context, op string) ([]*egopb.Offset,
 	defer sess.leave()
 	rctx, cancel := withCallTimeout(ctx)
 	defer cancel()
-	msgs, err := sess.scanAfter(rctx, s.keys.all(), &nats.Msg{Subject: sess.barrierSubject})
+	msgs, err := s.scanBucket(rctx, sess)
 	if err != nil {
 		return nil, s.translate(ctx, op, sess, err)
 	}
@@ -104,6 +108,41 @@ func (s *OffsetStore) snapshot(ctx context.Context, op string) ([]*egopb.Offset,
 	return offsets, nil
 }
 
+// scanBucket returns the last message of every key of the bucket, as
+// they were at one instant between the call and the return or, if the
+// bucket has more keys than a direct get returns, of each projection's
+// keys as they were at one instant (see [OffsetStore.Snapshot]).
+func (s *OffsetStore) scanBucket(ctx context.Context, sess *session) ([]*message, error) {
+	barrier := &nats.Msg{Subject: sess.barrierSubject}
+	msgs, err := sess.scanAfter(ctx, s.keys.all(), barrier)
+	if !errors.Is(err, errTooManyKeys) {
+		return msgs, err
+	}
+	b, err := sess.publish(ctx, barrier)
+	if err != nil {
+		return nil, err
+	}
+	info, err := sess.streamInfo(ctx, s.keys.all())
+	if err != nil {
+		return nil, err
+	}
+	names := make(map[string]bool)
+	for subject := range info.State.Subjects {
+		if k, ok := s.keys.parse(subject); ok {
+			names[k.name] = true
+		}
+	}
+	msgs = nil
+	for name := range names {
+		some, err := sess.lastAfter(ctx, s.keys.projection(name), b)
+		if err != nil {
+			return nil, err
+		}
+		msgs = append(msgs, some...)
+	}
+	return msgs, nil
+}
+
 // projectionState is what a scan of one projection's keys found.
 type projectionState struct {
 	offsets []*egopb.Offset
@@ -120,11 +159,12 @@ func (st projectionState) offset(shard uint64) *egopb.Offset {
 	return st.offsets[i]
 }
 
-// readProjection reads name's keys, one at a time in the order of their
-// sequences, after writing its fence, and returns them as they were at
-// one instant between the call and the return (see [session.scanAfter]).
+// readProjection reads name's keys, after writing a barrier, and returns
+// them as they were at one instant between the call and the return (see
+// [session.scanAfter]). It leaves the projection's fence alone, so that
+// reads do not fail the conditions of concurrent resets and deletions.
 func (s *OffsetStore) readProjection(ctx context.Context, sess *session, name string) (projectionState, error) {
-	msgs, err := sess.scanAfter(ctx, s.keys.projection(name), s.fenceMsg(name, "read"))
+	msgs, err := sess.scanAfter(ctx, s.keys.projection(name), &nats.Msg{Subject: sess.barrierSubject})
 	if err != nil {
 		return projectionState{}, err
 	}

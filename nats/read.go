@@ -1,11 +1,15 @@
 package nats
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -44,8 +48,8 @@ import (
 // conditions.
 //
 // A read of many keys, which writes made meanwhile would keep failing
-// such a condition, stores a message first, then reads in the order of
-// sequences until it reads one at least as recent (see
+// such a condition, stores a message first, then reads them all in one
+// direct get, from a server that had stored that message (see
 // [session.scanAfter]).
 
 // verify returns nil once the stream's leader acknowledged a barrier on
@@ -95,7 +99,8 @@ func (sess *session) lastLinearizable(ctx context.Context, subject, filter strin
 		// a follower a moment behind its leader: ask again soon, then less
 		// and less often, as a leader cut off from the others never will.
 		for wait := time.Millisecond; ; wait = min(2*wait, retryWait) {
-			m, upTo, err := sess.directLast(ctx, subject)
+			msgs, upTo, err := sess.directLastOf(ctx, []string{subject, sess.barrierSubject})
+			m := msgs[subject]
 			switch {
 			case errors.Is(err, errNoDirect):
 				sess.noDirect.Store(true)
@@ -121,23 +126,39 @@ func (sess *session) lastLinearizable(ctx context.Context, subject, filter strin
 // does not allow them.
 var errNoDirect = errors.New("nats server: the stream takes no direct gets")
 
-// directLast asks, with one direct get (a multi_last batch), for the last
-// message of subject and of the barrier key, and returns subject's, or
-// nil, and the sequence up to which the server that answered read them,
-// 0 if it did not say.
-func (sess *session) directLast(ctx context.Context, subject string) (m *message, upTo uint64, err error) {
+// maxDirectKeys is the most messages a server returns for one direct get
+// of many subjects (maxAllowedResponses in server/stream.go).
+const maxDirectKeys = 1024
+
+// errTooManyKeys says that a direct get matched more keys than a server
+// returns in one answer.
+var errTooManyKeys = fmt.Errorf("nats server: more than %d keys match one read", maxDirectKeys)
+
+// directLastOf asks, with one direct get (a multi_last batch), for the
+// last message of every subject matching filters, and returns them by
+// subject, with the sequence up to which the server that answered read
+// them, 0 if it did not say. A server reads them at one instant: it holds
+// the stream's lock, which every write and atomic batch takes to store,
+// while it reads (getDirectMulti in server/stream.go, from 2.12 on).
+func (sess *session) directLastOf(ctx context.Context, filters []string) (msgs map[string]*message, upTo uint64, err error) {
 	body, err := json.Marshal(struct {
 		MultiLast []string `json:"multi_last"`
-	}{[]string{subject, sess.barrierSubject}})
+	}{filters})
 	if err != nil {
 		return nil, 0, err
 	}
+	// Each message of the answer, and its end.
+	capacity := maxDirectKeys + 1
+	if !slices.ContainsFunc(filters, func(f string) bool { return strings.ContainsAny(f, "*>") }) {
+		capacity = len(filters) + 1
+	}
 	err = sess.retry(ctx, true, func(ctx context.Context) error {
-		m, upTo = nil, 0
+		msgs, upTo = make(map[string]*message), 0
 		inbox := sess.nc.NewInbox()
-		// A channel of its own, of the few messages the answer holds: a
-		// synchronous subscription's holds 65,536.
-		replies := make(chan *nats.Msg, 4)
+		// A channel of its own, sized for the answer (the client drops
+		// what does not fit, as a slow consumer's): a synchronous
+		// subscription's holds 65,536 for any read.
+		replies := make(chan *nats.Msg, capacity)
 		sub, err := sess.nc.ChanSubscribe(inbox, replies)
 		if err != nil {
 			return err
@@ -153,30 +174,30 @@ func (sess *session) directLast(ctx context.Context, subject string) (m *message
 			case <-ctx.Done():
 				return ctx.Err()
 			}
-			if msg.Header.Get("Status") == "503" {
-				return errNoDirect
-			}
 			switch status := msg.Header.Get("Status"); status {
 			case "":
-				if msg.Header.Get("Nats-Subject") != subject {
-					continue
-				}
+				subject := msg.Header.Get("Nats-Subject")
 				seq, err := strconv.ParseUint(msg.Header.Get("Nats-Sequence"), 10, 64)
 				if err != nil {
 					return fmt.Errorf("nats server: direct get answered without a sequence: %w", err)
 				}
-				m = &message{subject: subject, seq: seq, op: msg.Header.Get(hdrOperation), data: msg.Data}
+				msgs[subject] = &message{subject: subject, seq: seq, op: msg.Header.Get(hdrOperation), data: msg.Data}
 			case "204": // end of the batch
 				upTo, _ = strconv.ParseUint(msg.Header.Get("Nats-UpTo-Sequence"), 10, 64)
 				return nil
-			case "404": // no message of either, or one replaced as it was read
+			case "404": // no message matches, or one failed to load: ask again
+				clear(msgs)
 				return nil
+			case "413":
+				return errTooManyKeys
+			case "503":
+				return errNoDirect
 			default:
 				return fmt.Errorf("nats server: direct get: status %s %s", status, msg.Header.Get("Description"))
 			}
 		}
 	})
-	return m, upTo, err
+	return msgs, upTo, err
 }
 
 // lastVerified returns the last message of subject, or nil, as it was
@@ -203,18 +224,13 @@ func (sess *session) lastVerified(ctx context.Context, subject, filter string) (
 // scanAfter stores barrier, a message on a subject matching filter, then
 // returns the last message of every subject matching filter, in the
 // order of their sequences, as they were at one instant between the call
-// and the return. It reads them one at a time, in the order of their
-// sequences, from whichever server answers, until it reads one at least
-// as recent as the barrier. A server's state is a prefix of the stream,
-// so an answer never skips a message of the server's state, and every
-// message of the filter up to that one was read, in order: the messages
-// read are the filter's state at that one's sequence, which was
-// committed after the call, since the barrier was. A server that answers
-// that there is no such message has not applied the barrier, which every
-// leader in touch with the others has: a leader cut off from them, which
-// still believes it leads. The scan asks again until another answers,
-// or ctx ends. Writes made meanwhile come after, and do not hold the
-// scan up.
+// and the return. It asks every server that holds the stream, with one
+// direct get, for them, until one answers that it read them up to the
+// barrier's sequence or later, as [session.lastLinearizable] does: a
+// server reads them at one instant, which, being at or after the
+// barrier, is after the call. Writes made meanwhile do not hold it up. A
+// stream that takes no direct gets, or more than 1024 keys matching
+// filter, fail it (see [errNoDirect], [errTooManyKeys]).
 func (sess *session) scanAfter(ctx context.Context, filter string, barrier *nats.Msg) ([]*message, error) {
 	var b uint64
 	err := sess.retry(ctx, true, func(ctx context.Context) error {
@@ -225,36 +241,35 @@ func (sess *session) scanAfter(ctx context.Context, filter string, barrier *nats
 	if err != nil {
 		return nil, err
 	}
-	var out []*message
-	at := make(map[string]int)
-	for seq := uint64(1); ; {
-		m, err := sess.get(ctx, msgGetRequest{Seq: seq, NextFor: filter})
-		if err != nil {
+	return sess.lastAfter(ctx, filter, b)
+}
+
+// lastAfter returns the last message of every subject matching filter,
+// in the order of their sequences, as a server that had stored the
+// message of sequence b read them (see [session.scanAfter]).
+func (sess *session) lastAfter(ctx context.Context, filter string, b uint64) ([]*message, error) {
+	// The barrier key too, which a server recent enough holds, so that
+	// one has something to answer for a filter that matches nothing.
+	filters := []string{filter, sess.barrierSubject}
+	if strings.HasSuffix(filter, ">") {
+		filters = filters[:1]
+	}
+	for wait := time.Millisecond; ; wait = min(2*wait, retryWait) {
+		msgs, upTo, err := sess.directLastOf(ctx, filters)
+		switch {
+		case errors.Is(err, errNoDirect):
+			return nil, fmt.Errorf("%w: reads of many keys need them: turn allow_direct back on (nats stream edit --allow-direct)", err)
+		case err != nil:
 			return nil, err
+		case upTo >= b:
+			out := slices.Collect(maps.Values(msgs))
+			slices.SortFunc(out, func(a, b *message) int { return cmp.Compare(a.seq, b.seq) })
+			return out, nil
 		}
-		if m == nil {
-			select {
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			case <-time.After(retryWait):
-			}
-			continue
-		}
-		if i, ok := at[m.subject]; ok {
-			out[i] = nil
-		}
-		at[m.subject] = len(out)
-		out = append(out, m)
-		if m.seq >= b {
-			break
-		}
-		seq = m.seq + 1
-	}
-	kept := out[:0]
-	for _, m := range out {
-		if m != nil {
-			kept = append(kept, m)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
 		}
 	}
-	return kept, nil
 }
