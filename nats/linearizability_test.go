@@ -46,6 +46,29 @@ func spreadOver(t *testing.T, c *natstest.Cluster, bucket string, opts ...offset
 	return s
 }
 
+// faultySpreadOver is spreadOver for a run with faults: a store whose
+// writes were cut off by them may end with Disconnect saying that some
+// are in doubt (ErrWritesInDoubt), as it must, and nothing else.
+func faultySpreadOver(t *testing.T, c *natstest.Cluster, bucket string, opts ...offsetnats.Option) *spread {
+	t.Helper()
+	s := &spread{}
+	for _, srv := range c.Servers {
+		store := offsetnats.NewOffsetStore(srv.URL(), append([]offsetnats.Option{offsetnats.WithBucket(bucket), offsetnats.WithClock(lincheck.Clock)}, opts...)...)
+		if err := store.Connect(t.Context()); err != nil {
+			t.Fatalf("Connect(ctx) through %s = %v; want <nil>", srv.Name(), err)
+		}
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := store.Disconnect(ctx); err != nil && !errors.Is(err, offsetnats.ErrWritesInDoubt) {
+				t.Errorf("Disconnect(ctx) after faults = %v; want <nil> or an error wrapping ErrWritesInDoubt", err)
+			}
+		})
+		s.stores = append(s.stores, store)
+	}
+	return s
+}
+
 // pick returns the next store for a change, or a read, as faulty says.
 func (s *spread) pick(change bool) *offsetnats.OffsetStore {
 	faulty := int32(-1)
@@ -166,7 +189,7 @@ func TestOffsetStore_Linearizable_Faults(t *testing.T) {
 	c := natstest.RunPartitionableCluster(t)
 	bucket := newBucket()
 	connectedStore(t, c, 3, offsetnats.WithBucket(bucket))
-	stores := []*spread{spreadOver(t, c, bucket), spreadOver(t, c, bucket, offsetnats.WithMonotonicWrites())}
+	stores := []*spread{faultySpreadOver(t, c, bucket), faultySpreadOver(t, c, bucket, offsetnats.WithMonotonicWrites())}
 	var faulty atomic.Int32
 	faulty.Store(-1)
 	for _, s := range stores {
