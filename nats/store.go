@@ -204,16 +204,7 @@ func (s *OffsetStore) openOn(ctx context.Context, nc *nats.Conn, owned bool) (*s
 	if err != nil {
 		return nil, err
 	}
-	cfg := s.bucketConfig.Load()
-	if cfg == nil {
-		prepared, err := s.prepareBucket(ctx, js)
-		if err != nil {
-			return nil, err
-		}
-		cfg = &prepared
-		s.bucketConfig.Store(cfg)
-	}
-	return &session{
+	sess := &session{
 		nc:             nc,
 		owned:          owned,
 		getSubject:     "$JS.API.STREAM.MSG.GET." + s.streamName(),
@@ -221,7 +212,18 @@ func (s *OffsetStore) openOn(ctx context.Context, nc *nats.Conn, owned bool) (*s
 		directSubject:  "$JS.API.DIRECT.GET." + s.streamName(),
 		barrierSubject: s.keys.barrier(),
 		js:             js,
-	}, nil
+	}
+	if s.bucketConfig.Load() == nil {
+		prepared, err := s.prepareBucket(ctx, js)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.checkLayout(ctx, sess); err != nil {
+			return nil, err
+		}
+		s.bucketConfig.Store(&prepared)
+	}
+	return sess, nil
 }
 
 // Disconnect stops the store: calls that come after it fail with
