@@ -49,8 +49,8 @@ func WithoutAnswerYield() Option {
 }
 
 // Splits returns how many units of writes of several projections the
-// store's committer has sent again apart, each projection's in a unit of
-// its own, having met a lock held; 0 if not connected.
+// store's committer has sent again apart, each projection's in its lane,
+// having met a lock held; 0 if not connected.
 func Splits(s *OffsetStore) int64 {
 	sess := s.sess.Load()
 	if sess == nil {
