@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -55,6 +56,7 @@ func newSession(s *OffsetStore, pool *pgxpool.Pool, owned bool) *session {
 		ctx:       ctx,
 		maxUnits:  max(1, int(pool.Config().MaxConns)-1),
 		maxShared: cmp.Or(s.sharedBatches, maxSharedBatches),
+		yield:     !s.noYield,
 		lanes:     make(map[string]*lane),
 	}
 	return sess
@@ -160,21 +162,23 @@ const (
 // group commit, and there is no timer on that path; the writes that arrive
 // while a shared batch is in flight (maxSharedBatches) queue,
 // whatever their projection, and go out together, as one statement, when
-// one is answered. Under load a batch holds the writes that arrived during
-// about one commit.
+// one is answered, once the callers it answered have had the processor to
+// write again (see run). Under load a batch holds the writes that arrived
+// during about one commit.
 //
 // No write waits on the server for a lock held for long: its statement
 // gives up after sharedLockWait (lock_timeout), having changed nothing, and
 // holds neither a connection nor a snapshot (which would keep the server
 // from pruning the rows every writer updates) while a projection is stuck
 // behind a lock: its reset waiting for an open [OffsetStore.WriteOffsetTx],
-// its rows locked by another session. A batch of several projections that
-// gives up is split: each projection's writes go out again in a unit of
-// their own. A projection whose own unit gives up gets a lane: its writes
-// then queue there, and the lane tries them again after pauses that grow
-// to a second (busyBackoff), until they commit; once the lane has failed
-// for stallAfter, writes of several shards that fail together go out shard
-// by shard, so that the shards not stuck are written. A lane is dropped
+// its rows locked by another session. Each projection of a unit that gives
+// up gets a lane: its writes then queue there, and the lane tries them
+// again after pauses that grow to a second (busyBackoff), until they
+// commit. So the projections not stuck that shared the unit, which commit
+// at their lane's first attempt, wait one pause of 5 to 10 milliseconds.
+// Once a lane has failed for stallAfter, writes of several shards that
+// fail together go out shard by shard, so that the shards not stuck are
+// written. A lane is dropped
 // once its unit commits and no change waits in it: its writes go back to
 // shared batches.
 //
@@ -202,14 +206,19 @@ type committer struct {
 	// maxShared bounds the shared batches in flight: maxSharedBatches, or
 	// a test's.
 	maxShared int
+	// yield says that a shared batch, once answered, lets its callers
+	// run before the next one forms (see run): always, but in benchmarks
+	// that measure what that earns.
+	yield bool
 
 	mu sync.Mutex
 	// shared holds the writes waiting for a shared batch, oldest first:
 	// those of every projection that has no lane.
 	shared []*request
 	// split holds units of writes, of one projection or one shard each,
-	// split off a unit that met a lock held, or sent beside a lane's
-	// stalled unit: they go out, timed, before the next shared batch.
+	// split off a lane that has failed for stallAfter, or sent beside a
+	// lane's stalled unit: they go out, timed, before the next shared
+	// batch.
 	split [][]*request
 	// lanes holds the lanes, by projection name.
 	lanes map[string]*lane
@@ -239,8 +248,8 @@ type committer struct {
 	// no longer counted once it is back.
 	batches, rows atomic.Int64
 	// splits counts the units of writes of several projections that met
-	// a lock held, and went out again apart, for tests to see that a
-	// stuck projection shared a batch with others.
+	// a lock held, and went back to their projections' lanes, for tests
+	// to see that a stuck projection shared a batch with others.
 	splits atomic.Int64
 }
 
@@ -280,7 +289,7 @@ type unit struct {
 // one, so that the writes that arrive while it commits all wait for the
 // next, as classic group commit has it. More batches in flight hold fewer
 // writes each, which costs the server more CPU and WAL flushes per write
-// (see BenchmarkSharedBatches). Units split off a batch and lanes' writes
+// (see BenchmarkSharedBatches). Lanes' writes, and units split off them,
 // go beside it, within the units' bound.
 const maxSharedBatches = 1
 
@@ -629,6 +638,15 @@ func (c *committer) dispatch() {
 // not answered but queued again (see requeueLocked), unless the store is
 // closing: then they go out again at once, waiting for the lock, since
 // Disconnect waits for the calls already sent.
+//
+// Once a shared batch is answered, and before it stops counting as in
+// flight, run yields the processor, so that its callers, woken by their
+// answers, may write again and queue for the next batch. Without that,
+// the next batch forms from the writes queued while this one was in
+// flight, and a writer answered first, writing again at once, goes out
+// alone in it: with five writers that write as fast as they are
+// answered, batches alternate one write and four, two round trips for
+// five writes instead of one (see BenchmarkAnswerYield).
 func (c *committer) run(u *unit) {
 	live := make([]*request, 0, len(u.reqs))
 	for _, req := range u.reqs {
@@ -643,6 +661,9 @@ func (c *committer) run(u *unit) {
 		live[0].done <- live[0].change(live[0].ctx)
 	default:
 		again = c.writeTimed(live)
+		if u.shared && c.yield && len(again) < len(live) {
+			runtime.Gosched()
+		}
 	}
 	c.mu.Lock()
 	if c.closed && len(again) > 0 {
@@ -672,7 +693,8 @@ func (c *committer) run(u *unit) {
 // writeTimed writes live, waiting sharedLockWait at most for each lock and
 // row, answers those written or refused, and returns those to send again:
 // those that met a lock held, and, if live holds several projections,
-// those the server refused (see [splits]).
+// those the server refused (see [refusedApart]), which go out again in
+// their projections' lanes.
 func (c *committer) writeTimed(live []*request) (again []*request) {
 	several := slices.ContainsFunc(live, func(req *request) bool { return req.row.name != live[0].row.name })
 	c.batches.Add(1)
@@ -681,7 +703,7 @@ func (c *committer) writeTimed(live []*request) (again []*request) {
 	errs := c.store.writeRows(ctx, c.sess, live, timedLocks)
 	stop()
 	for i, req := range live {
-		if sqlState(errs[i]) == codeLockNotAvailable || several && splits(errs[i]) {
+		if sqlState(errs[i]) == codeLockNotAvailable || several && refusedApart(errs[i]) {
 			req.tried = true
 			again = append(again, req)
 			continue
@@ -734,12 +756,12 @@ func (c *committer) unitContext(live []*request) (context.Context, func()) {
 	}
 }
 
-// splits reports whether a unit of writes of several projections that
-// failed with err goes out again, one projection per unit: when the server
-// refused the statement for what it held (a name it cannot convert, say),
-// which may be one projection's doing only, not when it could not be
-// reached or gave up the connection.
-func splits(err error) bool {
+// refusedApart reports whether a unit of writes of several projections
+// that failed with err goes out again, one projection per unit, in their
+// lanes: when the server refused the statement for what it held (a name
+// it cannot convert, say), which may be one projection's doing only, not
+// when it could not be reached or gave up the connection.
+func refusedApart(err error) bool {
 	code := sqlState(err)
 	switch {
 	case code == "":
@@ -751,16 +773,12 @@ func splits(err error) bool {
 }
 
 // requeueLocked queues again writes that went out together and were not
-// written (see writeTimed), but for those whose callers have left:
-//   - those of several projections, each projection's in a unit of its own
-//     (or its lane, if it has one), sent before the next shared batch;
-//   - those of several shards of a projection whose lane has failed for
-//     stallAfter, each shard's in a unit of its own;
-//   - else in the projection's lane, which waits before it tries them
-//     again, after a pause that grows with each failure (busyBackoff).
-//
-// The projection's writes queued in shared since join its lane. c.mu is
-// held.
+// written (see writeTimed), but for those whose callers have left, each
+// projection's in its lane, which waits before it tries them again, after
+// a pause that grows with each failure (busyBackoff); but the writes of
+// several shards of a projection whose lane has failed for stallAfter go
+// out shard by shard, each shard's in a unit of its own. The projection's
+// writes queued in shared since join its lane. c.mu is held.
 func (c *committer) requeueLocked(reqs []*request) {
 	reqs = slices.DeleteFunc(reqs, func(req *request) bool {
 		if err := req.ctx.Err(); err != nil {
@@ -770,34 +788,25 @@ func (c *committer) requeueLocked(reqs []*request) {
 		req.state.Store(queued)
 		return false
 	})
-	if len(reqs) == 0 {
-		return
-	}
 	now := time.Now()
 	byName := groupBy(reqs, func(req *request) string { return req.row.name })
 	if len(byName) > 1 {
 		c.splits.Add(1)
-		for _, writes := range byName {
-			if l := c.lanes[writes[0].row.name]; l != nil {
-				c.toLaneLocked(l, writes)
-			} else {
-				c.split = append(c.split, writes)
-			}
+	}
+	for _, writes := range byName {
+		l := c.laneLocked(writes[0].row.name)
+		byShard := groupBy(writes, func(req *request) uint64 { return req.row.shard })
+		if len(byShard) > 1 && l.failures > 0 && now.Sub(l.failing) >= stallAfter {
+			c.split = append(c.split, byShard...)
+			continue
 		}
-		return
+		if l.failures == 0 {
+			l.failing = now
+		}
+		l.failures++
+		l.pause = now.Add(busyBackoff.pause(l.failures))
+		c.toLaneLocked(l, writes)
 	}
-	l := c.laneLocked(reqs[0].row.name)
-	byShard := groupBy(reqs, func(req *request) uint64 { return req.row.shard })
-	if len(byShard) > 1 && l.failures > 0 && now.Sub(l.failing) >= stallAfter {
-		c.split = append(c.split, byShard...)
-		return
-	}
-	if l.failures == 0 {
-		l.failing = now
-	}
-	l.failures++
-	l.pause = now.Add(busyBackoff.pause(l.failures))
-	c.toLaneLocked(l, reqs)
 }
 
 // toLaneLocked puts writes at the head of l's queue, and the writes of l's
@@ -959,7 +968,7 @@ func (s *OffsetStore) writeRows(ctx context.Context, sess *session, reqs []*requ
 // sendRows writes rows, which name each key once, in one statement, and
 // returns which it wrote and each one's error: the statement's, for every
 // row (the committer sends a batch of several projections that the server
-// refused apart, see [splits]).
+// refused apart, see [refusedApart]).
 func (s *OffsetStore) sendRows(ctx context.Context, sess *session, rows []row, how locking) (written []bool, rowErrs []error) {
 	err := retry(ctx, func() (err error) {
 		written, err = s.upsert(ctx, sess.writer(), rows, how)

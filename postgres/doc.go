@@ -57,12 +57,13 @@
 // Concurrent [OffsetStore.WriteOffset] calls share round trips, whatever
 // their projection (group commit): a call that finds room goes out at
 // once, the calls that arrive while a batch is in flight go out together
-// when it is answered, and each returns once its own batch has committed.
-// A batch waits 20 milliseconds at most for a lock or a row; one that
-// meets a lock held for longer changes nothing, and its projections' writes
-// go out again apart, so that a projection stuck behind a reset or rows
-// locked elsewhere holds up no other. The guide,
-// https://github.com/ego-contrib/offsetstore/blob/main/docs/postgres.md,
+// when it is answered, with those its callers make as soon as they are
+// answered, and each returns once its own batch has committed. A batch
+// waits 20 milliseconds at most for a lock or a row; one that meets a lock
+// held for longer changes nothing, and the writes of each of its
+// projections go out again apart, after a pause, so that a projection
+// stuck behind a reset or rows locked elsewhere holds up no other. The
+// guide, https://github.com/ego-contrib/offsetstore/blob/main/docs/postgres.md,
 // says how, and what it costs.
 //
 // # Errors

@@ -417,6 +417,51 @@ func BenchmarkSharedBatches(b *testing.B) {
 	}
 }
 
+// BenchmarkAnswerYield runs eGo's writes over the store as it is
+// (yield=on: a shared batch, once answered, yields the processor before
+// the next forms, so that its callers may queue for it) and without that
+// yield (yield=off), alternated as BenchmarkEgoLoad's impls are, so that
+//
+//	benchstat -col /yield bench.txt
+//
+// says what the yield earns.
+func BenchmarkAnswerYield(b *testing.B) {
+	ctx := context.Background()
+	server := serverProcess(b)
+	for _, size := range []string{"default", "16"} {
+		url := pgtest.URL(b)
+		if size != "default" {
+			url = withRuntimeParam(b, url, "pool_max_conns", size)
+		}
+		on, schema := connectedStoreAt(b, url)
+		off, _ := connectedStoreAt(b, url, postgres.WithSchema(schema), postgres.WithoutAnswerYield())
+		impls := []struct {
+			name  string
+			store *postgres.OffsetStore
+		}{{"on", on}, {"off", off}}
+		if *storeFirst {
+			slices.Reverse(impls)
+		}
+		for _, l := range egoLoads {
+			if l.reads > 0 {
+				continue
+			}
+			writers := egoWriterKeys(schema, l, 5)
+			if err := on.WriteOffsets(ctx, slices.Concat(writers...)); err != nil {
+				b.Fatal(err)
+			}
+			for _, impl := range impls {
+				b.Run(fmt.Sprintf("pool=%s/load=%s/yield=%s", size, l.name, impl.name), func(b *testing.B) {
+					var c costs
+					c.start(server, impl.store)
+					lat := writeLoad(ctx, b, impl.store, writers, b.N)
+					c.report(b, "write", lat, true)
+				})
+			}
+		}
+	}
+}
+
 // BenchmarkStuckProjections runs eGo's writes of 16 projections, five
 // writers each, over the store, and reports the throughput and latencies
 // of fourteen of them, whose writes nothing holds, in four cases:

@@ -42,9 +42,15 @@ func WithSharedBatches(n int) Option {
 	return optionFunc(func(s *OffsetStore) { s.sharedBatches = n })
 }
 
+// WithoutAnswerYield turns off the committer's yield once a shared batch
+// is answered, for benchmarks that measure what it earns.
+func WithoutAnswerYield() Option {
+	return optionFunc(func(s *OffsetStore) { s.noYield = true })
+}
+
 // Splits returns how many units of writes of several projections the
-// store's committer has sent again apart, each projection's in a unit of
-// its own, having met a lock held; 0 if not connected.
+// store's committer has sent again apart, each projection's in its lane,
+// having met a lock held; 0 if not connected.
 func Splits(s *OffsetStore) int64 {
 	sess := s.sess.Load()
 	if sess == nil {

@@ -35,6 +35,9 @@ type OffsetStore struct {
 	// sharedBatches, if not zero, replaces maxSharedBatches, for
 	// benchmarks.
 	sharedBatches int
+	// noYield, for benchmarks, turns off the committer's yield after a
+	// shared batch is answered (see [committer.run]).
+	noYield bool
 
 	// optErr is what was wrong with the options, for Connect to return.
 	optErr error

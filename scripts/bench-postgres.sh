@@ -14,10 +14,12 @@
 # twice, once with -store-first and once without, so that neither side
 # always writes behind more WAL. BENCHTIME (default 1s) is each figure's
 # -test.benchtime; the stuck projections' is 5 times that. MECHANISMS=1
-# also runs BenchmarkSharedBatches, the bound on shared batches in flight
-# (one) against two and the pool's. With OFFSETSTORE_POSTGRES_URL set the benchmarks run on
-# that server; otherwise scripts/with-postgres.sh starts a throwaway one.
-# About 3 minutes a round, 4 with MECHANISMS=1.
+# also runs BenchmarkAnswerYield, the committer with and without its
+# yield once a shared batch is answered, and BenchmarkSharedBatches, the
+# bound on shared batches in flight (one) against two and the pool's. With
+# OFFSETSTORE_POSTGRES_URL set the benchmarks run on that server;
+# otherwise scripts/with-postgres.sh starts a throwaway one. About 3
+# minutes a round, 5 with MECHANISMS=1.
 set -eu
 cd "$(dirname "$0")/.."
 out=${1:-bench-postgres.txt}
@@ -25,7 +27,7 @@ ROUNDS=${ROUNDS:-6}
 BENCHTIME=${BENCHTIME:-1s}
 MECHANISMS=${MECHANISMS:-}
 load=EgoLoad
-[ -z "$MECHANISMS" ] || load='EgoLoad|SharedBatches'
+[ -z "$MECHANISMS" ] || load='EgoLoad|AnswerYield|SharedBatches'
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 testbin=$dir/postgres.test
@@ -111,6 +113,11 @@ echo
 grep '^BenchmarkStuckProjections' "$out" >"$dir/stuck.txt" || true
 stat -col /stuck -filter '.unit:(writes/s OR writes/txn OR server-µs/write OR p99-ms OR max-ms OR over-1s)' "$dir/stuck.txt"
 if [ -n "$MECHANISMS" ]; then
+	echo
+	echo "## A yield once a shared batch is answered, or none (BenchmarkAnswerYield; -col /yield)"
+	echo
+	grep '^BenchmarkAnswerYield' "$out" >"$dir/yield.txt" || true
+	stat -col /yield -filter '.unit:(writes/s OR writes/txn OR server-µs/write OR p99-ms)' "$dir/yield.txt"
 	echo
 	echo "## Shared batches in flight: one, two, or the pool's (BenchmarkSharedBatches; -col /batches)"
 	echo
