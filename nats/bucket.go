@@ -129,10 +129,10 @@ func (s *OffsetStore) createStream(ctx context.Context, js jetstream.JetStream) 
 	if replicas == 0 {
 		replicas = defaultReplicas
 	}
-	stream, err := js.CreateStream(ctx, s.streamConfig(replicas))
+	stream, err := createStreamRetrying(ctx, js, s.streamConfig(replicas))
 	if s.replicas == 0 && apiCode(err) == errCodeReplicasNotSupported {
 		replicas = 1
-		stream, err = js.CreateStream(ctx, s.streamConfig(replicas))
+		stream, err = createStreamRetrying(ctx, js, s.streamConfig(replicas))
 	}
 	if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
 		stream, err = js.Stream(ctx, s.streamName())
@@ -145,6 +145,31 @@ func (s *OffsetStore) createStream(ctx context.Context, js jetstream.JetStream) 
 		return nil, fmt.Errorf("create bucket %q (stream %s) of %d replicas (%s): %w", s.bucket, s.streamName(), replicas, how, settingsError(err))
 	}
 	return stream, nil
+}
+
+// createStreamRetrying creates the stream cfg, trying again until ctx
+// ends while the cluster cannot place it for now: a server it counts on
+// is offline to the meta leader, as for a few seconds after the cluster
+// starts or a server restarts, or the request got no answer within a
+// few seconds, as from a meta leader that was just replaced. Creating a
+// stream that exists with the same settings succeeds, so a request sent
+// twice creates one stream.
+func createStreamRetrying(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
+	for {
+		tctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		stream, err := js.CreateStream(tctx, cfg)
+		cancel()
+		transient := apiCode(err) == errCodeNoPeers && strings.Contains(err.Error(), "peer offline") ||
+			ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded)
+		if !transient {
+			return stream, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // defaultReplicas is how many replicas [WithCreateBucket] asks for on a
@@ -221,6 +246,7 @@ func (s *OffsetStore) checkSettings(cfg jetstream.StreamConfig) error {
 const (
 	errCodeStreamInvalidConfig  = 10052
 	errCodeReplicasNotSupported = 10074 // replicas > 1 on a server not in a cluster
+	errCodeNoPeers              = 10005 // no suitable peers for placement
 	errCodeNameHasPathSeparator = 10128
 )
 
