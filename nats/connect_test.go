@@ -3,6 +3,7 @@ package nats_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -333,5 +334,48 @@ func TestOffsetStore_FullBucket_LosesNothing(t *testing.T) {
 			wantOffset(t, store, "p", o.ShardNumber, o)
 		}
 		_ = store.Disconnect(context.Background())
+	}
+}
+
+// flakyJetStream answers CreateStream with errs, one per call, then with
+// success.
+type flakyJetStream struct {
+	jetstream.JetStream
+	errs  []error
+	calls int
+}
+
+func (f *flakyJetStream) CreateStream(ctx context.Context, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
+	f.calls++
+	if f.calls <= len(f.errs) {
+		return nil, f.errs[f.calls-1]
+	}
+	return nil, nil
+}
+
+// TestCreateStream_RetriesWhileAPeerIsOffline checks that the bucket's
+// creation is sent again while the cluster answers that a server it
+// counts on is offline, as for a few seconds after a cluster starts or a
+// server restarts (seen in about one test run in five here, under load),
+// and not when it cannot place the replicas at all.
+func TestCreateStream_RetriesWhileAPeerIsOffline(t *testing.T) {
+	offline := &jetstream.APIError{Code: 500, ErrorCode: 10005, Description: "no suitable peers for placement, peer offline"}
+	tooFew := &jetstream.APIError{Code: 500, ErrorCode: 10005, Description: "no suitable peers for placement"}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+
+	js := &flakyJetStream{errs: []error{offline, offline, offline}}
+	if _, err := offsetnats.CreateStreamRetrying(ctx, js, jetstream.StreamConfig{Name: "KV_b"}); err != nil || js.calls != 4 {
+		t.Errorf("createStreamRetrying after 3 answers of a peer offline = %v after %d calls; want <nil> after 4", err, js.calls)
+	}
+	js = &flakyJetStream{errs: []error{tooFew}}
+	if _, err := offsetnats.CreateStreamRetrying(ctx, js, jetstream.StreamConfig{Name: "KV_b"}); !errors.Is(err, tooFew) || js.calls != 1 {
+		t.Errorf("createStreamRetrying on a cluster too small = %v after %d calls; want the server's error after 1", err, js.calls)
+	}
+	short, cancelShort := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancelShort()
+	js = &flakyJetStream{errs: slices.Repeat([]error{offline}, 1000)}
+	if _, err := offsetnats.CreateStreamRetrying(short, js, jetstream.StreamConfig{Name: "KV_b"}); !errors.Is(err, offline) {
+		t.Errorf("createStreamRetrying while a peer stays offline = %v; want the server's error once the context ends", err)
 	}
 }

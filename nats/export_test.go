@@ -31,3 +31,7 @@ func Doubts(s *OffsetStore) int {
 	defer sess.mu.Unlock()
 	return sess.doubts
 }
+
+// CreateStreamRetrying is createStreamRetrying, for a test to give it a
+// JetStream that fails as a cluster does.
+var CreateStreamRetrying = createStreamRetrying
