@@ -47,7 +47,8 @@
 //     TTL); max_msgs or max_bytes with discard old; retention other than
 //     limits (interest and work queue remove messages); memory storage
 //     (lost when the servers restart); subjects that do not include
-//     $KV.<bucket>.>; a subject_transform. Also refused, as no write could
+//     $KV.<bucket>.>; a subject_transform; a duplicate_window shorter
+//     than 30 s (see Resets and deletions). Also refused, as no write could
 //     succeed: no_ack, and discard_new_per_subject (it refuses every
 //     rewrite of a key). Any other setting keeps each key's last message:
 //     max_msgs_per_subject keeps at least one, and max_msgs or max_bytes
@@ -206,6 +207,19 @@
 // conditions check all of it. Their conditions name literal subjects,
 // which the leader checks against the writes it has proposed and not yet
 // applied too.
+//
+// A refusal of an atomic batch (a reset's, a deletion's, a WriteOffsets',
+// a first write's) does not prove that it was not stored: a server cut
+// off from the others that still believes it leads keeps listening on
+// the bucket's subjects, and once the cut heals it answers from its stale
+// state, before the real leader acknowledges the same batch. So the last
+// message of each batch carries a message id of its own (Nats-Msg-Id),
+// and after a refusal the store writes the barrier key with that id: the
+// leader, which checks ids within the stream's duplicate window, answers
+// that the id is held, and the store returns as if the batch had been
+// acknowledged, or stores it, so that the batch can no longer land, and
+// the refusal stands. Only a leader that a majority follow acknowledges
+// the barrier. It costs one round trip per refusal.
 //
 // # Caveats
 //
