@@ -201,6 +201,12 @@ func (s *OffsetStore) streamConfig(replicas int) jetstream.StreamConfig {
 	}
 }
 
+// minDuplicates is the shortest duplicate window the store takes: a
+// refused batch's message id must be remembered until the store has
+// asked whether it was stored (see [session.landed]), which it does at
+// once, and gives up on after half the window.
+const minDuplicates = 30 * time.Second
+
 // checkSettings returns an error wrapping [ErrBucketSettings] if the
 // bucket's stream, cfg, has a setting under which an acknowledged offset
 // could be lost, or read as absent, or under which the store's writes
@@ -231,6 +237,9 @@ func (s *OffsetStore) checkSettings(cfg jetstream.StreamConfig) error {
 	}
 	if cfg.Storage != jetstream.FileStorage {
 		bad = append(bad, fmt.Sprintf("storage %s loses every offset when the servers holding the bucket restart", cfg.Storage))
+	}
+	if cfg.Duplicates < minDuplicates {
+		bad = append(bad, fmt.Sprintf("duplicate_window of %v is shorter than %v: the store tells a batch a stale server refused but the leader stored by its message id, which the leader remembers for that long", cfg.Duplicates, minDuplicates))
 	}
 	if cfg.NoAck {
 		bad = append(bad, "no_ack: the servers never acknowledge a write, so no write could succeed")

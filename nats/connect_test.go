@@ -140,6 +140,7 @@ func TestOffsetStore_Connect_RefusesBucketsThatLoseOffsets(t *testing.T) {
 			cfg.SubjectTransform = &jetstream.SubjectTransformConfig{Source: cfg.Subjects[0], Destination: "moved.>"}
 		}, "subject_transform"},
 		{"no acknowledgements", func(cfg *jetstream.StreamConfig) { cfg.NoAck = true }, "no_ack"},
+		{"a duplicate window of 1s", func(cfg *jetstream.StreamConfig) { cfg.Duplicates = time.Second }, "duplicate_window"},
 
 		{"the store's own", func(cfg *jetstream.StreamConfig) {}, ""},
 		{"max_msgs discarding new", func(cfg *jetstream.StreamConfig) { cfg.MaxMsgs = 1000 }, ""},

@@ -24,8 +24,8 @@
 // acknowledged offset could be lost or go back, with an error that names
 // the version or the setting and what to do: a server before 2.12
 // ([ErrServerVersion]), a bucket with a TTL, limits that discard old
-// offsets, memory storage, or no atomic batches once the store tried to
-// turn them on ([ErrBucketSettings]), a server without JetStream, and a
+// offsets, memory storage, a duplicate window under 30 s, or no atomic
+// batches once the store tried to turn them on ([ErrBucketSettings]), a server without JetStream, and a
 // bucket name a server refuses ([offsetstore.ErrInvalidArgument]).
 //
 // # Guarantees

@@ -35,3 +35,18 @@ func Doubts(s *OffsetStore) int {
 // CreateStreamRetrying is createStreamRetrying, for a test to give it a
 // JetStream that fails as a cluster does.
 var CreateStreamRetrying = createStreamRetrying
+
+// WithBatchAnswer makes answer stand in for the servers' answer to every
+// atomic batch the store sends, given the real one, so that a test can
+// refuse a batch that was stored, as a server cut off from the others
+// that still believes it leads answers first once the cut heals.
+func WithBatchAnswer(answer func(seq uint64, err error) (uint64, error)) Option {
+	return optionFunc(func(s *OffsetStore) { s.batchAnswer = answer })
+}
+
+// Refusal returns the error a server answers when it refuses a write
+// with err_code code, such as 10071 (a condition failed) or 10176 (an
+// incomplete batch).
+func Refusal(code int) error {
+	return &apiError{Code: 400, ErrCode: code, Description: "refused by the test"}
+}

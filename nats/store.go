@@ -39,6 +39,8 @@ type OffsetStore struct {
 	// minVersion is the oldest server Connect takes: minServerVersion,
 	// but for tests that must reach the checks behind it.
 	minVersion [2]int
+	// batchAnswer is given to every session (see session.batchAnswer).
+	batchAnswer func(seq uint64, err error) (uint64, error)
 
 	// optErr is what was wrong with the options, for Connect to return.
 	optErr error
@@ -101,6 +103,14 @@ type session struct {
 	// first of them was sent (see fence.go).
 	doubts     int
 	doubtEpoch uint64
+
+	// window is the stream's duplicate window, within which its leader
+	// remembers the message ids stored (see [session.landed]).
+	window time.Duration
+	// batchAnswer, if set, stands in for the servers' answer to each
+	// atomic batch, given the real one: tests make it refuse a batch
+	// that was stored, as a stale leader does.
+	batchAnswer func(seq uint64, err error) (uint64, error)
 }
 
 // NewOffsetStore returns a store, not yet connected, that will connect to
@@ -212,8 +222,10 @@ func (s *OffsetStore) openOn(ctx context.Context, nc *nats.Conn, owned bool) (*s
 		directSubject:  "$JS.API.DIRECT.GET." + s.streamName(),
 		barrierSubject: s.keys.barrier(),
 		js:             js,
+		batchAnswer:    s.batchAnswer,
 	}
-	if s.bucketConfig.Load() == nil {
+	cfg := s.bucketConfig.Load()
+	if cfg == nil {
 		prepared, err := s.prepareBucket(ctx, js)
 		if err != nil {
 			return nil, err
@@ -221,8 +233,10 @@ func (s *OffsetStore) openOn(ctx context.Context, nc *nats.Conn, owned bool) (*s
 		if err := s.checkLayout(ctx, sess); err != nil {
 			return nil, err
 		}
-		s.bucketConfig.Store(&prepared)
+		cfg = &prepared
+		s.bucketConfig.Store(cfg)
 	}
+	sess.window = cfg.Duplicates
 	return sess, nil
 }
 

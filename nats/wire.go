@@ -40,6 +40,7 @@ const (
 	hdrBatchID          = "Nats-Batch-Id"
 	hdrBatchSeq         = "Nats-Batch-Sequence"
 	hdrBatchCommit      = "Nats-Batch-Commit"
+	hdrMsgID            = "Nats-Msg-Id"
 )
 
 // apiError is an error JetStream's API returned.
@@ -296,11 +297,46 @@ func (sess *session) publishOnce(ctx context.Context, msg *nats.Msg) (uint64, er
 // publishBatch stores msgs in the stream as one atomic batch, as
 // [session.publishBatchOnce] does, and sends it again while the servers
 // did not take it (see [retryable]).
+//
+// An answer that refuses the batch is not proof that it was not stored:
+// a server cut off from the others that still believes it leads the
+// stream keeps listening on the bucket's subjects, and once the cut
+// heals it gets the batch too and answers first, from its stale state
+// (a failed condition, an incomplete batch), while the real leader
+// stores the batch. So each try carries a message id of its own
+// (Nats-Msg-Id, on its last message), and after any refusal publishBatch
+// asks the stream whether that id was stored (see [session.landed]):
+// if it was, the batch landed and publishBatch returns its sequence; if
+// not, the id is taken, so that the batch can no longer land, and the
+// refusal stands: a conflict is returned, for the caller to read again,
+// and a refusal the servers would not repeat is tried again with a new
+// id.
 func (sess *session) publishBatch(ctx context.Context, msgs []*nats.Msg) (uint64, error) {
 	var seq uint64
 	err := sess.retry(ctx, false, func(ctx context.Context) error {
+		id := batchID()
+		sent, epoch := time.Now(), sess.nc.Stats().Reconnects
 		var err error
-		seq, err = sess.publishBatchOnce(ctx, msgs)
+		seq, err = sess.publishBatchOnce(ctx, msgs, id)
+		if sess.batchAnswer != nil {
+			seq, err = sess.batchAnswer(seq, err)
+		}
+		var refused *apiError
+		if !errors.As(err, &refused) {
+			return err
+		}
+		stored, ok, lerr := sess.landed(ctx, id, sent)
+		switch {
+		case lerr != nil:
+			// The batch may still be on its way to being stored; the
+			// refusal is not wrapped, so that it is not taken for one
+			// the servers would not repeat and sent again.
+			sess.doubt(epoch)
+			return fmt.Errorf("a batch was refused (%v), and whether it was stored anyway, as when a server cut off from the others answers first, is unknown: %w", err, lerr)
+		case ok:
+			seq = stored
+			return nil
+		}
 		return err
 	})
 	return seq, err
@@ -309,10 +345,10 @@ func (sess *session) publishBatch(ctx context.Context, msgs []*nats.Msg) (uint64
 // publishBatchOnce stores msgs in the stream as one atomic batch: all of
 // them, in order, or none, and no reader sees some and not the others.
 // It sends all but the last without waiting, and the last as the commit,
-// whose acknowledgement carries the last message's sequence. After a lost
+// whose acknowledgement carries the last message's sequence; the last
+// carries id as its message id, for [session.landed]. After a lost
 // acknowledgement the batch may or may not be stored.
-func (sess *session) publishBatchOnce(ctx context.Context, msgs []*nats.Msg) (uint64, error) {
-	id := batchID()
+func (sess *session) publishBatchOnce(ctx context.Context, msgs []*nats.Msg, id string) (uint64, error) {
 	for i, m := range msgs {
 		if m.Header == nil {
 			m.Header = nats.Header{}
@@ -321,6 +357,7 @@ func (sess *session) publishBatchOnce(ctx context.Context, msgs []*nats.Msg) (ui
 		m.Header.Set(hdrBatchSeq, strconv.Itoa(i+1))
 		if i == len(msgs)-1 {
 			m.Header.Set(hdrBatchCommit, "1")
+			m.Header.Set(hdrMsgID, id)
 			break
 		}
 		if err := sess.nc.PublishMsg(m); err != nil {
@@ -328,6 +365,66 @@ func (sess *session) publishBatchOnce(ctx context.Context, msgs []*nats.Msg) (ui
 		}
 	}
 	return sess.publishOnce(ctx, msgs[len(msgs)-1])
+}
+
+// landed reports whether a message with the message id id, the last of
+// a batch sent at sent, was stored, and its sequence if so. It asks with
+// a message to the barrier key that carries the same id: the stream's
+// leader, which checks ids before conditions and keeps every id stored
+// within the stream's duplicate window, answers that it is a duplicate,
+// with the sequence of the message that holds the id, or stores it, so
+// that a message with that id can no longer be stored (the batch, sent
+// before on the same connection, reached every leader before it). Only a
+// leader that a majority of the replicas follow acknowledges a message,
+// so an answer a stale server gives cannot pass for one: such answers
+// are errors, and landed asks again, as it does when no answer comes
+// within [tryTimeout] or the id is still being stored. It gives up, with
+// an error, once half of the duplicate window has passed since sent,
+// after which the leader may have forgotten the id.
+func (sess *session) landed(ctx context.Context, id string, sent time.Time) (uint64, bool, error) {
+	probe := &nats.Msg{Subject: sess.barrierSubject, Header: nats.Header{}}
+	probe.Header.Set(hdrMsgID, id)
+	ctx, cancel := context.WithDeadline(ctx, sent.Add(sess.window/2))
+	defer cancel()
+	// mayHold is set once a probe may have been stored, though its
+	// answer never came: a later answer that the id is held may then
+	// point to the probe, not the batch.
+	mayHold := false
+	for {
+		tctx, tcancel := context.WithTimeout(ctx, tryTimeout)
+		reply, err := sess.nc.RequestMsgWithContext(tctx, probe)
+		tcancel()
+		var ack pubAck
+		if err == nil {
+			if err = json.Unmarshal(reply.Data, &ack); err == nil && ack.Error != nil {
+				err = ack.Error
+			}
+		}
+		if err == nil {
+			if !ack.Duplicate {
+				return 0, false, nil
+			}
+			if !mayHold {
+				return ack.Sequence, true, nil
+			}
+			m, err := sess.get(ctx, msgGetRequest{Seq: ack.Sequence})
+			switch {
+			case err != nil:
+				return 0, false, err
+			case m == nil:
+				return 0, false, fmt.Errorf("message %d, which holds the id, is gone: it was the batch's or an earlier ask's", ack.Sequence)
+			}
+			return ack.Sequence, m.subject != sess.barrierSubject, nil
+		}
+		if !unsent(err) {
+			mayHold = true
+		}
+		select {
+		case <-ctx.Done():
+			return 0, false, fmt.Errorf("%w: the stream did not say whether it holds id %s: %w", ctx.Err(), id, err)
+		case <-time.After(retryWait):
+		}
+	}
 }
 
 func batchID() string {
