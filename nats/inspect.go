@@ -110,12 +110,13 @@ func (s *OffsetStore) snapshot(ctx context.Context, op string) ([]*egopb.Offset,
 
 // scanBucket returns the last message of every key of the bucket, as
 // they were at one instant between the call and the return or, if the
-// bucket has more keys than a direct get returns, of each projection's
+// bucket has more keys than one direct get returns (1024, or what fits
+// in the server's max_pending), of each projection's
 // keys as they were at one instant (see [OffsetStore.Snapshot]).
 func (s *OffsetStore) scanBucket(ctx context.Context, sess *session) ([]*message, error) {
 	barrier := &nats.Msg{Subject: sess.barrierSubject}
 	msgs, err := sess.scanAfter(ctx, s.keys.all(), barrier)
-	if !errors.Is(err, errTooManyKeys) {
+	if !errors.Is(err, errTooManyKeys) && !errors.Is(err, errAnswerCut) {
 		return msgs, err
 	}
 	b, err := sess.publish(ctx, barrier)

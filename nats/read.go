@@ -130,6 +130,10 @@ var errNoDirect = errors.New("nats server: the stream takes no direct gets")
 // of many subjects (maxAllowedResponses in server/stream.go).
 const maxDirectKeys = 1024
 
+// errAnswerCut says that a server cut a direct get's answer short, once
+// it reached the server's max_pending bytes.
+var errAnswerCut = errors.New("nats server: a read of many keys was cut short")
+
 // errTooManyKeys says that a direct get matched more keys than a server
 // returns in one answer.
 var errTooManyKeys = fmt.Errorf("nats server: more than %d keys match one read", maxDirectKeys)
@@ -183,6 +187,11 @@ func (sess *session) directLastOf(ctx context.Context, filters []string) (msgs m
 				}
 				msgs[subject] = &message{subject: subject, seq: seq, op: msg.Header.Get(hdrOperation), data: msg.Data}
 			case "204": // end of the batch
+				// A server stops once its answer reaches max_pending
+				// bytes, and says how many it left out.
+				if left := msg.Header.Get("Nats-Num-Pending"); left != "" && left != "0" {
+					return fmt.Errorf("%w: it answered %d keys and left %s out: raise the servers' max_pending", errAnswerCut, len(msgs), left)
+				}
 				upTo, _ = strconv.ParseUint(msg.Header.Get("Nats-UpTo-Sequence"), 10, 64)
 				return nil
 			case "404": // no message matches, or one failed to load: ask again

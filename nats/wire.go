@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"sync"
@@ -212,14 +213,44 @@ type streamInfoResponse struct {
 		LastSeq  uint64            `json:"last_seq"`
 		Subjects map[string]uint64 `json:"subjects"`
 	} `json:"state"`
+	// Total is how many subjects match the filter; a server lists
+	// 100,000 at most in one answer (JSMaxSubjectDetails), from Offset.
+	Total  int `json:"total"`
+	Offset int `json:"offset"`
 }
 
 // streamInfo asks for the stream's information with the subjects that
-// match filter, which its leader answers from what it has applied.
+// match filter, which its leader answers from what it has applied. The
+// state is the first answer's; the subjects, every answer's, asked page
+// by page until none is left out: the store removes no key, so a key
+// added between two pages is listed, if anything, twice, never skipped.
 func (sess *session) streamInfo(ctx context.Context, filter string) (*streamInfoResponse, error) {
+	var out *streamInfoResponse
+	for {
+		offset := 0
+		if out != nil {
+			offset = len(out.State.Subjects)
+		}
+		page, err := sess.streamInfoPage(ctx, filter, offset)
+		if err != nil {
+			return nil, err
+		}
+		if out == nil {
+			out = page
+		} else {
+			maps.Copy(out.State.Subjects, page.State.Subjects)
+		}
+		if len(page.State.Subjects) == 0 || len(out.State.Subjects) >= page.Total {
+			return out, nil
+		}
+	}
+}
+
+func (sess *session) streamInfoPage(ctx context.Context, filter string, offset int) (*streamInfoResponse, error) {
 	body, err := json.Marshal(struct {
 		SubjectsFilter string `json:"subjects_filter"`
-	}{filter})
+		Offset         int    `json:"offset,omitempty"`
+	}{filter, offset})
 	if err != nil {
 		return nil, err
 	}

@@ -18,10 +18,10 @@ import (
 // saying how many there are in total. 101 projections of 1,000 shards
 // are written as the store writes them ("<value> <timestamp>" at
 // <base64url(name)>.<shard as 16 hex digits>), directly, to keep the test
-// short. It runs with OFFSETSTORE_NATS_LARGE=1.
+// short. It runs with OFFSETSTORE_NATS_FAULTS=1, with the long tests.
 func TestOffsetStore_Snapshot_MoreThan100000Keys(t *testing.T) {
-	if os.Getenv("OFFSETSTORE_NATS_LARGE") != "1" {
-		t.Skip("set OFFSETSTORE_NATS_LARGE=1 to write a bucket of 101,000 keys")
+	if os.Getenv(faultsVariable) != "1" {
+		t.Skipf("writes a bucket of 101,000 keys: set %s=1 to run it", faultsVariable)
 	}
 	t.Parallel()
 	c := natstest.RunServer(t)
