@@ -267,7 +267,8 @@ func (sess *session) lastAfter(ctx context.Context, filter string, b uint64) ([]
 		msgs, upTo, err := sess.directLastOf(ctx, filters)
 		switch {
 		case errors.Is(err, errNoDirect):
-			return nil, fmt.Errorf("%w: reads of many keys need them: turn allow_direct back on (nats stream edit --allow-direct)", err)
+			// No replica answers direct gets: they are turned off, or
+			// the replicas are changing or recovering, for a moment.
 		case err != nil:
 			return nil, err
 		case upTo >= b:
@@ -277,6 +278,9 @@ func (sess *session) lastAfter(ctx context.Context, filter string, b uint64) ([]
 		}
 		select {
 		case <-ctx.Done():
+			if errors.Is(err, errNoDirect) {
+				return nil, fmt.Errorf("%w: reads of many keys need them; if allow_direct is off, turn it back on (nats stream edit --allow-direct): %w", err, ctx.Err())
+			}
 			return nil, ctx.Err()
 		case <-time.After(wait):
 		}

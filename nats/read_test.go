@@ -3,6 +3,7 @@ package nats_test
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -336,4 +337,11 @@ func TestOffsetStore_Reads_WithoutDirectGets(t *testing.T) {
 	wantOffset(t, store, "nodirect", 0, offset("nodirect", 0, 3, 3))
 	wantOffset(t, store, "nodirect", 1, nil)
 	wantOffset(t, store, "nodirect", 2, nil)
+	// Offsets reads every key in one direct get, which no server answers
+	// here: it says so once its context ends.
+	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
+	defer cancel()
+	if got, err := store.Offsets(ctx, "nodirect"); err == nil || !strings.Contains(err.Error(), "allow_direct") {
+		t.Errorf("Offsets(ctx, \"nodirect\") on a bucket without direct gets = %v, %v; want an error naming allow_direct", got, err)
+	}
 }
