@@ -57,17 +57,10 @@ func kvStream(bucket string) jetstream.StreamConfig {
 	}
 }
 
+// jetStream is jsOn's JetStream context alone.
 func jetStream(t *testing.T, url string) jetstream.JetStream {
 	t.Helper()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := jsOn(t, url)
 	return js
 }
 
