@@ -195,15 +195,7 @@ func TestOffsetStore_Linearizable_Faults(t *testing.T) {
 	for _, s := range stores {
 		s.faulty = &faulty
 	}
-	nc, err := nats.Connect(c.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nc, js := jsOn(t, c.URL())
 	f := &faulter{c: c, stream: "KV_" + bucket, nc: nc, js: js, faulty: &faulty, t: t}
 
 	done := make(chan error, 1)

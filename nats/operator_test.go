@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ego-contrib/offsetstore/egopb"
@@ -25,15 +24,7 @@ func TestOffsetStore_OperatorEditsProjectionKey(t *testing.T) {
 	c := natstest.RunServer(t)
 	bucket := newBucket()
 	store := connectedStore(t, c, 1, offsetnats.WithBucket(bucket), offsetnats.WithClock(func() time.Time { return now }))
-	nc, err := nats.Connect(c.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := jsOn(t, c.URL())
 	kv, err := js.KeyValue(t.Context(), bucket)
 	if err != nil {
 		t.Fatal(err)
