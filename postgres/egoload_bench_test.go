@@ -390,29 +390,41 @@ func BenchmarkSharedBatches(b *testing.B) {
 		bounded, schema := connectedStoreAt(b, url)
 		two, _ := connectedStoreAt(b, url, postgres.WithSchema(schema), postgres.WithSharedBatches(2))
 		unbounded, _ := connectedStoreAt(b, url, postgres.WithSchema(schema), postgres.WithSharedBatches(conns-1))
-		impls := []struct {
-			name  string
-			store *postgres.OffsetStore
-		}{{"1", bounded}, {"2", two}, {"pool", unbounded}}
-		if *storeFirst {
-			slices.Reverse(impls)
+		variants := []variant{{"1", bounded}, {"2", two}, {"pool", unbounded}}
+		compareWrites(ctx, b, server, "pool="+size, "batches", variants, schema, 3, func(l load) bool { return l.name != "lone" })
+	}
+}
+
+// A variant is the store built one way, named for its benchmark column.
+type variant struct {
+	name  string
+	store *postgres.OffsetStore
+}
+
+// compareWrites runs eGo's write loads for which include is true over
+// each of variants, which share schema, one benchmark each, named
+// prefix/load=<load>/<column>=<variant's name>, alternated as
+// BenchmarkEgoLoad's impls are; seed chooses the writers' keys.
+func compareWrites(ctx context.Context, b *testing.B, server *serverProc, prefix, column string, variants []variant, schema string, seed uint64, include func(load) bool) {
+	if *storeFirst {
+		variants = slices.Clone(variants)
+		slices.Reverse(variants)
+	}
+	for _, l := range egoLoads {
+		if l.reads > 0 || !include(l) {
+			continue
 		}
-		for _, l := range egoLoads {
-			if l.reads > 0 || l.name == "lone" {
-				continue
-			}
-			writers := egoWriterKeys(schema, l, 3)
-			if err := bounded.WriteOffsets(ctx, slices.Concat(writers...)); err != nil {
-				b.Fatal(err)
-			}
-			for _, impl := range impls {
-				b.Run(fmt.Sprintf("pool=%s/load=%s/batches=%s", size, l.name, impl.name), func(b *testing.B) {
-					var c costs
-					c.start(server, impl.store)
-					lat := writeLoad(ctx, b, impl.store, writers, b.N)
-					c.report(b, "write", lat, true)
-				})
-			}
+		writers := egoWriterKeys(schema, l, seed)
+		if err := variants[0].store.WriteOffsets(ctx, slices.Concat(writers...)); err != nil {
+			b.Fatal(err)
+		}
+		for _, v := range variants {
+			b.Run(fmt.Sprintf("%s/load=%s/%s=%s", prefix, l.name, column, v.name), func(b *testing.B) {
+				var c costs
+				c.start(server, v.store)
+				lat := writeLoad(ctx, b, v.store, writers, b.N)
+				c.report(b, "write", lat, true)
+			})
 		}
 	}
 }
@@ -435,30 +447,8 @@ func BenchmarkAnswerYield(b *testing.B) {
 		}
 		on, schema := connectedStoreAt(b, url)
 		off, _ := connectedStoreAt(b, url, postgres.WithSchema(schema), postgres.WithoutAnswerYield())
-		impls := []struct {
-			name  string
-			store *postgres.OffsetStore
-		}{{"on", on}, {"off", off}}
-		if *storeFirst {
-			slices.Reverse(impls)
-		}
-		for _, l := range egoLoads {
-			if l.reads > 0 {
-				continue
-			}
-			writers := egoWriterKeys(schema, l, 5)
-			if err := on.WriteOffsets(ctx, slices.Concat(writers...)); err != nil {
-				b.Fatal(err)
-			}
-			for _, impl := range impls {
-				b.Run(fmt.Sprintf("pool=%s/load=%s/yield=%s", size, l.name, impl.name), func(b *testing.B) {
-					var c costs
-					c.start(server, impl.store)
-					lat := writeLoad(ctx, b, impl.store, writers, b.N)
-					c.report(b, "write", lat, true)
-				})
-			}
-		}
+		variants := []variant{{"on", on}, {"off", off}}
+		compareWrites(ctx, b, server, "pool="+size, "yield", variants, schema, 5, func(load) bool { return true })
 	}
 }
 
