@@ -59,19 +59,18 @@ SELECT r.* FROM
 ON CONFLICT (projection_name, shard_number)
 DO UPDATE SET current_offset = EXCLUDED.current_offset, timestamp = EXCLUDED.timestamp`
 
+	// onlyForwardSQL ends a monotonic upsert: it leaves a row alone when
+	// its stored value is higher, in the same statement, and returns the
+	// keys it wrote.
+	onlyForwardSQL = `
+WHERE o.current_offset <= EXCLUDED.current_offset
+RETURNING projection_name, shard_number`
+
 	// upsertManyMonotonicSQL is upsertManySQL that leaves a row alone when
 	// its stored value is higher, in the same statement, so that no write
 	// can slip in between the comparison and the update. It returns the
 	// keys it wrote. Monotonic stores write with it even one row at a time.
-	upsertManyMonotonicSQL = `INSERT INTO offsets_store AS o (projection_name, shard_number, current_offset, timestamp)
-SELECT r.* FROM
-    (SELECT count(pg_advisory_xact_lock_shared(k)) FROM
-        (SELECT DISTINCT hashtextextended(n, 1868981875) AS k FROM unnest($1::text[]) AS n ORDER BY k) AS keys) AS shared_locks,
-    unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) AS r
-ON CONFLICT (projection_name, shard_number)
-DO UPDATE SET current_offset = EXCLUDED.current_offset, timestamp = EXCLUDED.timestamp
-WHERE o.current_offset <= EXCLUDED.current_offset
-RETURNING projection_name, shard_number`
+	upsertManyMonotonicSQL = upsertManySQL + onlyForwardSQL
 
 	// sharedLockWait is how long the writes of a shared batch wait for a
 	// lock or a row (lock_timeout) before the statement fails with SQLSTATE
@@ -110,16 +109,7 @@ DO UPDATE SET current_offset = EXCLUDED.current_offset, timestamp = EXCLUDED.tim
 
 	// upsertManyMonotonicTimedSQL is upsertManyMonotonicSQL that waits
 	// sharedLockWait at most, as upsertManyTimedSQL.
-	upsertManyMonotonicTimedSQL = `INSERT INTO offsets_store AS o (projection_name, shard_number, current_offset, timestamp)
-SELECT r.* FROM
-    (SELECT count(pg_advisory_xact_lock_shared(k)) FROM
-        (SELECT DISTINCT hashtextextended(n, 1868981875) AS k FROM unnest($1::text[]) AS n
-         WHERE (SELECT set_config('lock_timeout', '` + sharedLockWait + `', true)) IS NOT NULL ORDER BY k) AS keys) AS shared_locks,
-    unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) AS r
-ON CONFLICT (projection_name, shard_number)
-DO UPDATE SET current_offset = EXCLUDED.current_offset, timestamp = EXCLUDED.timestamp
-WHERE o.current_offset <= EXCLUDED.current_offset
-RETURNING projection_name, shard_number`
+	upsertManyMonotonicTimedSQL = upsertManyTimedSQL + onlyForwardSQL
 
 	// lockProjectionSQL takes the lock of projection $1 exclusively, until
 	// the transaction ends. Every change to a whole projection (a reset, a
@@ -189,12 +179,7 @@ DO UPDATE SET current_offset = EXCLUDED.current_offset, timestamp = EXCLUDED.tim
 
 	// upsertManyMonotonicUnlockedSQL is upsertManyMonotonicSQL without the
 	// projections' locks, as upsertManyUnlockedSQL.
-	upsertManyMonotonicUnlockedSQL = `INSERT INTO offsets_store AS o (projection_name, shard_number, current_offset, timestamp)
-SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[])
-ON CONFLICT (projection_name, shard_number)
-DO UPDATE SET current_offset = EXCLUDED.current_offset, timestamp = EXCLUDED.timestamp
-WHERE o.current_offset <= EXCLUDED.current_offset
-RETURNING projection_name, shard_number`
+	upsertManyMonotonicUnlockedSQL = upsertManyUnlockedSQL + onlyForwardSQL
 
 	// maxProjectionLocks is how many projections' locks one transaction
 	// takes at most: PostgreSQL's default max_locks_per_transaction, what
