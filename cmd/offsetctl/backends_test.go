@@ -31,37 +31,52 @@ var testBackends = []testBackend{
 	}, "bucket"},
 }
 
+// exportedBackup returns the offsets export.json.golden holds, the
+// export of the PostgreSQL tests' seed, without the stderr the golden
+// file keeps after them.
+func exportedBackup(t *testing.T) string {
+	t.Helper()
+	backup, err := os.ReadFile(filepath.Join("testdata", "export.json.golden"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(backup)
+	return s[:strings.Index(s, "-- stderr --")]
+}
+
+// runner returns a function that runs offsetctl with args then flags,
+// stdin as its input, and fails t unless it exits with code.
+func runner(t *testing.T, flags []string) func(stdin string, code int, args ...string) result {
+	return func(stdin string, code int, args ...string) result {
+		t.Helper()
+		args = append(args, flags...)
+		r := offsetctl(t, stdin, args...)
+		wantCode(t, r, code, args...)
+		return r
+	}
+}
+
 // TestBackends_SameSessionOnEach runs one session on PostgreSQL and on
 // NATS JetStream, through the binary: a restore into a new store, which
 // creates its table or bucket, then every command. Each must print what
 // the goldens of the PostgreSQL tests hold, and leave the same offsets.
 func TestBackends_SameSessionOnEach(t *testing.T) {
 	t.Parallel()
-	backup, err := os.ReadFile(filepath.Join("testdata", "export.json.golden"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	backup = backup[:strings.Index(string(backup), "-- stderr --")]
+	backup := exportedBackup(t)
 	finals := make([]string, len(testBackends))
 	t.Run("each", func(t *testing.T) {
 		for i, b := range testBackends {
 			t.Run(b.name, func(t *testing.T) {
 				t.Parallel()
 				flags := b.flags(t)
-				run := func(stdin string, code int, args ...string) result {
-					t.Helper()
-					args = append(args, flags...)
-					r := offsetctl(t, stdin, args...)
-					wantCode(t, r, code, args...)
-					return r
-				}
+				run := runner(t, flags)
 				r := run("", exitFailure, "projections")
 				wantOneLineError(t, r, b.holder, "does not exist")
-				r = run(string(backup), exitOK, "import", "-")
+				r = run(backup, exitOK, "import", "-")
 				if !strings.Contains(r.stderr, b.holder) || !strings.Contains(r.stderr, "--execute creates it") {
 					t.Errorf("import - (dry run): stderr = %q; want it to say the %s is missing and --execute creates it", r.stderr, b.holder)
 				}
-				r = run(string(backup), exitOK, "import", "-", "--execute")
+				r = run(backup, exitOK, "import", "-", "--execute")
 				if !strings.Contains(r.stderr, "created "+b.holder) {
 					t.Errorf("import - --execute: stderr = %q; want it to say it created the %s", r.stderr, b.holder)
 				}
@@ -106,7 +121,7 @@ func TestBackends_SameSessionOnEach(t *testing.T) {
 	if finals[0] != finals[1] {
 		t.Errorf("after the same session, PostgreSQL holds\n%s\nNATS holds\n%s\nwant the same", finals[0], finals[1])
 	}
-	if finals[0] == string(backup) {
+	if finals[0] == backup {
 		t.Errorf("after the session's resets and delete, the offsets are those restored; want them changed")
 	}
 }

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -37,17 +35,13 @@ func values(candidates []string) []string {
 // --shard, and the values of --output.
 func TestCompletion_FromTheStore(t *testing.T) {
 	t.Parallel()
-	backup, err := os.ReadFile(filepath.Join("testdata", "export.json.golden"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	backup = backup[:strings.Index(string(backup), "-- stderr --")]
+	backup := exportedBackup(t)
 	for _, b := range testBackends {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
 			flags := b.flags(t)
 			args := append([]string{"import", "-", "--execute"}, flags...)
-			wantCode(t, offsetctl(t, string(backup), args...), exitOK, args...)
+			wantCode(t, offsetctl(t, backup, args...), exitOK, args...)
 			env := []string{nowVariable + "=" + now.Format(time.RFC3339)}
 			for _, tc := range []struct {
 				args []string

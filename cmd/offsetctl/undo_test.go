@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -13,23 +11,13 @@ import (
 // must be back as they were before the changes, timestamps included.
 func TestUndo_ImportOfAReportRestores(t *testing.T) {
 	t.Parallel()
-	backup, err := os.ReadFile(filepath.Join("testdata", "export.json.golden"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	backup = backup[:strings.Index(string(backup), "-- stderr --")]
+	backup := exportedBackup(t)
 	for _, b := range testBackends {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
 			flags := b.flags(t)
-			run := func(stdin string, code int, args ...string) result {
-				t.Helper()
-				args = append(args, flags...)
-				r := offsetctl(t, stdin, args...)
-				wantCode(t, r, code, args...)
-				return r
-			}
-			run(string(backup), exitOK, "import", "-", "--execute")
+			run := runner(t, flags)
+			run(backup, exitOK, "import", "-", "--execute")
 			original := run("", exitOK, "export").stdout
 			// Changes of their own shards each, so that their reports,
 			// put together, name each offset once: resets by the store's
