@@ -188,18 +188,7 @@ func TestOffsetStore_Connect_BadBucketNames(t *testing.T) {
 // without JetStream says that JetStream is not enabled, rather than "no
 // responders".
 func TestOffsetStore_Connect_NoJetStream(t *testing.T) {
-	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	t.Cleanup(func() {
-		srv.Shutdown()
-		srv.WaitForShutdown()
-	})
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("server not ready")
-	}
+	srv := natstest.RunServerWith(t, func(opts *server.Options) { opts.JetStream = false }).Servers[0].Raw()
 	for _, create := range []bool{false, true} {
 		opts := []offsetnats.Option{offsetnats.WithBucket(newBucket())}
 		if create {

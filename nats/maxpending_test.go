@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/ego-contrib/offsetstore/egopb"
+	"github.com/ego-contrib/offsetstore/internal/natstest"
 	offsetnats "github.com/ego-contrib/offsetstore/nats"
 )
 
@@ -25,24 +26,7 @@ import (
 // part that came as if it were all.
 func TestOffsetStore_Offsets_AnswerCutAtServerMaxPending(t *testing.T) {
 	t.Parallel()
-	srv, err := server.NewServer(&server.Options{
-		ServerName: "maxpending",
-		Host:       "127.0.0.1",
-		Port:       -1,
-		NoLog:      true,
-		NoSigs:     true,
-		JetStream:  true,
-		StoreDir:   t.TempDir(),
-		MaxPending: 1 << 20,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("server does not accept clients")
-	}
+	srv := natstest.RunServerWith(t, func(opts *server.Options) { opts.MaxPending = 1 << 20 }).Servers[0].Raw()
 	store := offsetnats.NewOffsetStore(srv.ClientURL(), offsetnats.WithBucket(newBucket()), offsetnats.WithCreateBucket(), offsetnats.WithReplicas(1))
 	ctx := t.Context()
 	if err := store.Connect(ctx); err != nil {

@@ -31,24 +31,7 @@ import (
 // sets, and returns its host and port; t's end stops it.
 func runNATS(t *testing.T, configure func(*server.Options)) string {
 	t.Helper()
-	opts := &server.Options{
-		Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true,
-		JetStream: true, StoreDir: t.TempDir(), JetStreamMaxMemory: 64 << 20, JetStreamMaxStore: 1 << 30,
-	}
-	configure(opts)
-	srv, err := server.NewServer(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	t.Cleanup(func() {
-		srv.Shutdown()
-		srv.WaitForShutdown()
-	})
-	if !srv.ReadyForConnections(20 * time.Second) {
-		t.Fatal("the NATS server does not accept clients after 20s")
-	}
-	return srv.Addr().String()
+	return strings.TrimPrefix(natstest.RunServerWith(t, configure).URL(), "nats://")
 }
 
 // A testCA is a certificate authority of a test's own.

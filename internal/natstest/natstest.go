@@ -134,7 +134,15 @@ func (c *Cluster) WaitForStreamLeaderOtherThan(tb testing.TB, stream string, old
 // tb's, and stops it when tb ends.
 func RunServer(tb testing.TB) *Cluster {
 	tb.Helper()
+	return RunServerWith(tb, func(*server.Options) {})
+}
+
+// RunServerWith is [RunServer] with the server's options changed by
+// configure first: TLS, users, JetStream off, limits an operator may set.
+func RunServerWith(tb testing.TB, configure func(*server.Options)) *Cluster {
+	tb.Helper()
 	s := &Server{opts: options(tb, "n1", freePort(tb))}
+	configure(s.opts)
 	if err := s.Start(); err != nil {
 		tb.Fatal(err)
 	}
