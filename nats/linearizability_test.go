@@ -310,17 +310,7 @@ func (f *faulter) whole() error {
 		st, err := f.js.Stream(ctx, f.stream)
 		cancel()
 		if err == nil {
-			info := st.CachedInfo()
-			current := 0
-			if info.Cluster != nil && info.Cluster.Leader != "" {
-				current = 1
-				for _, r := range info.Cluster.Replicas {
-					if r.Current {
-						current++
-					}
-				}
-			}
-			if current == 3 {
+			if currentReplicas(st.CachedInfo()) == 3 {
 				return nil
 			}
 		}

@@ -120,6 +120,21 @@ func untilAcked(t *testing.T, change func(context.Context) error) {
 	}
 }
 
+// currentReplicas counts the stream's copies that are current: its
+// leader's, if it has one, and its followers' that are.
+func currentReplicas(info *jetstream.StreamInfo) int {
+	if info.Cluster == nil || info.Cluster.Leader == "" {
+		return 0
+	}
+	current := 1
+	for _, r := range info.Cluster.Replicas {
+		if r.Current {
+			current++
+		}
+	}
+	return current
+}
+
 // waitForReplicas waits until every one of replicas copies of stream is
 // current.
 func waitForReplicas(t *testing.T, js jetstream.JetStream, stream string, replicas int) {
@@ -128,17 +143,7 @@ func waitForReplicas(t *testing.T, js jetstream.JetStream, stream string, replic
 	for {
 		st, err := js.Stream(t.Context(), stream)
 		if err == nil {
-			info := st.CachedInfo()
-			current := 0
-			if info.Cluster != nil && info.Cluster.Leader != "" {
-				current = 1
-				for _, r := range info.Cluster.Replicas {
-					if r.Current {
-						current++
-					}
-				}
-			}
-			if current >= replicas {
+			if currentReplicas(st.CachedInfo()) >= replicas {
 				return
 			}
 		}
